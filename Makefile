@@ -1,0 +1,42 @@
+# One entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+# uv from PATH, else a copy in a small tools virtualenv inside the repository (system pips may be
+# "externally managed", so nothing is installed outside the repository).
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+PYTHON ?= python3
+RUN := $(UV) run --no-sync
+BENCH_DATA ?= ../shared/bench-data
+
+.PHONY: help install run test lint typecheck bench
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(UV) ## Install every package and the dev tools into .venv (uv sync, locked)
+	$(UV) sync --all-packages --locked
+
+run: install ## Compress the bundled samples with `headroom compress` and show the savings
+	@for f in samples/*; do \
+		printf '\n\033[1m== %s\033[0m\n' "$$f"; \
+		$(RUN) headroom compress "$$f" || exit 1; \
+	done
+
+test: install ## Install, then run the whole test suite
+	$(RUN) pytest -q
+
+lint: install ## Ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## mypy --strict over packages/
+	$(RUN) mypy
+
+bench: install ## Measure ratio, retention and speed on $(BENCH_DATA); writes bench/results/*.json
+	$(RUN) python -m bench --data $(BENCH_DATA)

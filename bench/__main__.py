@@ -1,0 +1,169 @@
+"""Headroom's benchmark: compression ratio, what survives it, and speed, on real data. Not shipped.
+
+Run from the repository root (``make bench`` does exactly this)::
+
+    uv run --no-sync python -m bench --data ../shared/bench-data [--kinds log,json,search]
+        [--runs 7] [--quick] [--out bench/results/latest.json] [--engine identity] [--strict]
+
+It prints one table per kind, one for speed, one for stress (skipped with ``--quick``), then the targets
+of ``docs/QUALITY.md`` met or missed, and writes every number to ``--out`` as JSON. ``--engine identity``
+returns inputs unchanged: a check of the harness itself (full retention, 1.0x).
+
+What is measured (the bench is the judge: it counts tokens itself, o200k_base, and never trusts the
+compressor's own numbers):
+
+- ratio: sum of input tokens / sum of output tokens over a row's cases; for JSON also against compact
+  JSON (``separators=(",", ":")``).
+- round-trip: for every case that returns a ref, ``retrieve(ref)`` equals the input byte for byte
+  (shown as passed/with-ref).
+- ms / encode ms / x encode: median ms of one ``compress_text`` call (default config, SQLite store;
+  after a warm-up call, ``--runs`` timed calls), median ms of one tiktoken encode of the same input, and
+  their ratio (target <= 3 for log, json, search). "first ms" in the speed table is the first call.
+- log (loghub): critical-template coverage (every EventId of the ERROR/FATAL/SEVERE/CRITICAL lines, else
+  WARN, has a line whose Content is verbatim in the output; target 100%), template coverage (EventIds
+  with a verbatim line or matched by a counted template line whose template is mostly literal;
+  target >= 95% per file), query retrieval (``retrieve(ref, query=<rarest word of the most frequent
+  critical template>)`` shows exactly the matching lines, all of them unless capped), ratio (>= 10x).
+- json (GitHub recordings, no query and a query): key-path coverage (every key name of every path still
+  appears as a word; 100%), anomaly retention (first/last records of every array of objects, non-2xx
+  status, rare categorical values, robust-z numeric outliers, query matches: identity and value
+  visible; 100%), ratio against compact JSON (>= 3x).
+- search (grep -rn): every file path present, every hit containing the query term visible (without a
+  query: one hit per file), ``retrieve(ref, query=term)`` exact; ratio >= 4x.
+- speed: the above per case, ``import headroom`` (median of 5 fresh processes, < 150 ms) and a cold
+  start (first call in a fresh process, Apache log).
+- stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
+  RSS growth, and the 10 MB / 1 MB time ratio (about 10 when linear).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ._core import Context, Section
+from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
+from ._kinds import KINDS
+from ._report import make_console, print_checks, print_section, write_json
+from ._speed import run_speed
+from ._stress import run_stress
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _open_engine(name: str, store_dir: Path) -> tuple[EngineLike, str | None]:
+    if name == "identity":
+        return IdentityEngine(), None
+    try:
+        import headroom
+
+        impl = headroom_engine(store_dir)
+    except (ImportError, AttributeError) as exc:
+        raise click.ClickException(
+            f"the headroom engine is not usable yet ({type(exc).__name__}: {exc}); "
+            "`--engine identity` checks the harness alone"
+        ) from exc
+    return impl, getattr(headroom, "__version__", None)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("../shared/bench-data"),
+    show_default=True,
+    help="The benchmark corpus (read only).",
+)
+@click.option("--kinds", default=",".join(KINDS), show_default=True, help="Comma-separated kinds to run.")
+@click.option("--runs", type=click.IntRange(min=1), default=7, show_default=True, help="Timed runs per case.")
+@click.option("--quick", is_flag=True, help="Skip the stress section.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_OUT,
+    show_default="bench/results/latest.json",
+    help="Where to write every number as JSON.",
+)
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["headroom", "identity"]),
+    default="headroom",
+    show_default=True,
+    help="identity: inputs unchanged, to check the harness.",
+)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when a target is missed.")
+def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name: str, strict: bool) -> None:
+    """Measure ratio, retention and speed of headroom on the benchmark corpus."""
+    selected = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in selected if k not in KINDS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown kind(s) {unknown}; known: {', '.join(KINDS)}", param_hint="--kinds"
+        )
+    if not (data / "logs").is_dir():
+        raise click.BadParameter(
+            f"no benchmark corpus at {data} (expected {data / 'logs'})", param_hint="--data"
+        )
+    data = data.resolve()
+    console, progress = make_console(), Console(stderr=True, soft_wrap=True)
+    overrides = {k: v for k, v in os.environ.items() if k.startswith("HEADROOM_")}
+    if overrides:
+        progress.print(
+            f"[yellow]warning: HEADROOM_* variables change the default config: {sorted(overrides)}[/]"
+        )
+    sections: list[Section] = []
+    with tempfile.TemporaryDirectory(prefix="headroom-bench-") as tmp:
+        impl, version = _open_engine(engine_name, Path(tmp))
+        engine = Engine(impl, engine_name)
+        if not engine.exact_tokens:
+            progress.print("[bold red]warning: no exact o200k_base tokenizer; every ratio is an estimate[/]")
+        ctx = Context(data, runs, engine, lambda text: progress.print(f"[dim]{text}[/]"))
+        for name in selected:
+            sections.append(KINDS[name].run(ctx))
+            print_section(console, sections[-1])
+        sections.append(run_speed(ctx, with_subprocesses=engine_name == "headroom"))
+        print_section(console, sections[-1])
+    if not quick:
+        sections.append(run_stress(data, selected, engine_name, ctx.say))
+        print_section(console, sections[-1])
+    every = print_checks(console, sections)
+    meta: dict[str, object] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "engine": engine_name,
+        "headroom_version": version,
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "data": str(data),
+        "kinds": selected,
+        "runs": runs,
+        "quick": quick,
+        "tokens_exact": engine.exact_tokens,
+        "headroom_env": overrides,
+        "all_targets_met": every,
+    }
+    write_json(out, meta, sections)
+    console.print(f"results: {out}")
+    if strict and not every:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""The registered benchmark kinds, in report order. To add a kind: write ``bench/_<kind>.py`` exposing
+``KIND = Kind("<kind>", run)`` (see ``_core.Kind``) and add it here."""
+
+from __future__ import annotations
+
+from . import _json, _log, _search
+from ._core import Kind
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (_log.KIND, _json.KIND, _search.KIND)}

@@ -1,0 +1,71 @@
+"""Headroom: context compression for LLM agents.
+
+Tool outputs, logs, JSON and search hits are shrunk by content type before the model reads them;
+every original stays in a local store and the model can pull it back with ``headroom_retrieve``.
+
+    >>> import headroom
+    >>> c = headroom.compress_text(build_log, query="timeout")  # doctest: +SKIP
+    >>> headroom.retrieve(c.ref, query="timeout")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ._config import Config
+from ._engine import Headroom
+from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
+from ._tool import retrieve_tool
+from ._types import Compressed, CompressResult
+from ._version import __version__
+
+__all__ = [
+    "CompressResult",
+    "Compressed",
+    "Config",
+    "ConfigError",
+    "Headroom",
+    "HeadroomError",
+    "RefNotFound",
+    "StoreError",
+    "__version__",
+    "compress",
+    "compress_text",
+    "default",
+    "retrieve",
+    "retrieve_tool",
+]
+
+_default: Headroom | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Headroom:
+    """The shared instance behind the module-level functions, created on first use from ``Config()``."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Headroom()
+        return _default
+
+
+def compress_text(
+    text: str,
+    query: str | None = None,
+    kind: str | None = None,
+    budget: float | None = None,
+    retrievable: bool = True,
+) -> Compressed:
+    """``Headroom.compress_text`` on the default instance."""
+    return default().compress_text(text, query, kind, budget, retrievable)
+
+
+def compress(messages: Any, query: str | None = None, model: str | None = None) -> CompressResult:
+    """``Headroom.compress`` on the default instance."""
+    return default().compress(messages, query, model)
+
+
+def retrieve(ref: str, query: str | None = None) -> str:
+    """``Headroom.retrieve`` on the default instance."""
+    return default().retrieve(ref, query)

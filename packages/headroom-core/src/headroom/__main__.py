@@ -1,0 +1,5 @@
+"""``python -m headroom`` runs the CLI."""
+
+from headroom._cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""Compressors, one module per kind, each with one entry point ``compress(job) -> str | None``.
+
+A compressor returns the text the model should read, or None when it cannot help (the engine then
+passes the original through). It never stores anything itself: it only renders markers with
+``job.marker``, and the engine keeps the original under that marker's ref. Compressors must be pure
+functions of the job, so the same input always gives the same bytes (prompt caches depend on it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from .._markers import Marker
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a compressor is asked to do.
+
+    Attributes:
+        text: the original.
+        query: what the model is looking for (often the user turn), or None.
+        budget: share of tokens to keep (0 < budget <= 1), or None for the kind's default.
+        marker: renders the omission marker for this original.
+        language: the language of code, when known.
+    """
+
+    text: str
+    query: str | None
+    budget: float | None
+    marker: Marker
+    language: str | None = None
+
+
+Compressor = Callable[[Job], "str | None"]
+
+_MODULES = {"json": "json", "log": "log", "search": "search"}
+
+
+def compressor_for(kind: str) -> Compressor | None:
+    """The compressor of ``kind``, imported on first use; None for kinds that pass through."""
+    module = _MODULES.get(kind)
+    if module is None:
+        return None
+    compress: Compressor = import_module(f"{__name__}.{module}").compress
+    return compress
+
+
+# --- query terms, shared by every compressor ---------------------------------------------------------
+
+_WORD = re.compile(r"[\w.$/-]*\w", re.UNICODE)
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "show",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "tell",
+        "find",
+        "give",
+        "get",
+        "see",
+        "look",
+        "check",
+        "all",
+        "any",
+        "some",
+        "about",
+        "after",
+        "before",
+        "why",
+    ]
+)
+
+
+def query_terms(query: str | None) -> tuple[str, ...]:
+    """The significant words of ``query``, lower-cased, in order, without stopwords or repeats."""
+    if not query:
+        return ()
+    terms: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        word = word.strip(".-/$")
+        if len(word) >= 3 and word not in _STOPWORDS:
+            terms.setdefault(word, None)
+    return tuple(terms)

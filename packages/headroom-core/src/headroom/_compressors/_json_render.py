@@ -1,0 +1,412 @@
+"""Render a JSON document as compact, unambiguous text, with the records chosen by the picker.
+
+The format reads like YAML (``key: value``, two-space indentation) with four devices that remove
+repetition without hiding anything:
+
+- **tables**: uniform records become ``items[120] id|name|status`` with one row per record; columns
+  with the same value in every row are stated once (``all rows: state=open; locked=false``) and columns
+  derived from another column are stated as a template (``url = {repository_url}/issues/{number}``);
+- **templates** inside an object: ``forks_url: {url}/forks`` when a value extends another field's value;
+- **same as**: a subtree repeated verbatim reads ``owner: (same as [0].response.owner)``;
+- **like**: a subtree close to an earlier one at the same place reads ``response: (like
+  [1].response, except:)`` followed by only what differs.
+
+Strings are written raw unless that would be ambiguous (empty, padded, multi-line, looking like a
+number, ``null`` or one of our own notations), in which case they are JSON-quoted. Omitted records
+leave a gap line (``… 13 records omitted ([1]–[13])``) and key paths found only in omitted records are
+listed, so the schema survives whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+_NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_$@+\-][\w$@+\-.]*$")
+_MIN_SHARED = 80  # subtrees shorter than this (compact JSON chars) are cheaper to repeat than to refer to
+_MIN_TEMPLATE_BASE = 12
+_LIKE_SIMILARITY = 0.6
+_LONG_LIST = 60
+_LIST_HEAD, _LIST_TAIL = 20, 10
+_LONG_STRING = 2000
+_LONG_STRING_KEEP = 400
+_MAX_TABLE_COLUMNS = 60
+
+
+def dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits: the stdlib copes
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str:
+    """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened
+    (the number of characters cut is added to ``cut[0]``)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if not isinstance(value, str):
+        return dumps(value)
+    if len(value) > _LONG_STRING:
+        kept = value[:_LONG_STRING_KEEP]
+        if cut is not None:
+            cut[0] += len(value) - len(kept)
+        return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
+    if (
+        not value
+        or value != value.strip()
+        or any(ord(char) < 32 for char in value)
+        or value in ("null", "true", "false")
+        or _NUMBERISH.match(value)
+        or value[0] in '"([{…'
+        or (delimiter and delimiter in value)
+    ):
+        return dumps(value)
+    return value
+
+
+def _key(key: str) -> str:
+    return key if _SAFE_KEY.match(key) else dumps(key)
+
+
+def _child_path(path: str, key: str) -> str:
+    label = key if _SAFE_KEY.match(key) else f"[{dumps(key)}]"
+    if not path:
+        return label
+    return f"{path}{label}" if label.startswith("[") else f"{path}.{label}"
+
+
+def collapse(path: str) -> str:
+    """A path with array indices collapsed: ``[3].response[1].user`` -> ``[].response[].user``."""
+    return re.sub(r"\[\d+\]", "[]", path)
+
+
+def _url_templates(obj: dict[str, Any]) -> dict[str, str]:
+    """``{key: "{base}/rest"}`` for string values that extend another field's URL value."""
+    bases = sorted(
+        (
+            (value, key)
+            for key, value in obj.items()
+            if isinstance(value, str) and len(value) >= _MIN_TEMPLATE_BASE and "://" in value
+        ),
+        key=lambda item: -len(item[0]),
+    )
+    if not bases:
+        return {}
+    out: dict[str, str] = {}
+    for key, value in obj.items():
+        if not isinstance(value, str) or "://" not in value:
+            continue
+        for base, base_key in bases:
+            if base_key != key and len(value) > len(base) and value.startswith(base):
+                out[key] = "{" + base_key + "}" + value[len(base) :]
+                break
+    return out
+
+
+class Renderer:
+    """Renders one document; ``keep`` maps ``id(list)`` to the indices of records to show."""
+
+    def __init__(self, keep: dict[int, set[int]], extra_paths: dict[int, list[str]]) -> None:
+        self.keep = keep
+        self.extra_paths = extra_paths
+        self.lines: list[str] = []
+        self.seen: dict[str, str] = {}  # compact JSON of a rendered subtree -> its path
+        self.references: dict[str, list[tuple[str, Any, dict[str, str]]]] = {}
+        self.dropped = 0  # records and list items left out
+        self.cut = [0]  # characters cut from very long strings
+        self.preambles: dict[str, str] = {}  # a table's constants and templates -> the table's path
+
+    # --- entry ----------------------------------------------------------------------------------------
+
+    def render(self, document: Any) -> str:
+        if isinstance(document, dict):
+            self._members(document, "", "")
+        else:
+            self._value("", document, "", "")
+        return "\n".join(self.lines)
+
+    # --- values ---------------------------------------------------------------------------------------
+
+    def _value(self, label: str, value: Any, path: str, indent: str) -> None:
+        head = f"{indent}{label}" if label else indent
+        if isinstance(value, dict):
+            self._object(head, value, path, indent)
+        elif isinstance(value, list):
+            self._array(head, value, path, indent)
+        else:
+            text = scalar(value, "", self.cut)
+            self.lines.append(f"{head}: {text}" if label else f"{indent}{text}")
+
+    def _shared(self, head: str, value: Any, path: str) -> bool:
+        """Write ``(same as PATH)`` when this subtree was already written verbatim."""
+        text = dumps(value)
+        if len(text) < _MIN_SHARED:
+            return False
+        earlier = self.seen.get(text)
+        if earlier is not None:
+            self.lines.append(f"{head}: (same as {earlier or 'the root'})")
+            return True
+        self.seen[text] = path
+        return False
+
+    def _object(self, head: str, obj: dict[str, Any], path: str, indent: str) -> None:
+        if not obj:
+            self.lines.append(f"{head}: {{}}")
+            return
+        if self._shared(head, obj, path):
+            return
+        shape = self._shape(obj)
+        reference = self._reference(path, shape)
+        if reference is not None:
+            ref_path, ref_obj, ref_shape = reference
+            self.lines.append(f"{head}: (like {ref_path}, except:)")
+            inner = indent + "  "
+            for key in obj:
+                if ref_shape.get(key) != shape[key]:
+                    self._member(key, obj[key], path, inner, shape)
+            for key in ref_obj:
+                if key not in obj:
+                    self.lines.append(f"{inner}{_key(key)}: (absent)")
+            return
+        self.references.setdefault(collapse(path), []).append((path, obj, shape))
+        self.lines.append(f"{head}:")
+        self._members(obj, path, indent + "  ", shape)
+
+    def _shape(self, obj: dict[str, Any]) -> dict[str, str]:
+        templates = _url_templates(obj)
+        return {key: templates.get(key) or dumps(value) for key, value in obj.items()}
+
+    def _reference(self, path: str, shape: dict[str, str]) -> tuple[str, Any, dict[str, str]] | None:
+        best, best_score = None, _LIKE_SIMILARITY
+        for candidate in self.references.get(collapse(path), [])[-4:]:
+            other = candidate[2]
+            keys = shape.keys() | other.keys()
+            score = sum(1 for key in keys if shape.get(key) == other.get(key)) / len(keys)
+            if score >= best_score:
+                best, best_score = candidate, score
+        return best
+
+    def _members(
+        self, obj: dict[str, Any], path: str, indent: str, shape: dict[str, str] | None = None
+    ) -> None:
+        templates = _url_templates(obj)
+        for key, value in obj.items():
+            if key in templates:
+                self.lines.append(f"{indent}{_key(key)}: {templates[key]}")
+            else:
+                self._value(_key(key), value, _child_path(path, key), indent)
+
+    def _member(self, key: str, value: Any, path: str, indent: str, shape: dict[str, str]) -> None:
+        text = shape[key]
+        if text.startswith("{") and not text.startswith("{}") and isinstance(value, str):
+            self.lines.append(f"{indent}{_key(key)}: {text}")  # a URL template
+        else:
+            self._value(_key(key), value, _child_path(path, key), indent)
+
+    # --- arrays ---------------------------------------------------------------------------------------
+
+    def _array(self, head: str, items: list[Any], path: str, indent: str) -> None:
+        if not items:
+            self.lines.append(f"{head}: []")
+            return
+        if all(isinstance(item, dict) for item in items):
+            self._records(head, items, path, indent)
+            return
+        if all(not isinstance(item, (dict, list)) for item in items):
+            self._scalars(head, items, path, indent)
+            return
+        if self._shared(head, items, path):
+            return
+        self.lines.append(f"{head}[{len(items)}]:")
+        for index, item in enumerate(items):
+            self._value(f"[{index}]", item, f"{path}[{index}]", indent + "  ")
+
+    def _scalars(self, head: str, items: list[Any], path: str, indent: str) -> None:
+        if self._shared(head, items, path):
+            return
+        key = collapse(path)
+        for ref_path, ref_items, _ in self.references.get(key, [])[-2:]:
+            if isinstance(ref_items, list) and self._scalar_diff(head, items, ref_path, ref_items, indent):
+                return
+        self.references.setdefault(key, []).append((path, items, {}))
+        shown = [scalar(item, ",", self.cut) for item in items]
+        if len(items) > _LONG_LIST:
+            omitted = len(items) - _LIST_HEAD - _LIST_TAIL
+            self.dropped += omitted
+            shown = [*shown[:_LIST_HEAD], f"… {omitted} items omitted …", *shown[-_LIST_TAIL:]]
+        self.lines.append(f"{head}[{len(items)}]: {', '.join(shown)}")
+
+    def _scalar_diff(
+        self, head: str, items: list[Any], ref_path: str, ref_items: list[Any], indent: str
+    ) -> bool:
+        new = [dumps(item) for item in items]
+        old = [dumps(item) for item in ref_items]
+        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+        same = sum(block.size for block in matcher.get_matching_blocks())
+        if same < _LIKE_SIMILARITY * max(len(new), len(old)):
+            return False
+        self.lines.append(f"{head}[{len(items)}]: (like {ref_path}, except:)")
+        inner = indent + "  "
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            if j2 > j1:
+                values = ", ".join(scalar(item, ",", self.cut) for item in items[j1:j2])
+                where = f"[{j1}]" if j2 - j1 == 1 else f"[{j1}..{j2 - 1}]"
+                verb = "inserted" if tag == "insert" else "now"
+                self.lines.append(f"{inner}{where} {verb}: {values}")
+            if tag == "delete" or (tag == "replace" and i2 - i1 > j2 - j1):
+                where = f"[{i1}]" if i2 - i1 == 1 else f"[{i1}..{i2 - 1}]"
+                self.lines.append(f"{inner}{ref_path}{where} removed")
+        return True
+
+    def _records(self, head: str, records: list[dict[str, Any]], path: str, indent: str) -> None:
+        keep = self.keep.get(id(records))
+        indices = sorted(keep) if keep is not None else list(range(len(records)))
+        if keep is None and self._shared(head, records, path):
+            return
+        rows = self._table_rows([records[i] for i in indices])
+        if rows is not None:
+            self._table(head, records, indices, rows, path, indent)
+        else:
+            self.lines.append(f"{head}[{len(records)}]:")
+            for index, gap in _with_gaps(indices):
+                if gap:
+                    self._gap(indent + "  ", gap, index)
+                self._value(f"[{index}]", records[index], f"{path}[{index}]", indent + "  ")
+            if indices and indices[-1] < len(records) - 1:
+                self._gap(indent + "  ", len(records) - 1 - indices[-1], len(records))
+        for extra in self.extra_paths.get(id(records), []):
+            self.lines.append(f"{indent}  (omitted records also have: {extra})")
+
+    def _gap(self, indent: str, count: int, before: int) -> None:
+        self.dropped += count
+        first, last = before - count, before - 1
+        where = f"[{first}]" if count == 1 else f"[{first}]–[{last}]"
+        unit = "record" if count == 1 else "records"
+        self.lines.append(f"{indent}… {count} {unit} omitted ({where})")
+
+    # --- tables ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _table_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Each record flattened into cells when the records are flat enough for a table, else None."""
+        if len(records) < 2:
+            return None
+        rows: list[dict[str, Any]] = []
+        columns: set[str] = set()
+        for record in records:
+            row: dict[str, Any] = {}
+            if not _flat_cells(record, "", row):
+                return None
+            columns.update(row)
+            if len(columns) > _MAX_TABLE_COLUMNS:
+                return None
+            rows.append(row)
+        return rows
+
+    def _table(
+        self,
+        head: str,
+        records: list[dict[str, Any]],
+        indices: list[int],
+        flat: list[dict[str, Any]],
+        path: str,
+        indent: str,
+    ) -> None:
+        columns = list(dict.fromkeys(column for row in flat for column in row))
+        constant: list[str] = []
+        varying: list[str] = []
+        for column in columns:
+            values = {dumps(row[column]) if column in row else "\0" for row in flat}
+            (constant if len(values) == 1 and "\0" not in values else varying).append(column)
+        templates = _column_templates(flat, varying)
+        shown = [column for column in varying if column not in templates]
+        self.lines.append(f"{head}[{len(records)}] {'|'.join(shown)}")
+        inner = indent + "  "
+        preamble: list[str] = []
+        if constant:
+            pairs = "; ".join(f"{column}={scalar(flat[0][column], ';', self.cut)}" for column in constant)
+            preamble.append(f"all rows: {pairs}")
+        preamble.extend(f"{column} = {template}" for column, template in templates.items())
+        key = "\n".join(preamble)
+        earlier = self.preambles.get(key) if len(key) >= _MIN_SHARED else None
+        if earlier is not None:
+            self.lines.append(f"{inner}all rows and templates: (same as {earlier})")
+        else:
+            self.preambles.setdefault(key, path)
+            self.lines.extend(inner + line for line in preamble)
+        for (index, gap), row in zip(_with_gaps(indices), flat, strict=True):
+            if gap:
+                self._gap(inner, gap, index)
+            cells = ["" if column not in row else scalar(row[column], "|", self.cut) for column in shown]
+            self.lines.append(inner + "|".join(cells))
+        if indices and indices[-1] < len(records) - 1:
+            self._gap(inner, len(records) - 1 - indices[-1], len(records))
+
+
+def _flat_cells(value: dict[str, Any], prefix: str, row: dict[str, Any]) -> bool:
+    """Flatten ``value`` into ``row``; False when it holds something a cell cannot show."""
+    for key, child in value.items():
+        column = f"{prefix}{key}"
+        if isinstance(child, dict) and child:
+            if not _flat_cells(child, column + ".", row):
+                return False
+        elif isinstance(child, list) and child:
+            if any(isinstance(item, (dict, list)) for item in child) or len(dumps(child)) > 120:
+                return False
+            row[column] = child
+        else:
+            row[column] = child
+    return True
+
+
+def _with_gaps(indices: list[int]) -> Iterator[tuple[int, int]]:
+    """(index, number of omitted records just before it)."""
+    previous = -1
+    for index in indices:
+        yield index, index - previous - 1
+        previous = index
+
+
+def _column_templates(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, str]:
+    """Columns whose every value is another column's value with a fixed prefix and suffix
+    (``comments_url = {url}/comments``); the longest base wins."""
+    out: dict[str, str] = {}
+    first = rows[0]
+    bases = sorted(
+        (column for column in columns if isinstance(first.get(column), (str, int))
+         and not isinstance(first.get(column), bool) and str(first.get(column))),
+        key=lambda column: -len(str(first[column])),
+    )  # fmt: skip
+    for column in columns:
+        value = first.get(column)
+        if not isinstance(value, str) or len(value) < _MIN_TEMPLATE_BASE:
+            continue
+        for other in bases:
+            base_text = str(first[other])
+            at = value.rfind(base_text) if other != column else -1
+            if at < 0 or len(base_text) == len(value):
+                continue
+            prefix, suffix = value[:at], value[at + len(base_text) :]
+            if all(
+                other in row
+                and isinstance(row.get(column), str)
+                and row[column] == f"{prefix}{row[other]}{suffix}"
+                for row in rows
+            ):
+                out[column] = f"{prefix}{{{other}}}{suffix}"
+                break
+    return out

@@ -1,0 +1,498 @@
+"""Logs: every distinct error and warning survives with a count; repetition collapses to templates.
+
+One pass, no model and no training. Variables (timestamps, addresses, ids, numbers) are masked over
+the whole text by one regex, lines are grouped by their masked signature, and the distinct signatures
+are merged Drain-style (same length, same leading literal, at least half of the literal tokens equal)
+into templates whose varying tokens read ``<*>``. Lines are first joined into blocks, so a stack
+trace, a Python traceback or a pytest failure section travels with the line that started it.
+
+What the model reads, in the log's own order:
+
+- the first and last lines, and summary lines (test totals, exit codes, ``make: ***``);
+- every warning/error/fatal template: its first block verbatim (traces whole), prefixed ``[×N]``
+  when it occurred N > 1 times;
+- every other template: one line ``[×N 10:00:01–10:04:59] template`` (a single occurrence is
+  shown verbatim);
+- blocks matching the query;
+- one marker with the number of lines not shown verbatim; the original is kept under its ref.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .._lines import split_lines
+from . import Job, query_terms
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# Stage 1, over the whole text at C speed: every digit becomes 0, then each run of digits (with the
+# dots, commas and colons between them: times, addresses, versions) becomes one wildcard.
+_DIGITS = str.maketrans("0123456789", "0000000000")
+_NUMBERS = re.compile(r"0[0.,:]*(?<=0)")
+# Stage 2, only over the distinct signatures: what stage 1 leaves half-masked.
+_REFINE = [
+    (
+        re.compile(r"(?<![A-Za-z0-9_])(?:<\*>x)?(?:[a-fA-F]|<\*>)*<\*>(?:[a-fA-F]|<\*>)*(?![A-Za-z0-9_])"),
+        "<*>",
+    ),
+    (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), ""),  # signs: blk_-<*> -> blk_<*>
+    (re.compile(rf"\b{_DAY},? (?={_MONTH}\b)"), ""),
+    (re.compile(rf"\b{_MONTH}\b(?= +<\*>)"), "<*>"),
+    (re.compile(r"<\*>(?:[-.:,/T]<\*>)+"), "<*>"),  # dates, addresses, uuids
+    (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...
+]
+_WILD = "<*>"
+_SPACES = re.compile(r"([ \t]+)")
+
+_LEVELS = {
+    "trace": 0, "debug": 0, "info": 1, "notice": 1, "warn": 2, "warning": 2,
+    "err": 3, "error": 3, "severe": 4, "crit": 4, "critical": 4, "fatal": 4, "alert": 4, "emerg": 4,
+}  # fmt: skip
+_LEVEL = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_LEVELS, key=len, reverse=True)) + r")(?![\w-])", re.I)
+_GLOG = re.compile(r"^([IWEF])<\*> ")
+_TROUBLE = re.compile(
+    r"\b(?:exception|traceback|panic(?:ked)?|fail(?:ed|ure|s)?|denied|refused|timed? ?out|unable|cannot|"
+    r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in)\b",
+    re.I,
+)
+WARNING = 2
+
+_SUMMARY = re.compile(
+    r"^(?:=+ .*\b(?:passed|failed|errors?|skipped|xfailed|deselected)\b.* =+$"
+    r"|(?:FAILED|ERROR) \S+::\S*"
+    r"|(?:Tests|Test Suites|Snapshots|Time):\s+\d"
+    r"|test result: "
+    r"|Ran \d+ tests? in "
+    r"|(?:OK|FAILED) \((?:failures|errors|skipped)="
+    r"|make(?:\[\d+\])?: \*\*\*"
+    r"|BUILD (?:SUCCESSFUL|FAILED|SUCCESS|FAILURE)"
+    r"|npm ERR! code "
+    r"|error: could not compile"
+    r"|Error: Process completed with exit code"
+    r")"
+    r"|\bexit(?:ed)? (?:with )?(?:code|status)[ :=]+-?\d+"
+    r"|\bProcess finished with exit code \d+",
+    re.I,
+)
+_PYTEST_SECTION = re.compile(r"^_{3,} .+ _{3,}$")
+_EXCEPTION_LINE = re.compile(
+    r"^(?:(?:[a-z_]\w*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b"  # java.net.ConnectException
+    r"|[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::|$)"  # ValueError: ...
+    r"|Caused by: |\s*\.\.\. \d+ (?:more|common frames omitted)"
+    r"|During handling of the above exception|The above exception was the direct cause)"
+)
+_STAMPED = re.compile(r"^\W{0,2}\d|^" + _MONTH + r" ")
+_CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d{2}):(\d{2})(?!\d)")
+_COMPACT_CLOCK = re.compile(r"^\d{6} (\d{2})(\d{2})(\d{2})\b")
+
+_HTTP_METHOD = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b")
+_HTTP_STATUS = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w.:/-])")
+
+_MIN_LINES = 8
+_EDGE_LINES = 2
+_MAX_QUERY_BLOCKS = 40
+_SIMILARITY = 0.5
+_BUCKET_SCAN = 64
+_ENUM_LIMIT = 8
+
+
+@dataclass
+class _Cluster:
+    tokens: list[str]
+    severity: int
+    first: int  # index of the first block
+    last: int
+    count: int = 0  # blocks
+    signatures: list[str] = field(default_factory=list)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """Split lines into blocks ``[start, end)``: a head line and what continues it."""
+    blocks: list[tuple[int, int]] = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        start = i
+        head = lines[i]
+        i += 1
+        if head[:1] == "_" and _PYTEST_SECTION.match(head):  # a pytest failure section, up to the next
+            while i < n and not (lines[i].startswith("===") or _PYTEST_SECTION.match(lines[i])):
+                i += 1
+            blocks.append((start, i))
+            continue
+        indent = _indent(head) if head[:1] in (" ", "\t") else 0
+        in_trace = False
+        while i < n:
+            line = lines[i]
+            first = line[:1]
+            if (first == " " or first == "\t") and line.strip():
+                if _indent(line) > indent and not _STAMPED.match(line.lstrip()):
+                    in_trace = True
+                    i += 1
+                    continue
+                break
+            if first and not first.isdigit() and (in_trace or i == start + 1) and _EXCEPTION_LINE.match(line):
+                in_trace = True
+                i += 1
+                continue
+            if not line.strip() and in_trace and i + 1 < n and _indent(lines[i + 1]) > indent:
+                i += 1
+                continue
+            break
+        blocks.append((start, i))
+    return blocks
+
+
+def _severity(signature: str) -> int:
+    glog = _GLOG.match(signature)
+    if glog:
+        return {"I": 1, "W": 2, "E": 3, "F": 4}[glog.group(1)]
+    level = _LEVEL.search(signature, 0, 160)
+    if level:
+        return _LEVELS[level.group(1).lower()]
+    return WARNING if _TROUBLE.search(signature) else 1
+
+
+def _similarity(template: list[str], tokens: list[str]) -> float:
+    """Share of positions where the tokens agree; positions masked in both (the header) do not count,
+    and a position the template already generalised counts as a disagreement (as in Drain)."""
+    same = total = 0
+    for a, b in zip(template, tokens, strict=True):
+        if a == b:
+            if a == _WILD:
+                continue
+            same += 1
+        total += 1
+    return same / total if total else 1.0
+
+
+def _merge_token(a: str, b: str) -> str:
+    """The most specific pattern covering both tokens: the common prefix and suffix, cut at
+    delimiters (``/user/root/<*>/part-<*>``, never ``mapreduce.<*>er``), around one ``<*>``."""
+    if a == b:
+        return a
+    limit = min(len(a), len(b))
+    prefix = 0
+    while prefix < limit and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    if prefix < len(a) and prefix < len(b):  # both go on: cut back to the last delimiter
+        while prefix and a[prefix - 1].isalnum():
+            prefix -= 1
+    if suffix < len(a) and suffix < len(b):
+        while suffix and a[len(a) - suffix].isalnum():
+            suffix -= 1
+    head, tail = a[:prefix], a[len(a) - suffix :] if suffix else ""
+    while head.endswith(("<", "<*")):  # never cut a wildcard in half
+        head = head[:-1]
+    while tail.startswith((">", "*>")):
+        tail = tail[1:]
+    if not head.strip("<*>") and not tail.strip("<*>"):
+        return _WILD
+    merged = head + _WILD + tail
+    while "<*><*>" in merged:
+        merged = merged.replace("<*><*>", _WILD)
+    return merged
+
+
+def _bucket_key(tokens: list[str], severity: int) -> tuple[int, int, str]:
+    lead = next((token for token in tokens if _WILD not in token), "")
+    return severity, len(tokens), lead
+
+
+def _tokens(signature: str) -> list[str]:
+    return [token for token in _SPACES.split(signature) if token and not token.isspace()]
+
+
+def _mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[_Cluster]:
+    """Merge distinct signatures (in order of first appearance) into templates."""
+    buckets: dict[tuple[int, int, str], list[_Cluster]] = {}
+    clusters: list[_Cluster] = []
+    for signature, (count, first, last) in signatures.items():
+        tokens = _tokens(signature)
+        severity = severities[signature]
+        bucket = buckets.setdefault(_bucket_key(tokens, severity), [])
+        best, best_score = None, _SIMILARITY
+        for cluster in bucket[-_BUCKET_SCAN:]:
+            score = _similarity(cluster.tokens, tokens)
+            if score >= best_score:
+                best, best_score = cluster, score
+        if best is None:
+            best = _Cluster(tokens, severity, first, last)
+            bucket.append(best)
+            clusters.append(best)
+        else:
+            best.tokens = [_merge_token(a, b) for a, b in zip(best.tokens, tokens, strict=True)]
+            best.first = min(best.first, first)
+            best.last = max(best.last, last)
+        best.count += count
+        best.signatures.append(signature)
+    out: list[_Cluster] = []
+    for cluster in clusters:
+        out.extend(_split_enumerations(cluster, signatures))
+    return out
+
+
+def _split_enumerations(cluster: _Cluster, signatures: dict[str, list[int]]) -> list[_Cluster]:
+    """Split a template where a merged position takes only a few literal values (``NEW``/``RUNNING``,
+    ``user=root``/``user=guest``): those are part of the message, not variables."""
+    if len(cluster.signatures) < 2:
+        return [cluster]
+    members = [_tokens(signature) for signature in cluster.signatures]
+    best_position, best_values = -1, _ENUM_LIMIT + 1
+    for position, token in enumerate(cluster.tokens):
+        if _WILD not in token:
+            continue
+        values = {member[position] for member in members}
+        if 1 < len(values) < best_values:
+            best_position, best_values = position, len(values)
+    if best_position < 0:
+        return [cluster]
+    groups: dict[str, list[str]] = {}
+    for signature, member in zip(cluster.signatures, members, strict=True):
+        groups.setdefault(member[best_position], []).append(signature)
+    out: list[_Cluster] = []
+    for group in groups.values():
+        tokens = _tokens(group[0])
+        part = _Cluster(tokens, cluster.severity, signatures[group[0]][1], signatures[group[0]][2])
+        for signature in group:
+            count, first, last = signatures[signature]
+            part.tokens = [_merge_token(a, b) for a, b in zip(part.tokens, _tokens(signature), strict=True)]
+            part.first, part.last = min(part.first, first), max(part.last, last)
+            part.count += count
+            part.signatures.append(signature)
+        out.extend(_split_enumerations(part, signatures))
+    out.sort(key=lambda part: part.first)
+    return out
+
+
+def _render_template(cluster: _Cluster) -> str:
+    """The cluster's template in its first member's spacing, leading header wildcards dropped."""
+    pieces = _SPACES.split(cluster.signatures[0])
+    out: list[str] = []
+    position = 0
+    for piece in pieces:
+        if not piece or piece.isspace():
+            out.append(piece)
+            continue
+        out.append(cluster.tokens[position] if position < len(cluster.tokens) else piece)
+        position += 1
+    rendered = "".join(out).strip()
+    # leading tokens that are only wildcards and brackets are the masked timestamp/pid header
+    words = rendered.split(" ")
+    skip = 0
+    while skip < len(words) - 1 and not words[skip].replace(_WILD, "").strip("[](),:-|"):
+        skip += 1
+    return " ".join(words[skip:])
+
+
+def _stamp(line: str) -> tuple[str, str] | None:
+    """The date part (whatever precedes the time of day) and the time of day of a log line."""
+    match = _CLOCK.search(line, 0, 48)
+    if match is not None:
+        hours, minutes, seconds = match.groups()
+        return line[: match.start()].strip(" [(T"), f"{int(hours):02d}:{minutes}:{seconds}"
+    compact = _COMPACT_CLOCK.match(line)  # HDFS: 081109 203615
+    if compact is not None:
+        hours, minutes, seconds = compact.groups()
+        return line[:6], f"{hours}:{minutes}:{seconds}"
+    return None
+
+
+def _span(lines: list[str], first: int, last: int) -> str:
+    """`` 10:00:01–10:04:59``; with dates when the two ends fall on different days."""
+    start, end = _stamp(lines[first]), _stamp(lines[last])
+    if start is None or end is None:
+        return ""
+    if start == end:
+        return f" {start[1]}"
+    if start[0] == end[0]:
+        return f" {start[1]}–{end[1]}"
+    return f" {start[0]} {start[1]}–{end[0]} {end[1]}"
+
+
+def _refine(signature: str) -> str:
+    for pattern, replacement in _REFINE:
+        signature = pattern.sub(replacement, signature)
+    return signature.strip()
+
+
+def compress(job: Job) -> str | None:
+    """Compress a log; None when it is too short or too varied to gain anything."""
+    lines = split_lines(job.text)
+    n = len(lines)
+    if n < _MIN_LINES:
+        return None
+    masked = split_lines(_NUMBERS.sub(_WILD, job.text.translate(_DIGITS)))
+    if len(masked) != n:  # masking never touches line breaks; this guards the invariant
+        return None
+    blocks = _blocks(lines)
+
+    # group blocks by the signature of their head line: first by the cheap mask, then refined
+    raw: dict[str, list[int]] = {}
+    for index, (start, _end) in enumerate(blocks):
+        seen = raw.get(masked[start])
+        if seen is None:
+            raw[masked[start]] = [1, index, index]
+        else:
+            seen[0] += 1
+            seen[2] = index
+    signatures: dict[str, list[int]] = {}
+    refined_of: dict[str, str] = {}
+    for raw_signature, (count, first, last) in raw.items():
+        signature = refined_of[raw_signature] = _refine(raw_signature)
+        seen = signatures.get(signature)
+        if seen is None:
+            signatures[signature] = [count, first, last]
+        else:
+            seen[0] += count
+            seen[1], seen[2] = min(seen[1], first), max(seen[2], last)
+    severities = {signature: _severity(signature) for signature in signatures}
+    summaries = {sig for sig, (_, first, _) in signatures.items() if _SUMMARY.search(lines[blocks[first][0]])}
+    for start, end in blocks:  # a trace makes its block an error
+        if end - start > 1:
+            signature = refined_of[masked[start]]
+            if severities[signature] < WARNING and _TROUBLE.search("\n".join(lines[start + 1 : end])):
+                severities[signature] = 3
+    clusters = _mine(signatures, severities)
+    clusters = _split_failed_requests(clusters, lines, blocks, masked, refined_of)
+
+    shown: dict[int, str] = {}  # block index -> prefix ("" or "[×N] ")
+    templates: dict[int, str] = {}  # block index of first occurrence -> rendered template line
+    for cluster in clusters:
+        if cluster.severity >= WARNING or cluster.count == 1:
+            shown[cluster.first] = f"[×{cluster.count}] " if cluster.count > 1 else ""
+            if cluster.severity >= WARNING and len(cluster.signatures) > 1:
+                shown.setdefault(signatures[cluster.signatures[1]][1], "")
+        else:
+            span = _span(lines, blocks[cluster.first][0], blocks[cluster.last][0])
+            templates[cluster.first] = f"[×{cluster.count}{span}] {_render_template(cluster)}"
+    edges = [0, 1, len(blocks) - 2, len(blocks) - 1]
+    for index in edges:
+        if 0 <= index < len(blocks):
+            shown.setdefault(index, "")
+    if summaries:
+        for index, (start, _end) in enumerate(blocks):
+            if refined_of[masked[start]] in summaries:
+                shown.setdefault(index, "")
+    _show_query_matches(job, lines, blocks, shown)
+    return _render(lines, blocks, shown, templates, job)
+
+
+def _split_failed_requests(
+    clusters: list[_Cluster],
+    lines: list[str],
+    blocks: list[tuple[int, int]],
+    masked: list[str],
+    refined_of: dict[str, str],
+) -> list[_Cluster]:
+    """Numbers are masked, so ``GET /x 500`` would hide among ``GET /x 200``: split HTTP request
+    templates by status, making 4xx a warning and 5xx an error, each shown with an example."""
+    requests = {
+        signature: cluster
+        for cluster in clusters
+        if cluster.severity < WARNING and _HTTP_METHOD.search(" ".join(cluster.tokens))
+        for signature in cluster.signatures
+    }
+    if not requests:
+        return clusters
+    failed: dict[tuple[int, int], _Cluster] = {}
+    for index, (start, _end) in enumerate(blocks):
+        cluster = requests.get(refined_of[masked[start]])
+        if cluster is None:
+            continue
+        line = lines[start]
+        method = _HTTP_METHOD.search(line)
+        status = _HTTP_STATUS.search(line, method.end()) if method else None
+        if status is None or status.group(1)[0] not in "45":
+            continue
+        severity = 3 if status.group(1)[0] == "5" else WARNING
+        key = (id(cluster), severity)
+        part = failed.get(key)
+        if part is None:
+            part = failed[key] = _Cluster(cluster.tokens, severity, index, index, 0, cluster.signatures)
+        part.count += 1
+        part.last = index
+        cluster.count -= 1
+    if not failed:
+        return clusters
+    kept = [cluster for cluster in clusters if cluster.count > 0]
+    for cluster in kept:  # the template's first occurrence may have been a failure
+        if id(cluster) in {key[0] for key in failed}:
+            cluster.first = _first_success(cluster, blocks, lines, masked, refined_of, requests)
+    return sorted([*kept, *failed.values()], key=lambda cluster: cluster.first)
+
+
+def _first_success(
+    cluster: _Cluster,
+    blocks: list[tuple[int, int]],
+    lines: list[str],
+    masked: list[str],
+    refined_of: dict[str, str],
+    requests: dict[str, _Cluster],
+) -> int:
+    for index in range(cluster.first, cluster.last + 1):
+        start = blocks[index][0]
+        if requests.get(refined_of[masked[start]]) is cluster:
+            method = _HTTP_METHOD.search(lines[start])
+            status = _HTTP_STATUS.search(lines[start], method.end()) if method else None
+            if status is None or status.group(1)[0] not in "45":
+                return index
+    return cluster.first
+
+
+def _show_query_matches(
+    job: Job, lines: list[str], blocks: list[tuple[int, int]], shown: dict[int, str]
+) -> None:
+    terms = query_terms(job.query)
+    if not terms:
+        return
+    lowered = job.text.lower()
+    # a term found in most lines says nothing about which lines matter
+    selective = [term for term in terms if lowered.count(term) <= max(3, len(lines) // 5)]
+    if not selective:
+        return
+    added = 0
+    for index, (start, end) in enumerate(blocks):
+        if index in shown:
+            continue
+        block = "\n".join(lines[start:end]).lower()
+        if any(term in block for term in selective):
+            shown[index] = ""
+            added += 1
+            if added >= _MAX_QUERY_BLOCKS:
+                return
+
+
+def _render(
+    lines: list[str],
+    blocks: list[tuple[int, int]],
+    shown: dict[int, str],
+    templates: dict[int, str],
+    job: Job,
+) -> str | None:
+    out: list[str] = []
+    verbatim = 0
+    for index in sorted(shown.keys() | templates.keys()):
+        if index in templates and index not in shown:
+            out.append(templates[index])
+            continue
+        start, end = blocks[index]
+        out.append(shown[index] + lines[start])
+        out.extend(lines[start + 1 : end])
+        verbatim += end - start
+        if index in templates:
+            out.append(templates[index])
+    omitted = len(lines) - verbatim
+    if omitted <= 0:
+        return None
+    out.append(job.marker(omitted, "lines"))
+    return "\n".join(out)

@@ -1,0 +1,113 @@
+"""The one source of configuration: a frozen dataclass whose defaults come from ``HEADROOM_*`` variables.
+
+``Config()`` reads the environment when it is created; explicit arguments win over the environment,
+and the environment wins over the documented defaults. An invalid variable raises ``ConfigError``
+naming the variable, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ._errors import ConfigError
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"expected one of {sorted(_TRUE | _FALSE - {''})}")
+
+
+_ALL_TOOLS: tuple[str, ...] = ("*",)
+_NO_TOOLS: tuple[str, ...] = ()
+
+
+def _parse_globs(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_optional_int(raw: str) -> int | None:
+    return None if raw.strip().lower() in {"", "none", "off"} else int(raw)
+
+
+def _env(name: str, parse: Callable[[str], T], default: T) -> Callable[[], T]:
+    """A default factory reading ``HEADROOM_<NAME>``, falling back to ``default`` when unset."""
+    var = f"HEADROOM_{name}"
+
+    def factory() -> T:
+        raw = os.environ.get(var)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{var}={raw!r} is invalid ({exc}); fix or unset it") from exc
+
+    return factory
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of headroom, with the defaults documented in ARCHITECTURE.md.
+
+    Attributes:
+        store: where originals are kept: ``memory``, ``sqlite`` (the user data dir),
+            ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``redis://host:port/db``.
+        ttl_seconds: how long an original is kept after it was stored; 0 keeps it until evicted.
+        max_store_bytes: size cap of the store; least recently used originals go first.
+        min_tokens: blocks smaller than this pass through untouched.
+        min_saving: a result saving less than this share is discarded for the original.
+        include_tools: globs of tool names whose results may be compressed.
+        exclude_tools: globs of tool names whose results are never compressed.
+        compress_user_messages: also compress long user turns (pastes, RAG context).
+        max_context_tokens: conversation token budget, off when None.
+        keep_last_turns: turns the budget policy never touches.
+        tokenizer: tiktoken encoding for counts (a model's own encoding wins when a model is given).
+        ledger: record stats events.
+    """
+
+    store: str = field(default_factory=_env("STORE", str, "sqlite"))
+    ttl_seconds: int = field(default_factory=_env("TTL_SECONDS", int, 2_592_000))
+    max_store_bytes: int = field(default_factory=_env("MAX_STORE_BYTES", int, 1 << 30))
+    min_tokens: int = field(default_factory=_env("MIN_TOKENS", int, 300))
+    min_saving: float = field(default_factory=_env("MIN_SAVING", float, 0.15))
+    include_tools: tuple[str, ...] = field(default_factory=_env("INCLUDE_TOOLS", _parse_globs, _ALL_TOOLS))
+    exclude_tools: tuple[str, ...] = field(default_factory=_env("EXCLUDE_TOOLS", _parse_globs, _NO_TOOLS))
+    compress_user_messages: bool = field(default_factory=_env("COMPRESS_USER_MESSAGES", _parse_bool, False))
+    max_context_tokens: int | None = field(
+        default_factory=_env("MAX_CONTEXT_TOKENS", _parse_optional_int, None)
+    )
+    keep_last_turns: int = field(default_factory=_env("KEEP_LAST_TURNS", int, 4))
+    tokenizer: str = field(default_factory=_env("TOKENIZER", str, "o200k_base"))
+    ledger: bool = field(default_factory=_env("LEDGER", _parse_bool, True))
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.ttl_seconds >= 0, "ttl_seconds must be >= 0"),
+            (self.max_store_bytes > 0, "max_store_bytes must be > 0"),
+            (self.min_tokens >= 0, "min_tokens must be >= 0"),
+            (0 <= self.min_saving < 1, "min_saving must be in [0, 1)"),
+            (self.keep_last_turns >= 0, "keep_last_turns must be >= 0"),
+            (
+                self.max_context_tokens is None or self.max_context_tokens > 0,
+                "max_context_tokens must be > 0",
+            ),
+            (bool(self.store.strip()), "store must not be empty"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        # Tuples keep the dataclass hashable and frozen even when lists are passed in.
+        object.__setattr__(self, "include_tools", tuple(self.include_tools))
+        object.__setattr__(self, "exclude_tools", tuple(self.exclude_tools))

@@ -1,0 +1,287 @@
+"""Decide what kind of text a block is, cheaply: a prefix and a few sampled lines, never a full parse.
+
+Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``code`` (with its language),
+``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least specific
+shape; a compressor that finds the guess wrong (JSON that does not parse, say) passes the text on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PREFIX = 16_384
+_SAMPLE_LINES = 60
+
+
+@dataclass(frozen=True)
+class Detected:
+    kind: str
+    language: str | None = None
+
+
+def sample_lines(text: str) -> list[str]:
+    """Up to ~60 complete lines from the start, the middle and the end of ``text``."""
+    if len(text) <= 3 * _PREFIX:
+        lines = text.splitlines()
+        if len(lines) <= _SAMPLE_LINES:
+            return lines
+        third = _SAMPLE_LINES // 3
+        mid = len(lines) // 2
+        return lines[:third] + lines[mid : mid + third] + lines[-third:]
+    head = text[:_PREFIX].splitlines()[:-1]
+    middle_start = len(text) // 2
+    middle = text[middle_start : middle_start + 4096].splitlines()[1:-1]
+    tail = text[-4096:].splitlines()[1:]
+    third = _SAMPLE_LINES // 3
+    return head[: 2 * third] + middle[:third] + tail[-third:]
+
+
+# --- json -------------------------------------------------------------------------------------------
+
+_JSON_VALUE_START = set('{["-0123456789tfn]')
+
+
+def _looks_json(stripped: str) -> bool:
+    if not stripped:
+        return False
+    first, last = stripped[0], stripped[-1]
+    if first == "{":
+        return last == "}"
+    if first == "[" and last == "]":
+        rest = stripped[1:].lstrip()
+        return bool(rest) and rest[0] in _JSON_VALUE_START
+    return False
+
+
+def _looks_json_lines(lines: list[str]) -> bool:
+    body = [line.strip() for line in lines if line.strip()]
+    return len(body) >= 2 and all(line.startswith("{") and line.endswith("}") for line in body)
+
+
+_LOG_KEYS = re.compile(r'"(?:level|severity|lvl|levelname|msg|message|log|@timestamp|ts|time)"\s*:')
+
+
+# --- diff -------------------------------------------------------------------------------------------
+
+_DIFF_LINE = re.compile(r"^(?:diff --git |diff --cc |--- (?:a/|/dev/null|\S)|\+\+\+ |@@+ -\d|Index: )")
+_HUNK = re.compile(r"^@@+ -\d+(?:,\d+)? .*@@")
+
+
+def _looks_diff(lines: list[str]) -> bool:
+    heads = sum(1 for line in lines if _DIFF_LINE.match(line))
+    hunks = sum(1 for line in lines if _HUNK.match(line))
+    starts = lines[0].startswith(("diff --git ", "commit ", "--- ", "From ")) if lines else False
+    return hunks >= 1 and (heads >= 3 or starts)
+
+
+# --- search -----------------------------------------------------------------------------------------
+
+# path:line:text or path:line:col:text; the path holds a non-digit so "12:00:01" is not a hit
+SEARCH_HIT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?")
+_SEARCH_CONTEXT = re.compile(r"^(?=[^:\s]*[^\d:\s])[^\s:]+?-\d+-")
+_DIAGNOSTIC = re.compile(r"^\S+:\d+:(?:\d+:)? (?:fatal error|error|warning|note)\b", re.IGNORECASE)
+
+
+def _search_or_diagnostics(lines: list[str]) -> str | None:
+    body = [line for line in lines if line.strip()]
+    if len(body) < 3:
+        return None
+    hits = sum(1 for line in body if SEARCH_HIT.match(line))
+    other = sum(1 for line in body if line == "--" or _SEARCH_CONTEXT.match(line))
+    if hits < 3 or hits + other < 0.7 * len(body):
+        return None
+    diagnostics = sum(1 for line in body if _DIAGNOSTIC.match(line))
+    return "log" if diagnostics >= 0.3 * hits else "search"
+
+
+# --- html -------------------------------------------------------------------------------------------
+
+_HTML_START = re.compile(r"^\s*(?:<!doctype html|<html[\s>]|<\?xml[^>]*>\s*<html)", re.IGNORECASE)
+_HTML_TAG = re.compile(
+    r"</?(?:div|p|span|a|ul|ol|li|table|tr|td|h[1-6]|body|head|section|article|nav)\b", re.I
+)
+
+
+def _looks_html(prefix: str) -> bool:
+    if _HTML_START.match(prefix):
+        return True
+    return prefix.lstrip().startswith("<") and len(_HTML_TAG.findall(prefix)) >= 8
+
+
+# --- log --------------------------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(
+    r"^\W{0,3}(?:"
+    r"\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{1,2}:\d{2}"  # 2024-01-31 12:00 / 2024-01-31T12:00
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"  # Sun Dec 04 04:47:44
+    r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"  # syslog: Jun 14 15:16:01
+    r"|\d{2}/\d{2}/\d{2,4}[ ,:]\d{2}:\d{2}:\d{2}"  # 17/06/09 20:10:40
+    r"|\d{6} \d{6}"  # HDFS: 081109 203615
+    r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s"  # 12:00:01.123
+    r"|\d{10}(?:\.\d+)?\s"  # unix time
+    r"|\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}"  # 09-Jan-2024 10:00
+    r")"
+)
+_LEVEL = re.compile(
+    r"(?:^|[\s\[(|:])(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|SEVERE|"
+    r"debug|info|notice|warn|warning|error|fatal|critical)(?:$|[\s\]):|])"
+)
+_RUNNER = re.compile(
+    r"^(?:=+ .*(?:test session starts|passed|failed|error|FAILURES|ERRORS).* =+$"
+    r"|Traceback \(most recent call last\):"
+    r"|npm (?:ERR!|WARN|error|warn)"
+    r"|\s*(?:Compiling|Finished|Running|Downloaded|Checking) \S"
+    r"|(?:error|warning)(?:\[E\d+\])?: "
+    r"|make(?:\[\d+\])?: "
+    r"|\s*(?:PASS|FAIL) \S"
+    r"|\S+::\S+ (?:PASSED|FAILED|ERROR|SKIPPED)"
+    r"|\[\d+/\d+\] "
+    r"|#\d+ \[.*\]"
+    r")"
+)
+
+
+def _log_score(lines: list[str]) -> float:
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return 0.0
+    stamped = sum(1 for line in body if _TIMESTAMP.match(line) or _LEVEL.search(line[:80]))
+    runner = sum(1 for line in body if _RUNNER.match(line))
+    return (stamped + 3 * runner) / len(body)
+
+
+# --- code -------------------------------------------------------------------------------------------
+
+_LANGUAGE_SIGNS: dict[str, list[tuple[re.Pattern[str], float]]] = {
+    "python": [
+        (re.compile(r"^\s*def \w+\(.*\)\s*(?:->.*)?:\s*$"), 3),
+        (re.compile(r"^\s*class \w+(?:\(.*\))?:\s*$"), 3),
+        (re.compile(r"^(?:from [\w.]+ import |import [\w.]+(?: as \w+)?$)"), 3),
+        (re.compile(r"^\s*(?:if|elif|for|while|with|try|except|else)\b.*:\s*$"), 1),
+        (re.compile(r"\bself\.\w"), 1),
+        (re.compile(r"^\s*@\w[\w.]*"), 1),
+    ],
+    "javascript": [
+        (re.compile(r"^\s*(?:export\s+)?(?:async\s+)?function\*?\s*\w*\s*\("), 3),
+        (re.compile(r"^\s*(?:const|let|var) \w+\s*=\s*(?:require\(|\(|async|function)"), 2),
+        (re.compile(r"\bmodule\.exports\b|\brequire\(['\"]"), 3),
+        (re.compile(r"=>\s*[{(]?"), 1),
+        (re.compile(r"^\s*(?:import .* from ['\"]|export (?:default|const|\{))"), 2),
+    ],
+    "typescript": [
+        (re.compile(r"^\s*(?:export\s+)?(?:interface|type|enum|namespace|declare)\s+\w+"), 4),
+        (re.compile(r"\w\??:\s*(?:string|number|boolean|void|any|unknown|never|Record<|Promise<)\b"), 3),
+        (re.compile(r"^\s*(?:public|private|protected|readonly)\s+\w+"), 2),
+        (re.compile(r"^\s*import (?:type )?.* from ['\"]"), 1),
+    ],
+    "go": [
+        (re.compile(r"^package \w+\s*$"), 5),
+        (re.compile(r"^func (?:\(\w+ \*?\w+\) )?\w+\("), 4),
+        (re.compile(r"\w+ := "), 2),
+        (re.compile(r"^\s*(?:type \w+ (?:struct|interface) \{|import \()"), 3),
+        (re.compile(r"\bif err != nil\b"), 3),
+    ],
+    "rust": [
+        (re.compile(r"^\s*(?:pub(?:\(\w+\))? )?(?:async )?fn \w+"), 4),
+        (re.compile(r"^\s*(?:use \w+(?:::\w+)+|mod \w+;)"), 3),
+        (re.compile(r"^\s*(?:pub )?(?:struct|enum|trait) \w+|^\s*impl\b"), 3),
+        (re.compile(r"\blet (?:mut )?\w+"), 1),
+        (re.compile(r"^\s*#\[\w+"), 2),
+    ],
+    "java": [
+        (
+            re.compile(
+                r"^\s*(?:public|private|protected)\s+(?:static\s+)?(?:final\s+)?(?:class|interface|enum)\s"
+            ),
+            4,
+        ),
+        (re.compile(r"^\s*(?:public|private|protected)\s+(?:static\s+)?[\w<>\[\], ]+\s+\w+\s*\("), 3),
+        (re.compile(r"^import (?:static )?java[x]?\.|^package [\w.]+;"), 4),
+        (re.compile(r"@Override|System\.out\."), 3),
+    ],
+    "cpp": [
+        (re.compile(r"^\s*#\s*(?:include|define|ifndef|pragma)\b"), 4),
+        (re.compile(r"\bstd::\w+|\bnullptr\b|^\s*template\s*<"), 3),
+        (re.compile(r"^\s*(?:class|struct|namespace) \w+\s*(?:[:{]|$)"), 2),
+        (
+            re.compile(
+                r"^\s*(?:virtual |static |inline |const )*[\w:<>*&]+ [\w:]+\(.*\)\s*(?:const)?\s*\{?$"
+            ),
+            1,
+        ),
+    ],
+}
+_CODE_LINE = re.compile(r"[{};:]\s*(?://.*|#.*)?$|^\s*[})\]]|^\s*(?:#|//|/\*|\*|@)")
+_EXTENSIONS = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".jsx": "javascript", ".ts": "typescript", ".mts": "typescript", ".cts": "typescript",
+    ".tsx": "tsx", ".go": "go", ".rs": "rust", ".java": "java", ".cc": "cpp", ".cpp": "cpp",
+    ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".h": "cpp", ".c": "cpp",
+}  # fmt: skip
+
+
+def language_from_path(path: str | None) -> str | None:
+    """The language of a file name (``app.py`` -> ``python``), or None."""
+    if not path:
+        return None
+    dot = path.rfind(".")
+    return _EXTENSIONS.get(path[dot:].lower()) if dot >= 0 else None
+
+
+def guess_language(lines: list[str]) -> tuple[str | None, float]:
+    """The most likely language of code lines, and the share of lines that look like code."""
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return None, 0.0
+    scores = dict.fromkeys(_LANGUAGE_SIGNS, 0.0)
+    signed = 0
+    for line in body:
+        hit = False
+        for language, signs in _LANGUAGE_SIGNS.items():
+            for pattern, weight in signs:
+                if pattern.search(line):
+                    scores[language] += weight
+                    hit = True
+        if hit or _CODE_LINE.search(line):
+            signed += 1
+    if scores["typescript"] > 0:
+        scores["typescript"] += scores["javascript"]  # TypeScript is JavaScript with types
+    language = max(scores, key=lambda name: scores[name])
+    if scores[language] < 3:
+        return None, signed / len(body)
+    return language, signed / len(body)
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+
+def detect(text: str, path: str | None = None) -> Detected:
+    """The kind (and, for code, the language) of ``text``; ``path`` is a file name hint when known."""
+    stripped = text.strip()
+    if not stripped:
+        return Detected("text")
+    prefix = stripped[:_PREFIX]
+    if _looks_json(stripped):
+        return Detected("json")
+    lines = sample_lines(stripped)
+    if _looks_json_lines(lines):
+        return Detected(
+            "log" if sum(1 for line in lines if _LOG_KEYS.search(line)) > len(lines) / 2 else "json"
+        )
+    if _looks_diff(lines):
+        return Detected("diff")
+    if _looks_html(prefix):
+        return Detected("html")
+    searchish = _search_or_diagnostics(lines)
+    if searchish is not None:
+        return Detected(searchish)
+    hinted = language_from_path(path)
+    if hinted is not None:
+        return Detected("code", hinted)
+    if _log_score(lines) >= 0.5:
+        return Detected("log")
+    language, code_share = guess_language(lines)
+    if language is not None and code_share >= 0.5:
+        return Detected("code", language)
+    return Detected("text")

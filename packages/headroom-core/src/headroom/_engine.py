@@ -1,0 +1,344 @@
+"""``Headroom``: the facade every adapter, the proxy and the CLI go through.
+
+``compress_text`` runs one block through detect -> compressor -> store, and never raises for what
+the text contains: anything that goes wrong passes the original through, logged and counted in
+``Headroom.outcomes``. The original is stored before a compressed text is returned, so a marker
+always points at something retrievable; when the store fails, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ._compressors import Job, compressor_for
+from ._config import Config
+from ._detect import detect
+from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
+from ._markers import Marker, make_ref, marker_refs, normalize_ref
+from ._split import split_mixed
+from ._store import Original, Store, open_store
+from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
+from ._tool import parse_arguments, retrieve_tool
+from ._types import KINDS, Compressed, CompressResult
+
+log = logging.getLogger("headroom")
+
+SOURCES = ("library", "langchain", "agno", "llamaindex", "proxy", "cli")
+# Above this size the original's tokens are counted on a second thread while Python compresses:
+# tiktoken releases the GIL, so the two overlap on a multi-core machine.
+_PARALLEL_COUNT_CHARS = 32_768
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _counter_pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-count")
+        return _executor
+
+
+class Headroom:
+    """Compresses what an agent reads and keeps every original retrievable.
+
+    Args:
+        config: settings; ``Config()`` (defaults and ``HEADROOM_*`` variables) when None.
+        source: who is calling, tagged on every ledger event: ``library``, ``langchain``, ``agno``,
+            ``llamaindex``, ``proxy`` or ``cli``.
+    """
+
+    def __init__(self, config: Config | None = None, *, source: str = "library") -> None:
+        if source not in SOURCES:
+            raise ConfigError(f"source {source!r} is unknown; use one of {', '.join(SOURCES)}")
+        self.config = config if config is not None else Config()
+        self.source = source
+        self.outcomes: Counter[str] = Counter()
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+
+    # --- the store -----------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store of originals, opened on first use.
+
+        Raises:
+            StoreError: it cannot be opened.
+        """
+        with self._store_lock:
+            if self._store is None:
+                self._store = open_store(
+                    self.config.store,
+                    ttl_seconds=self.config.ttl_seconds,
+                    max_store_bytes=self.config.max_store_bytes,
+                )
+            return self._store
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # --- compressing one text ------------------------------------------------------------------------
+
+    def tokenizer(self, model: str | None = None) -> Tokenizer:
+        """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
+        return get_tokenizer(encoding_for_model(model, self.config.tokenizer))
+
+    def compress_text(
+        self,
+        text: str | bytes,
+        query: str | None = None,
+        kind: str | None = None,
+        budget: float | None = None,
+        retrievable: bool = True,
+        *,
+        model: str | None = None,
+        path: str | None = None,
+    ) -> Compressed:
+        """Compress one text. Never raises for what ``text`` contains; only bad arguments raise.
+
+        Args:
+            text: the original (a tool result, a log, a JSON document, ...); bytes are decoded as
+                UTF-8 with ``surrogateescape``, so every byte stays recoverable.
+            query: what the model is looking for; matching lines and records are kept.
+            kind: force a kind instead of detecting it.
+            budget: share of tokens to keep (0 < budget <= 1), None for the kind's default.
+            retrievable: whether the model can call ``headroom_retrieve``; when False, markers name
+                no tool and the caller recovers originals through ``Compressed.ref``.
+            model: the model that will read the text, for its tokenizer.
+            path: a file name the text came from, a hint for detecting code.
+
+        Returns:
+            The compressed text, or the original with ``outcome`` saying why it was kept.
+
+        Raises:
+            ConfigError: ``kind`` or ``budget`` is invalid.
+        """
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "surrogateescape")
+        if kind is not None and kind not in KINDS[:-1]:
+            raise ConfigError(f"kind {kind!r} is unknown; use one of {', '.join(KINDS[:-1])}")
+        if budget is not None and not 0 < budget <= 1:
+            raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
+        tokenizer = self.tokenizer(model)
+        try:
+            result = self._compress_text(text, query, kind, budget, retrievable, tokenizer, path)
+        except Exception:  # the last line of defence: the caller always gets its text back
+            log.exception("headroom: compression failed; passing the text through unchanged")
+            result = self._unchanged(text, kind or "text", None, tokenizer.count(text), "error", tokenizer)
+        self.outcomes[result.outcome] += 1
+        return result
+
+    async def acompress_text(
+        self,
+        text: str | bytes,
+        query: str | None = None,
+        kind: str | None = None,
+        budget: float | None = None,
+        retrievable: bool = True,
+        *,
+        model: str | None = None,
+        path: str | None = None,
+    ) -> Compressed:
+        """``compress_text`` on a worker thread, so an event loop is never blocked."""
+        return await asyncio.to_thread(
+            self.compress_text, text, query, kind, budget, retrievable, model=model, path=path
+        )
+
+    @staticmethod
+    def _unchanged(
+        text: str, kind: str, language: str | None, tokens: int, outcome: str, tokenizer: Tokenizer
+    ) -> Compressed:
+        return Compressed(text, kind, language, tokens, tokens, None, (), outcome, not tokenizer.exact)
+
+    def _compress_text(
+        self,
+        text: str,
+        query: str | None,
+        kind: str | None,
+        budget: float | None,
+        retrievable: bool,
+        tokenizer: Tokenizer,
+        path: str | None,
+    ) -> Compressed:
+        detected = detect(text, path) if kind is None else None
+        kind = kind or detected.kind  # type: ignore[union-attr]
+        language = detected.language if detected is not None else None
+        counting: Future[int] | None = None
+        if len(text) > _PARALLEL_COUNT_CHARS:
+            counting = _counter_pool().submit(tokenizer.count, text)
+            tokens_before = -1
+        else:
+            tokens_before = tokenizer.count(text)
+            if tokens_before < self.config.min_tokens:
+                return self._unchanged(text, kind, language, tokens_before, "below_min_tokens", tokenizer)
+
+        whole = make_ref(text)
+        parts = split_mixed(text, kind) if kind in ("text", "log") else None
+        output: str | None
+        if parts is not None:
+            output, refs = self._compress_parts(parts, query, budget, retrievable, tokenizer)
+            kind, language = "mixed", None
+            if not refs:
+                output = None
+        elif compressor_for(kind) is None:
+            output, refs = None, []
+        elif self._already_compressed(text):
+            tokens = counting.result() if counting is not None else tokens_before
+            return self._unchanged(text, kind, language, tokens, "already_compressed", tokenizer)
+        else:
+            output = self._run(kind, Job(text, query, budget, Marker(whole, retrievable), language))
+            refs = [whole] if output is not None else []
+
+        if counting is not None:
+            tokens_before = counting.result()
+            if tokens_before < self.config.min_tokens:
+                return self._unchanged(text, kind, language, tokens_before, "below_min_tokens", tokenizer)
+        if output is None:
+            outcome = "not_compressible" if compressor_for(kind) or kind == "mixed" else "unsupported_kind"
+            return self._unchanged(text, kind, language, tokens_before, outcome, tokenizer)
+        tokens_after = tokenizer.count(output)
+        if tokens_after > tokens_before * (1 - self.config.min_saving):
+            return self._unchanged(text, kind, language, tokens_before, "below_min_saving", tokenizer)
+        if not self._keep(whole, text, kind):
+            return self._unchanged(text, kind, language, tokens_before, "store_failed", tokenizer)
+        all_refs = tuple(dict.fromkeys([whole, *refs]))
+        return Compressed(output, kind, language, tokens_before, tokens_after, whole, all_refs,
+                          "compressed", not tokenizer.exact)  # fmt: skip
+
+    def _run(self, kind: str, job: Job) -> str | None:
+        compressor = compressor_for(kind)
+        if compressor is None:
+            return None
+        try:
+            output = compressor(job)
+        except RecursionError:
+            log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
+            return None
+        if output is not None and output == job.text:
+            return None
+        return output
+
+    def _compress_parts(
+        self,
+        parts: list[Any],
+        query: str | None,
+        budget: float | None,
+        retrievable: bool,
+        tokenizer: Tokenizer,
+    ) -> tuple[str, list[str]]:
+        """Compress each part of mixed content on its own; store each part that changed."""
+        out: list[str] = []
+        refs: list[str] = []
+        for part in parts:
+            if part.kind is None or compressor_for(part.kind) is None or self._already_compressed(part.text):
+                out.append(part.text)
+                continue
+            if tokenizer.count(part.text) < self.config.min_tokens:
+                out.append(part.text)
+                continue
+            ref = make_ref(part.text)
+            body = part.text.rstrip("\n")
+            output = self._run(part.kind, Job(body, query, budget, Marker(ref, retrievable), part.language))
+            if output is None or not self._keep(ref, part.text, part.kind):
+                out.append(part.text)
+                continue
+            out.append(output + part.text[len(body) :])
+            refs.append(ref)
+        return "".join(out), refs
+
+    def _already_compressed(self, text: str) -> bool:
+        """Whether ``text`` carries a marker of ours whose ref the store holds (never compress twice)."""
+        refs = marker_refs(text)
+        if not refs:
+            return False
+        try:
+            return any(self.store.contains(ref) for ref in refs)
+        except StoreError:
+            log.warning("headroom: store unavailable while checking markers", exc_info=True)
+            return True  # cannot tell: leave the text alone rather than risk compressing twice
+
+    def _keep(self, ref: str, text: str, kind: str) -> bool:
+        """Store the original; False (logged, counted) when the store fails."""
+        try:
+            self.store.put(ref, Original(text, kind))
+        except (StoreError, ConfigError) as exc:
+            log.warning("headroom: could not store the original (%s); passing the text through", exc)
+            self.outcomes["store_errors"] += 1
+            return False
+        return True
+
+    # --- conversations -------------------------------------------------------------------------------
+
+    def compress(self, messages: Any, query: str | None = None, model: str | None = None) -> CompressResult:
+        """Compress the tool results of a conversation, returned in the caller's own shape.
+
+        Args:
+            messages: OpenAI chat messages, Anthropic messages, or a plain string.
+            query: what the model is looking for; by default the user turn before each tool result.
+            model: the model that will read the messages, for its tokenizer.
+
+        Returns:
+            A new list (the caller's objects are never changed) and the token counts.
+        """
+        from ._messages import compress_messages
+
+        return compress_messages(self, messages, query, model)
+
+    async def acompress(
+        self, messages: Any, query: str | None = None, model: str | None = None
+    ) -> CompressResult:
+        """``compress`` on a worker thread, so an event loop is never blocked."""
+        return await asyncio.to_thread(self.compress, messages, query, model)
+
+    # --- retrieval -----------------------------------------------------------------------------------
+
+    def retrieve(self, ref: str, query: str | None = None) -> str:
+        """The original behind ``ref``, or with ``query`` only its matching lines or records.
+
+        Raises:
+            RefNotFound: the ref is unknown or expired (the message is written for the model).
+            StoreError: the store cannot be read.
+        """
+        from ._retrieve import search
+
+        canonical = normalize_ref(ref)
+        if canonical is None:
+            raise RefNotFound(ref.strip()[:64])
+        original = self.store.get(canonical)
+        if original is None:
+            raise RefNotFound(canonical)
+        if not query or not query.strip():
+            return original.text
+        return search(original, query, self.tokenizer().count)
+
+    def retrieve_tool(self, format: str = "openai") -> dict[str, Any]:
+        """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""
+        return retrieve_tool(format)
+
+    def answer_tool_call(self, arguments: Mapping[str, Any] | str | None) -> str:
+        """The text to return for a ``headroom_retrieve`` call: the content, or a message for the model.
+
+        Never raises: unknown refs, bad arguments and store failures become messages the model can act on.
+        """
+        try:
+            ref, query = parse_arguments(arguments)
+            return self.retrieve(ref, query)
+        except ValueError as exc:
+            return str(exc)
+        except RefNotFound as exc:
+            return str(exc)
+        except HeadroomError as exc:
+            log.warning("headroom: retrieval failed: %s", exc)
+            return f"headroom_retrieve failed ({exc}); call the original tool again"

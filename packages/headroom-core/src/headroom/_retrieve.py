@@ -1,0 +1,115 @@
+"""Answers ``retrieve(ref, query)``: only the lines (JSON: records) of an original that match.
+
+A line or record matches when it contains every whitespace-separated word of the query,
+case-insensitively. The answer starts with ``[headroom_retrieve: N of M lines match "QUERY"; showing
+K]`` and lists each match as ``<1-based line number>\\t<line>`` (JSON: ``<record path>\\t<compact
+record>``), at most 200 matches or about 4,000 tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._lines import split_lines
+from ._store import Original
+
+MAX_MATCHES = 200
+MAX_TOKENS = 4000
+_MAX_LINE_CHARS = 4 * MAX_TOKENS  # one giant line is cut here rather than flood the context
+
+
+def query_words(query: str) -> list[str]:
+    return [word for word in query.lower().split() if word]
+
+
+def search(original: Original, query: str, count_tokens: Callable[[str], int]) -> str:
+    """The matching part of ``original`` in the retrieve format; the whole original for an empty query."""
+    words = query_words(query)
+    if not words:
+        return original.text
+    if original.kind == "json":
+        records = _json_records(original.text)
+        if records is not None:
+            matches = [(path, text) for path, text, low in records if all(word in low for word in words)]
+            return _answer(query, "records", len(records), _deepest(matches), count_tokens)
+    lines = split_lines(original.text)
+    lowered = split_lines(original.text.lower())
+    if len(lowered) != len(lines):  # lower() never adds line breaks; stay exact if it somehow did
+        lowered = [line.lower() for line in lines]
+    matches = [
+        (str(number), line)
+        for number, (line, low) in enumerate(zip(lines, lowered, strict=True), 1)
+        if all(word in low for word in words)
+    ]
+    return _answer(query, "lines", len(lines), matches, count_tokens)
+
+
+def _deepest(matches: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop a matching record when a record nested in it matches too: the nested one is the answer."""
+    ancestors: set[str] = set()
+    for path, _ in matches:
+        for end, char in enumerate(path):
+            if char == "]" and end + 1 < len(path):
+                ancestors.add(path[: end + 1])
+    return [(path, text) for path, text in matches if path not in ancestors]
+
+
+def _answer(
+    query: str, unit: str, total: int, matches: list[tuple[str, str]], count_tokens: Callable[[str], int]
+) -> str:
+    shown: list[str] = []
+    budget = MAX_TOKENS
+    for label, text in matches[:MAX_MATCHES]:
+        if len(text) > _MAX_LINE_CHARS:
+            text = text[:_MAX_LINE_CHARS] + " [… cut; retrieve without a query for the whole original]"
+        entry = f"{label}\t{text}"
+        cost = count_tokens(entry) + 1
+        if shown and cost > budget:
+            break
+        shown.append(entry)
+        budget -= cost
+    quoted = query.replace('"', "'")
+    header = f'[headroom_retrieve: {len(matches)} of {total} {unit} match "{quoted}"; showing {len(shown)}]'
+    return "\n".join([header, *shown])
+
+
+# --- JSON records -----------------------------------------------------------------------------------
+
+
+def _json_records(text: str) -> list[tuple[str, str, str]] | None:
+    """(path, compact JSON, lower-cased compact JSON) of every record, or None when not JSON."""
+    try:
+        import orjson
+
+        document: Any = orjson.loads(text)
+    except Exception:  # orjson rejects some valid inputs (lone surrogates, huge ints): try the stdlib
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+    try:
+        records = list(_records(document, ""))
+    except RecursionError:
+        return None
+    return records or None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _records(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
+    """Records are the elements of arrays of objects, in document order, outermost first."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _records(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        objects = bool(value) and all(isinstance(item, dict) for item in value)
+        for index, item in enumerate(value):
+            child_path = f"{path}[{index}]"
+            if objects:
+                text = _dump(item)
+                yield child_path, text, text.lower()
+            yield from _records(item, child_path)

@@ -1,0 +1,132 @@
+"""Mixed content: split a text into parts that each have one kind, so each gets its own compressor.
+
+Two shapes are recognised: prose or Markdown with fenced blocks (the fence lines and the prose stay
+as they are, each fenced body is routed by its info string or by detection), and a log carrying
+pretty-printed JSON payloads (each payload becomes a ``json`` part, the log lines around it ``log``
+parts). Parts are exact slices of the text: joined, they give the text back byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from ._detect import Detected, detect, language_from_path
+
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n"
+    r"(?P<body>.*?\n)(?P=indent)(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+_JSON_OPENER = re.compile(r"^[ \t]*[\[{][ \t]*\r?$", re.MULTILINE)
+_MIN_JSON_LINES = 5
+_INFO_KINDS = {
+    "json": "json", "jsonc": "json", "json5": "json", "log": "log", "logs": "log", "diff": "diff",
+    "patch": "diff", "html": "html", "grep": "search", "rg": "search",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """A slice of the text; ``kind`` None means it is kept exactly as it is."""
+
+    text: str
+    kind: str | None
+    language: str | None = None
+
+
+def _fenced_kind(info: str, body: str) -> Detected:
+    tag = info.strip().split(" ")[0].lower() if info.strip() else ""
+    if tag in _INFO_KINDS:
+        return Detected(_INFO_KINDS[tag])
+    language = language_from_path(f"x.{tag}") if tag else None
+    if language is None and tag in {
+        "python",
+        "javascript",
+        "typescript",
+        "go",
+        "rust",
+        "java",
+        "cpp",
+        "c++",
+        "tsx",
+    }:
+        language = {"c++": "cpp"}.get(tag, tag)
+    if language is not None:
+        return Detected("code", language)
+    return detect(body)
+
+
+def _split_fences(text: str) -> list[Part] | None:
+    parts: list[Part] = []
+    position = 0
+    for match in _FENCE.finditer(text):
+        body_start, body_end = match.start("body"), match.end("body")
+        parts.append(Part(text[position:body_start], None))
+        found = _fenced_kind(match["info"], match["body"])
+        parts.append(Part(text[body_start:body_end], found.kind, found.language))
+        position = body_end
+    if not parts:
+        return None
+    parts.append(Part(text[position:], None))
+    return [part for part in parts if part.text]
+
+
+def _json_end(text: str, start: int) -> int | None:
+    """The index just past the JSON value opening at ``start`` (brackets balanced outside strings)."""
+    depth = 0
+    in_string = escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def _split_payloads(text: str) -> list[Part] | None:
+    parts: list[Part] = []
+    position = 0
+    for opener in _JSON_OPENER.finditer(text):
+        if opener.start() < position:
+            continue
+        start = text.index(opener.group().strip()[0], opener.start())
+        end = _json_end(text, start)
+        if end is None or text.count("\n", start, end) < _MIN_JSON_LINES:
+            continue
+        try:
+            json.loads(text[start:end])
+        except (ValueError, RecursionError):
+            continue
+        line_start = opener.start()
+        if line_start > position:
+            parts.append(Part(text[position:line_start], "log"))
+        parts.append(Part(text[line_start:end], "json"))
+        position = end
+    if not parts:
+        return None
+    if position < len(text):
+        parts.append(Part(text[position:], "log"))
+    return parts
+
+
+def split_mixed(text: str, kind: str) -> list[Part] | None:
+    """The parts of ``text`` when it mixes kinds, else None. ``kind`` is what detection said."""
+    if kind == "text" and ("```" in text or "~~~" in text):
+        return _split_fences(text)
+    if kind == "log" and _JSON_OPENER.search(text):
+        return _split_payloads(text)
+    return None

@@ -1,0 +1,169 @@
+"""The default store: one SQLite file, shared safely by every process of the user.
+
+WAL journaling lets readers and one writer work at once; writes take the lock up front
+(``BEGIN IMMEDIATE``) and wait for it (``busy_timeout``) rather than fail. The file is created with
+mode 0600 (SQLite gives its WAL and shared-memory files the same mode) because originals may hold
+secrets. Totals are kept by triggers so the size cap costs no table scan. Schema changes are numbered
+migrations recorded in the ``migrations`` table and applied whenever the file is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .._errors import StoreError
+from . import Original, StoreInfo, decode_original, encode_original
+
+
+def _m001_originals(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE originals (ref TEXT PRIMARY KEY, kind TEXT NOT NULL, data BLOB NOT NULL,"
+        " size INTEGER NOT NULL, created REAL NOT NULL, accessed REAL NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX originals_accessed ON originals (accessed)")
+    db.execute("CREATE INDEX originals_created ON originals (created)")
+    db.execute(
+        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0),"
+        " entries INTEGER NOT NULL, bytes INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO totals VALUES (0, 0, 0)")
+    db.execute(
+        "CREATE TRIGGER originals_insert AFTER INSERT ON originals BEGIN"
+        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
+    )
+    db.execute(
+        "CREATE TRIGGER originals_delete AFTER DELETE ON originals BEGIN"
+        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_originals]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Apply every migration the file has not seen yet, in order, each in its own transaction."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT, applied REAL)")
+    for number, migration in enumerate(MIGRATIONS, start=1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM migrations WHERE id = ?", (number,)).fetchone() is None:
+                migration(db)
+                db.execute(
+                    "INSERT INTO migrations VALUES (?, ?, ?)", (number, migration.__name__, time.time())
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+class SQLiteStore:
+    """Originals in one SQLite file, with a TTL and a size cap (least recently used evicted first)."""
+
+    def __init__(self, path: Path, *, ttl_seconds: int, max_bytes: int) -> None:
+        self.path = path
+        self._ttl = ttl_seconds
+        self._max = max_bytes
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            migrate(self._db)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+
+    def _expired(self, created: float, now: float) -> bool:
+        return self._ttl > 0 and now - created > self._ttl
+
+    def put(self, ref: str, original: Original) -> None:
+        data = encode_original(original.text)
+        if len(data) > self._max:
+            raise StoreError(f"original of {len(data)} bytes exceeds max_store_bytes={self._max}")
+        now = time.time()
+        with self._transaction("put") as db:
+            db.execute(
+                "INSERT INTO originals VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE"
+                " SET created = excluded.created, accessed = excluded.accessed",
+                (ref, original.kind, data, len(data), now, now),
+            )
+            if self._ttl > 0:
+                db.execute("DELETE FROM originals WHERE created < ?", (now - self._ttl,))
+            (total,) = db.execute("SELECT bytes FROM totals").fetchone()
+            if total > self._max:
+                self._evict(db, total - self._max, keep=ref)
+
+    @staticmethod
+    def _evict(db: sqlite3.Connection, excess: int, keep: str) -> None:
+        victims: list[tuple[str]] = []
+        rows = db.execute("SELECT ref, size FROM originals WHERE ref != ? ORDER BY accessed", (keep,))
+        for ref, size in rows:
+            victims.append((ref,))
+            excess -= size
+            if excess <= 0:
+                break
+        db.executemany("DELETE FROM originals WHERE ref = ?", victims)
+
+    def get(self, ref: str) -> Original | None:
+        now = time.time()
+        with self._transaction("get") as db:
+            row = db.execute("SELECT kind, data, created FROM originals WHERE ref = ?", (ref,)).fetchone()
+            if row is None:
+                return None
+            kind, data, created = row
+            if self._expired(created, now):
+                db.execute("DELETE FROM originals WHERE ref = ?", (ref,))
+                return None
+            db.execute("UPDATE originals SET accessed = ? WHERE ref = ?", (now, ref))
+        return Original(decode_original(data), kind)
+
+    def contains(self, ref: str) -> bool:
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT created FROM originals WHERE ref = ?", (ref,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: lookup failed: {exc}") from exc
+        return row is not None and not self._expired(row[0], time.time())
+
+    def info(self) -> StoreInfo:
+        with self._lock:
+            try:
+                entries, size = self._db.execute("SELECT entries, bytes FROM totals").fetchone()
+                (oldest,) = self._db.execute("SELECT MIN(created) FROM originals").fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: info failed: {exc}") from exc
+        return StoreInfo(str(self.path), entries, size, oldest)
+
+    def clear(self) -> int:
+        with self._transaction("clear") as db:
+            (count,) = db.execute("SELECT entries FROM totals").fetchone()
+            db.execute("DELETE FROM originals")
+        return int(count)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,65 @@
+"""The values headroom returns: ``Compressed`` for one text, ``CompressResult`` for a conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("json", "log", "search", "code", "diff", "html", "text", "mixed")
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """The result of compressing one text.
+
+    Attributes:
+        text: what the model should read (the original when nothing could be saved).
+        kind: ``json``, ``log``, ``search``, ``code``, ``diff``, ``html``, ``text`` or ``mixed``.
+        language: the programming language for ``code``, else None.
+        tokens_before: tokens of the original.
+        tokens_after: tokens of ``text``.
+        ref: the ref of the whole original when anything was dropped, else None.
+        refs: every ref emitted, parts of mixed content included.
+        outcome: why the text looks the way it does: ``compressed``, ``below_min_tokens``,
+            ``below_min_saving``, ``unsupported_kind``, ``not_compressible``, ``already_compressed``,
+            ``store_failed`` or ``error``.
+        tokens_estimated: True when no exact tokenizer could be loaded and counts are estimates.
+    """
+
+    text: str
+    kind: str
+    language: str | None
+    tokens_before: int
+    tokens_after: int
+    ref: str | None
+    refs: tuple[str, ...]
+    outcome: str = "compressed"
+    tokens_estimated: bool = False
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def ratio(self) -> float:
+        """``tokens_before / tokens_after`` (1.0 when nothing changed)."""
+        return self.tokens_before / self.tokens_after if self.tokens_after else 1.0
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    """The result of compressing a conversation.
+
+    Attributes:
+        messages: a new list in the caller's own shape (a string when a string was given).
+        tokens_before: tokens of the text content before compression.
+        tokens_after: tokens of the text content after compression.
+        refs: every ref emitted, in message order.
+        over_budget: True when the protected part alone exceeds ``max_context_tokens``.
+    """
+
+    messages: Any
+    tokens_before: int
+    tokens_after: int
+    refs: tuple[str, ...]
+    over_budget: bool = False

@@ -1,0 +1,9 @@
+"""headroom-langchain: HeadroomMiddleware for LangChain v1 agents and LCEL chains.
+
+This package is reserved in the workspace so the layout is final; its integration lands in its own
+issue. Until then it exposes only the shared version number.
+"""
+
+from headroom import __version__
+
+__all__ = ["__version__"]

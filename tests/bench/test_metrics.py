@@ -1,0 +1,324 @@
+"""The benchmark's metric functions on small hand-made inputs: the judge must be right before it judges.
+
+No corpus and no engine: every input is written here, and every function under test is pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from bench._anomaly import is_id_column, render, retained_records, robust_outliers
+from bench._core import Summary, ratio, share
+from bench._json import anomaly_retention, key_coverage, key_paths, key_visible
+from bench._json import pick_query as pick_json_query
+from bench._log import (
+    LogRecord,
+    compile_template,
+    critical_coverage,
+    critical_lines,
+    parse_structured,
+    pick_query,
+    template_coverage,
+    template_covers,
+)
+from bench._retrieval import check_line_retrieval, split_lines
+from bench._search import parse_hits, pick_queries, search_coverage
+
+# --- log -----------------------------------------------------------------------------------------------
+
+# (level, content, event id, template); the raw line is "<time> <level> <content>".
+LOG = [
+    ("INFO", "Started service alpha on port 8080", "E1", "Started service <*> on port <*>"),
+    ("INFO", "Started service beta on port 8081", "E1", "Started service <*> on port <*>"),
+    ("ERROR", "Connection refused by database primary", "E2", "Connection refused by database <*>"),
+    ("ERROR", "Disk quota exceeded for volume data01", "E3", "Disk quota exceeded for volume <*>"),
+    ("ERROR", "Connection refused by database replica", "E2", "Connection refused by database <*>"),
+    ("WARN", "Slow response from upstream", "E4", "Slow response from upstream"),
+    ("INFO", "Connection established to database primary", "E5", "Connection established to database <*>"),
+]
+
+
+LogFixture = tuple[str, list[str], list[LogRecord]]
+
+
+def make_log(rows: list[tuple[str, str, str, str]]) -> tuple[str, str]:
+    """(the raw log with CRLF line ends, its loghub-style structured CSV)."""
+    raw = "".join(f"10:00:{i:02d} {level} {content}\r\n" for i, (level, content, _, _) in enumerate(rows))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["LineId", "Level", "Content", "EventId", "EventTemplate"])
+    for i, row in enumerate(rows, 1):
+        writer.writerow([i, *row])
+    return raw, out.getvalue()
+
+
+@pytest.fixture
+def log() -> LogFixture:
+    raw, structured = make_log(LOG)
+    return raw, split_lines(raw), parse_structured(structured)
+
+
+def test_split_lines_drops_cr_and_the_phantom_last_line() -> None:
+    assert split_lines("a\r\nb\r\n") == ["a", "b"]
+    assert split_lines("a\nb") == ["a", "b"]
+
+
+def test_identity_output_keeps_every_template(log: LogFixture) -> None:
+    raw, lines, records = log
+    assert critical_coverage(records, raw) == (2, 2)
+    coverage = template_coverage(records, lines, raw)
+    assert (coverage.covered, coverage.total, coverage.verbatim) == (5, 5, 5)
+
+
+def test_output_missing_a_critical_line_scores_less(log: LogFixture) -> None:
+    _, lines, records = log
+    output = "\n".join(line for line in lines if "Disk quota" not in line)
+    assert critical_coverage(records, output) == (1, 2)
+    coverage = template_coverage(records, lines, output)
+    assert coverage.covered == 4
+    assert coverage.missing == ("E3",)
+
+
+def test_empty_output_scores_zero(log: LogFixture) -> None:
+    _, lines, records = log
+    assert critical_coverage(records, "") == (0, 2)
+    assert template_coverage(records, lines, "").covered == 0
+
+
+def test_critical_set_falls_back_to_warn_then_to_none() -> None:
+    _, structured = make_log([r for r in LOG if r[0] != "ERROR"])
+    warn_only = parse_structured(structured)
+    assert [r.event_id for r in critical_lines(warn_only) or []] == ["E4"]
+    _, structured = make_log([r for r in LOG if r[0] == "INFO"])
+    info_only = parse_structured(structured)
+    assert critical_lines(info_only) is None
+    assert critical_coverage(info_only, "") is None
+
+
+def test_level_is_matched_case_insensitively() -> None:
+    _, structured = make_log(
+        [("error", "mod_jk child in error state 6", "E1", "mod_jk child in error state <*>")]
+    )
+    assert critical_coverage(parse_structured(structured), "mod_jk child in error state 6") == (1, 1)
+
+
+def test_counted_template_line_covers_its_event(log: LogFixture) -> None:
+    _, lines, records = log
+    output = "[×2 10:00:00-10:00:01] Started service <*> on port <*>\n"
+    coverage = template_coverage(records, lines, output)
+    assert (coverage.covered, coverage.by_template, coverage.template_lines) == (1, 1, 1)
+    assert "E1" not in coverage.missing
+
+
+def test_wildcard_only_template_covers_nothing(log: LogFixture) -> None:
+    _, lines, records = log
+    assert compile_template("<*>") is None
+    assert compile_template("<*> <*>") is None
+    output = "[×7] <*>\n[×7] <*> <*>\n[×2] S<*>\n"
+    assert template_coverage(records, lines, output).covered == 0
+
+
+def test_template_needs_half_of_the_matched_part_literal() -> None:
+    template = compile_template("Connection refused <*>")
+    assert template is not None
+    assert template_covers(template, "10:00 ERROR Connection refused by db")
+    assert not template_covers(
+        template, "10:00 ERROR Connection refused by a very long tail of variable words"
+    )
+    assert not template_covers(template, "10:00 ERROR something else entirely")
+
+
+def test_query_is_the_rarest_word_of_the_most_critical_template(log: LogFixture) -> None:
+    _, lines, records = log
+    query = pick_query(records, lines)
+    assert query is not None
+    # E2 has two ERROR lines; "Connection" and "database" also occur in E5's line, "refused" does not.
+    assert (query.event_id, query.word, query.event_lines) == ("E2", "refused", (3, 5))
+
+
+def _retrieval(header: str, *numbers: int, lines: list[str]) -> str:
+    return "\n".join([header, *(f"{n}\t{lines[n - 1]}" for n in numbers)])
+
+
+def test_line_retrieval_checks(log: LogFixture) -> None:
+    _, lines, _ = log
+    full = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 2]'
+    assert check_line_retrieval(_retrieval(full, 3, 5, lines=lines), "refused", lines).passed
+    capped = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 1]'
+    first = check_line_retrieval(_retrieval(capped, 3, lines=lines), "refused", lines)
+    assert first.passed
+    assert first.capped
+    assert not check_line_retrieval(_retrieval(capped, 5, lines=lines), "refused", lines).passed
+    assert not check_line_retrieval(_retrieval(full, 3, lines=lines), "refused", lines).passed
+    wrong_number = full + f"\n3\t{lines[2]}\n4\t{lines[4]}"
+    assert not check_line_retrieval(wrong_number, "refused", lines).passed
+    assert not check_line_retrieval("3\tsomething", "refused", lines).passed
+    nothing = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 0]'
+    assert not check_line_retrieval(nothing, "refused", lines).passed
+
+
+# --- json ----------------------------------------------------------------------------------------------
+
+
+def item(n: int, status: int = 200, kind: str = "a", size: int = 10) -> dict[str, object]:
+    return {"id": f"rec-{n}", "status": status, "kind": kind, "size": size, "user": {"login": f"user{n}"}}
+
+
+DOC: dict[str, object] = {
+    "items": [
+        {**item(1), "tags": [{"name": "x"}]},
+        item(2, size=11),
+        item(3, status=500, size=12),
+        item(4, kind="b", size=9),
+        item(5),
+        item(6, size=900),
+        item(7, size=11),
+    ],
+    "meta": {"page": 1},
+}
+
+
+def test_key_paths_collapse_array_indices() -> None:
+    assert set(key_paths(DOC)) == {
+        "items",
+        "items[].id",
+        "items[].status",
+        "items[].kind",
+        "items[].size",
+        "items[].user",
+        "items[].user.login",
+        "items[].tags",
+        "items[].tags[].name",
+        "meta",
+        "meta.page",
+    }
+
+
+def test_key_coverage_full_for_identity_and_less_when_a_key_is_gone() -> None:
+    text = json.dumps(DOC, indent=2)
+    assert key_coverage(DOC, text) == (11, 11, [])
+    covered, total, missing = key_coverage(DOC, text.replace('"login"', '"who"'))
+    assert (covered, total, missing) == (10, 11, ["items[].user.login"])
+    assert key_coverage(DOC, "")[0] == 0
+
+
+def test_key_must_appear_as_a_whole_word() -> None:
+    assert key_visible("id", '{"id": 1}')
+    assert key_visible("id", "id,kind")
+    assert not key_visible("id", "idx node-id ids")
+
+
+def test_anomalies_found_in_a_hand_made_document() -> None:
+    kept = {entry.path: entry for entry in retained_records(DOC)}
+    # first and last of each array, status 500, rare kind "b", size outlier 900, the one-element tags array
+    assert set(kept) == {"items[0]", "items[6]", "items[2]", "items[3]", "items[5]", "items[0].tags[0]"}
+    assert "status=500" in kept["items[2]"].reasons
+    assert 500 in kept["items[2]"].values
+    assert 'rare kind="b"' in kept["items[3]"].reasons
+    assert any(reason.startswith("outlier size=") for reason in kept["items[5]"].reasons)
+    assert "items[1]" not in kept  # size 11 is ordinary, kind "a" is common
+
+
+def test_query_keeps_only_the_deepest_matching_records() -> None:
+    kept = {entry.path: entry for entry in retained_records(DOC, query="X")}
+    assert "query" in kept["items[0].tags[0]"].reasons
+    assert "query" not in kept["items[0]"].reasons
+    kept = {entry.path: entry for entry in retained_records(DOC, query="user2")}
+    assert kept["items[1]"].reasons == ["query"]
+
+
+def test_id_url_and_timestamp_columns_are_not_categorical() -> None:
+    assert is_id_column("created_at", ["x"])
+    assert is_id_column("user.html_url", ["x"])
+    assert is_id_column("userId", ["x"])
+    assert is_id_column("ref", ["https://example.com/a"])
+    assert is_id_column("when", ["2024-01-02T10:00:00Z"])
+    assert is_id_column("checksum", ["0123456789abcdef0"])
+    assert not is_id_column("state", ["open", "closed"])
+    records = [{"id": n, "created_at": "2024-01-01" if n < 4 else "2024-02-02"} for n in range(5)]
+    assert {entry.path for entry in retained_records({"r": records})} == {"r[0]", "r[4]"}
+
+
+def test_robust_z_and_the_mad_zero_fallback() -> None:
+    assert robust_outliers([10, 11, 12, 9, 10, 900, 11]) == [5]  # MAD = 1
+    assert robust_outliers([5, 5, 5, 5, 5, 100]) == [5]  # MAD = 0: mean absolute deviation instead
+    assert robust_outliers([5, 5, 5, 5]) == []  # no spread at all: no outliers
+    assert robust_outliers([1, 2, 1000]) == []  # fewer than 4 values
+
+
+def test_anomaly_visibility_needs_identity_and_value() -> None:
+    retained = retained_records(DOC)
+    assert anomaly_retention(retained, json.dumps(DOC)) == (6, 6, [])
+    assert anomaly_retention(retained, "")[0] == 0
+    without_500 = json.dumps(DOC).replace("500", "5xx")
+    visible, total, missing = anomaly_retention(retained, without_500)
+    assert (visible, total) == (5, 6)
+    assert missing[0].startswith("items[2]")
+    items = DOC["items"]
+    assert isinstance(items, list)
+    shown = json.dumps({**DOC, "items": [r for i, r in enumerate(items) if i != 3]})
+    visible, total, missing = anomaly_retention(retained, shown)
+    assert (visible, total) == (5, 6)
+    assert missing[0].startswith("items[3]")
+
+
+def test_record_without_identity_needs_its_short_scalars() -> None:
+    doc = {"rows": [{"a": 1, "b": "y" * 81, "c": "short"}, {"a": 2, "c": "other"}]}
+    retained = retained_records(doc)
+    assert anomaly_retention(retained, "1 short 2 other")[0] == 2  # the 81-character value is not needed
+    assert anomaly_retention(retained, "1 2 other")[0] == 1
+
+
+def test_values_render_as_in_json() -> None:
+    assert render(None) == ("null",)
+    assert render(True) == ("true",)
+    assert render(1.5) == ("1.5",)
+    assert render('say "hi"') == ('say "hi"', 'say \\"hi\\"')
+
+
+def test_json_query_is_the_middle_record_of_the_deepest_array() -> None:
+    doc = [{"name": "top", "children": [{"name": f"c{i}"} for i in range(5)]}]
+    assert pick_json_query(doc, "x.json") == ("c2", "[0].children[2].name")
+    assert pick_json_query({"a": 1}, "x.json") is None
+
+
+# --- search --------------------------------------------------------------------------------------------
+
+GREP = "src/a.py:1:def alpha():\nsrc/a.py:9:    raise ValueError('alpha')\nsrc/b.py:2:def beta(x):\n"
+
+
+def test_search_coverage() -> None:
+    hits = parse_hits(GREP + "not a hit line\n")
+    assert [(h.path, h.line) for h in hits] == [("src/a.py", 1), ("src/a.py", 9), ("src/b.py", 2)]
+    full = search_coverage(hits, GREP, "alpha")
+    assert (full.paths, full.hits, full.complete) == ((2, 2), (2, 2), True)
+    assert search_coverage(hits, GREP, None).hits == (2, 2)
+    assert search_coverage(hits, "src/a.py def alpha():", None).paths == (1, 2)
+    empty = search_coverage(hits, "", "alpha")
+    assert (empty.paths, empty.hits) == ((0, 2), (0, 2))
+
+
+def test_search_queries_are_spread_over_1_to_10_percent() -> None:
+    words = {"alpha": 1, "bravo": 2, "golf": 3, "charlie": 5, "delta": 7, "echo": 10, "foxtrot": 11}
+    text = "".join(
+        f"f.py:{i}:x = common {' '.join(w for w, n in words.items() if i < n)}\n" for i in range(100)
+    )
+    picked = pick_queries(parse_hits(text))
+    assert [word for word, _ in picked] == ["alpha", "bravo", "golf", "delta", "echo"]
+    assert picked[0][1] == pytest.approx(0.01)
+
+
+# --- ratio ---------------------------------------------------------------------------------------------
+
+
+def test_identity_ratio_is_one_and_empty_output_has_none() -> None:
+    group = Summary(
+        cases=2, tokens_in=300, tokens_out=300, round_trips=0, with_ref=0, errors=0, ms=1, encode_ms=1
+    )
+    assert group.ratio == 1.0
+    assert ratio(100, 0) is None
+    assert share(0, 0) == 1.0
