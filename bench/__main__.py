@@ -21,9 +21,10 @@ compressor's own numbers):
   their ratio (target <= 3 for log, json, search). "first ms" in the speed table is the first call.
 - log (loghub): critical-template coverage (every EventId of the ERROR/FATAL/SEVERE/CRITICAL lines, else
   WARN, has a line whose Content is verbatim in the output; target 100%), template coverage (EventIds
-  with a verbatim line or matched by a counted template line whose template is mostly literal;
-  target >= 95% per file), query retrieval (``retrieve(ref, query=<rarest word of the most frequent
-  critical template>)`` shows exactly the matching lines, all of them unless capped), ratio (>= 10x).
+  with a verbatim line or matched by a counted template line that shows every literal word of the
+  ground-truth template; target >= 95% per file), query retrieval (``retrieve(ref, query=<rarest word
+  of the most frequent critical template>)`` shows exactly the matching lines, all of them unless
+  capped), ratio (>= 10x).
 - json (GitHub recordings, no query and a query): key-path coverage (every key name of every path still
   appears as a word; 100%), anomaly retention (first/last records of every array of objects, non-2xx
   status, rare categorical values, robust-z numeric outliers, query matches: identity and value

@@ -134,13 +134,19 @@ def _compact(value: object) -> str:
 
 
 def _query_matches(arrays: list[ObjectArray], query: str) -> set[str]:
-    """Paths of the deepest records containing every query word (a matching ancestor is not needed)."""
-    words = [word.lower() for word in query.split()]
+    """Paths of the deepest records containing every query word as a whole word (a matching ancestor
+    is not needed).
+
+    Whole words, not substrings: a record "matches the query" when it is about what the query names.
+    With substrings a short number such as the ``7`` of "Test issue 7" is found in every date and id,
+    and the metric would demand records the query says nothing about.
+    """
+    patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in query.split()]
     paths = {
         f"{array.path}[{index}]"
         for array in arrays
         for index, record in enumerate(array.records)
-        if all(word in _compact(record).lower() for word in words)
+        if all(pattern.search(_compact(record)) for pattern in patterns)
     }
     return {p for p in paths if not any(q != p and q.startswith(p) and q[len(p)] in ".[" for q in paths)}
 

@@ -65,13 +65,11 @@ def critical_coverage(records: list[LogRecord], output: str) -> tuple[int, int] 
 
 @dataclass(frozen=True)
 class _Template:
+    text: str
     pattern: re.Pattern[str]
-    head: str
-    literal: int
 
 
-def _non_space(text: str) -> int:
-    return sum(1 for char in text if not char.isspace())
+_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def counted_templates(output: str) -> list[str]:
@@ -87,27 +85,28 @@ def counted_templates(output: str) -> list[str]:
 def compile_template(template: str) -> _Template | None:
     """A template as a regex (literals escaped, ``<*>`` lazy); None when it has no literal character."""
     parts = template.split(WILDCARD)
-    literal = sum(_non_space(part) for part in parts)
-    if literal == 0:
+    if not "".join(parts).strip():
         return None
-    while parts[0] == "":  # leading wildcards: the match may start anywhere, like the '.*?' prefix
-        parts.pop(0)
-    pattern = re.compile(".*?".join(re.escape(part) for part in parts))
-    return _Template(pattern, parts[0], literal)
+    pattern = re.compile(".*?" + ".*?".join(re.escape(part) for part in parts))
+    return _Template(template, pattern)
 
 
-def template_covers(template: _Template, raw_line: str) -> bool:
-    """``re.fullmatch('.*?' + T, raw_line)`` with T's literals at least half of the matched part.
+def template_words(event_template: str) -> list[str]:
+    """The literal words of a ground-truth template: what a covering template line must also show."""
+    return _WORD.findall(event_template.replace(WILDCARD, " "))
 
-    The matched part starts where T's match starts; the latest such start gives the most favourable
-    share, so starts are tried from the right.
+
+def template_covers(template: _Template, raw_line: str, words: list[str]) -> bool:
+    """T covers a line of an event when ``re.fullmatch('.*?' + T, line)`` holds (trailing whitespace
+    ignored) and T shows every literal word of the event's ground-truth template.
+
+    The second condition is the anti-gaming rule: a template made of wildcards matches anything but
+    shows nothing, so it covers nothing; a template as specific as the ground truth covers its event
+    even where the variable parts are long (``connection from <*> (<*>) at <*>``).
     """
-    start = raw_line.rfind(template.head)
-    while start >= 0:
-        if template.pattern.fullmatch(raw_line, start):
-            return 2 * template.literal >= _non_space(raw_line[start:])
-        start = raw_line.rfind(template.head, 0, start + len(template.head) - 1)
-    return False
+    if not all(word in template.text for word in words):
+        return False
+    return template.pattern.fullmatch(raw_line.rstrip()) is not None
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,8 @@ def template_coverage(records: list[LogRecord], raw_lines: list[str], output: st
         if eid in verbatim:
             continue
         lines = [raw_lines[r.line_id - 1] for r in recs if 0 < r.line_id <= len(raw_lines)]
-        if any(template_covers(t, line) for t in templates for line in lines):
+        words = template_words(recs[0].template)
+        if any(template_covers(t, line, words) for t in templates for line in lines):
             by_template.add(eid)
     missing = tuple(eid for eid in events if eid not in verbatim and eid not in by_template)
     covered = len(verbatim) + len(by_template)

@@ -24,6 +24,7 @@ from bench._log import (
     pick_query,
     template_coverage,
     template_covers,
+    template_words,
 )
 from bench._retrieval import check_line_retrieval, split_lines
 from bench._search import parse_hits, pick_queries, search_coverage
@@ -122,14 +123,15 @@ def test_wildcard_only_template_covers_nothing(log: LogFixture) -> None:
     assert template_coverage(records, lines, output).covered == 0
 
 
-def test_template_needs_half_of_the_matched_part_literal() -> None:
+def test_template_must_match_and_show_every_ground_truth_word() -> None:
     template = compile_template("Connection refused <*>")
     assert template is not None
-    assert template_covers(template, "10:00 ERROR Connection refused by db")
-    assert not template_covers(
-        template, "10:00 ERROR Connection refused by a very long tail of variable words"
-    )
-    assert not template_covers(template, "10:00 ERROR something else entirely")
+    words = template_words("Connection refused <*>")
+    assert template_covers(template, "10:00 ERROR Connection refused by a very long tail of words  ", words)
+    assert not template_covers(template, "10:00 ERROR something else entirely", words)
+    vague = compile_template("Connection <*>")
+    assert vague is not None
+    assert not template_covers(vague, "10:00 ERROR Connection refused by db", words)
 
 
 def test_query_is_the_rarest_word_of_the_most_critical_template(log: LogFixture) -> None:

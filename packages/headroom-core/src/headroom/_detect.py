@@ -262,13 +262,12 @@ def detect(text: str, path: str | None = None) -> Detected:
     if not stripped:
         return Detected("text")
     prefix = stripped[:_PREFIX]
+    lines = sample_lines(stripped)
+    if _looks_json_lines(lines):  # before whole-document JSON: JSON lines also start with { and end with }
+        logs = sum(1 for line in lines if _LOG_KEYS.search(line))
+        return Detected("log" if logs > len(lines) / 2 else "json")
     if _looks_json(stripped):
         return Detected("json")
-    lines = sample_lines(stripped)
-    if _looks_json_lines(lines):
-        return Detected(
-            "log" if sum(1 for line in lines if _LOG_KEYS.search(line)) > len(lines) / 2 else "json"
-        )
     if _looks_diff(lines):
         return Detected("diff")
     if _looks_html(prefix):

@@ -8,7 +8,6 @@ record>``), at most 200 matches or about 4,000 tokens.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -80,15 +79,12 @@ def _answer(
 
 def _json_records(text: str) -> list[tuple[str, str, str]] | None:
     """(path, compact JSON, lower-cased compact JSON) of every record, or None when not JSON."""
-    try:
-        import orjson
+    from ._compressors._json_pick import loads
 
-        document: Any = orjson.loads(text)
-    except Exception:  # orjson rejects some valid inputs (lone surrogates, huge ints): try the stdlib
-        try:
-            document = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
+    try:
+        document: Any = loads(text)
+    except (ValueError, RecursionError):
+        return None
     try:
         records = list(_records(document, ""))
     except RecursionError:
@@ -97,7 +93,9 @@ def _json_records(text: str) -> list[tuple[str, str, str]] | None:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    from ._compressors._json_pick import dumps
+
+    return dumps(value)
 
 
 def _records(value: Any, path: str) -> Iterator[tuple[str, str, str]]:

@@ -125,8 +125,10 @@ def _split_payloads(text: str) -> list[Part] | None:
 
 def split_mixed(text: str, kind: str) -> list[Part] | None:
     """The parts of ``text`` when it mixes kinds, else None. ``kind`` is what detection said."""
-    if kind == "text" and ("```" in text or "~~~" in text):
-        return _split_fences(text)
+    if kind in ("text", "log") and ("```" in text or "~~~" in text):
+        fenced = _split_fences(text)  # explicit structure wins, whatever kind dominates the text
+        if fenced is not None:
+            return fenced
     if kind == "log" and _JSON_OPENER.search(text):
         return _split_payloads(text)
     return None

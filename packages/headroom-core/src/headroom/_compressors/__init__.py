@@ -9,7 +9,8 @@ functions of the job, so the same input always gives the same bytes (prompt cach
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -135,12 +136,56 @@ _STOPWORDS = frozenset(
 
 
 def query_terms(query: str | None) -> tuple[str, ...]:
-    """The significant words of ``query``, lower-cased, in order, without stopwords or repeats."""
+    """The significant words of ``query``, lower-cased, in order, without stopwords or repeats.
+
+    Words of three letters or more count, and numbers of any length (``job 17``, ``port 8080``).
+    """
     if not query:
         return ()
     terms: dict[str, None] = {}
     for word in _WORD.findall(query.lower()):
         word = word.strip(".-/$")
-        if len(word) >= 3 and word not in _STOPWORDS:
+        if (len(word) >= 3 or word.isdigit()) and word not in _STOPWORDS:
             terms.setdefault(word, None)
     return tuple(terms)
+
+
+class QueryMatcher:
+    """Counts which query terms a text holds: numbers as whole numbers (``17`` is not in ``117``),
+    words as substrings, case-insensitively."""
+
+    def __init__(self, query: str | None) -> None:
+        self.terms = query_terms(query)
+        self._numbers = {
+            term: re.compile(rf"(?<![0-9]){re.escape(term)}(?![0-9])")
+            for term in self.terms
+            if term.isdigit()
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def found(self, lowered: str) -> list[str]:
+        """The terms present in ``lowered`` (text already lower-cased)."""
+        return [
+            term
+            for term in self.terms
+            if (self._numbers[term].search(lowered) is not None if term in self._numbers else term in lowered)
+        ]
+
+    def pick(self, lowered: Sequence[str], limit: int = 40) -> list[int]:
+        """Indices of the items (lines, blocks, records) the query is about, at most ``limit``.
+
+        Items holding every term come first; when none does, items holding a selective term (one found
+        in at most a fifth of the items) count. A query that matches nearly everything picks nothing.
+        """
+        if not self.terms or not lowered:
+            return []
+        found = [self.found(text) for text in lowered]
+        selective_share = max(3, len(lowered) // 5)
+        every = [index for index, terms in enumerate(found) if len(terms) == len(self.terms)]
+        if every:
+            return every[:limit] if len(every) <= selective_share else []
+        frequency = Counter(term for terms in found for term in terms)
+        selective = {term for term, count in frequency.items() if count <= selective_share}
+        return [index for index, terms in enumerate(found) if selective.intersection(terms)][:limit]

@@ -9,6 +9,7 @@ the query. Columns are the scalar leaves reached from a record through objects (
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,19 @@ _STATUS_KEYS = ("status", "status_code", "statusCode")
 _MIN_CATEGORICAL = 3
 _MIN_NUMERIC = 4
 _Z = 3.5
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON. orjson for speed; the stdlib for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    """Parse JSON exactly. Not orjson: it silently turns integers beyond 64 bits into floats."""
+    return json.loads(text)
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -106,11 +120,3 @@ def anomalies(records: list[Any]) -> set[int]:
 def _hashable(value: Any) -> Any:
     # 1 and True and 1.0 are equal in Python but different values in JSON
     return (type(value).__name__, value)
-
-
-def matches(record: Any, terms: tuple[str, ...]) -> int:
-    """How many query terms the record's compact JSON contains (case-insensitively)."""
-    if not terms:
-        return 0
-    text = orjson.dumps(record).decode("utf-8", "replace").lower()
-    return sum(1 for term in terms if term in text)

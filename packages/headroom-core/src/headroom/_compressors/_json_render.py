@@ -20,14 +20,16 @@ listed, so the schema survives whole.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
+from ._json_pick import dumps
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_$@+\-][\w$@+\-.]*$")
+_SAFE_KEY = re.compile(r"^[\w$@+\-][\w$@+\-.]*$")
 _MIN_SHARED = 80  # subtrees shorter than this (compact JSON chars) are cheaper to repeat than to refer to
 _MIN_TEMPLATE_BASE = 12
 _LIKE_SIMILARITY = 0.6
@@ -36,15 +38,6 @@ _LIST_HEAD, _LIST_TAIL = 20, 10
 _LONG_STRING = 2000
 _LONG_STRING_KEEP = 400
 _MAX_TABLE_COLUMNS = 60
-
-
-def dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits: the stdlib copes
-        import json
-
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str:
@@ -56,6 +49,8 @@ def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if not isinstance(value, str):
         return dumps(value)
     if len(value) > _LONG_STRING:
@@ -66,7 +61,7 @@ def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str
     if (
         not value
         or value != value.strip()
-        or any(ord(char) < 32 for char in value)
+        or _CONTROL.search(value)
         or value in ("null", "true", "false")
         or _NUMBERISH.match(value)
         or value[0] in '"([{…'
@@ -94,20 +89,15 @@ def collapse(path: str) -> str:
 
 def _url_templates(obj: dict[str, Any]) -> dict[str, str]:
     """``{key: "{base}/rest"}`` for string values that extend another field's URL value."""
+    urls = [(value, key) for key, value in obj.items() if isinstance(value, str) and "://" in value]
+    if len(urls) < 2:
+        return {}
     bases = sorted(
-        (
-            (value, key)
-            for key, value in obj.items()
-            if isinstance(value, str) and len(value) >= _MIN_TEMPLATE_BASE and "://" in value
-        ),
+        ((value, key) for value, key in urls if len(value) >= _MIN_TEMPLATE_BASE),
         key=lambda item: -len(item[0]),
     )
-    if not bases:
-        return {}
     out: dict[str, str] = {}
-    for key, value in obj.items():
-        if not isinstance(value, str) or "://" not in value:
-            continue
+    for value, key in urls:
         for base, base_key in bases:
             if base_key != key and len(value) > len(base) and value.startswith(base):
                 out[key] = "{" + base_key + "}" + value[len(base) :]
@@ -167,26 +157,27 @@ class Renderer:
             return
         if self._shared(head, obj, path):
             return
-        shape = self._shape(obj)
+        templates = _url_templates(obj)
+        shape = {key: templates.get(key) or dumps(value) for key, value in obj.items()}
         reference = self._reference(path, shape)
         if reference is not None:
             ref_path, ref_obj, ref_shape = reference
             self.lines.append(f"{head}: (like {ref_path}, except:)")
             inner = indent + "  "
-            for key in obj:
-                if ref_shape.get(key) != shape[key]:
-                    self._member(key, obj[key], path, inner, shape)
+            for key, value in obj.items():
+                if ref_shape.get(key) == shape[key]:
+                    continue
+                if key in templates:
+                    self.lines.append(f"{inner}{_key(key)}: {templates[key]}")
+                else:
+                    self._value(_key(key), value, _child_path(path, key), inner)
             for key in ref_obj:
                 if key not in obj:
                     self.lines.append(f"{inner}{_key(key)}: (absent)")
             return
         self.references.setdefault(collapse(path), []).append((path, obj, shape))
         self.lines.append(f"{head}:")
-        self._members(obj, path, indent + "  ", shape)
-
-    def _shape(self, obj: dict[str, Any]) -> dict[str, str]:
-        templates = _url_templates(obj)
-        return {key: templates.get(key) or dumps(value) for key, value in obj.items()}
+        self._members(obj, path, indent + "  ", templates)
 
     def _reference(self, path: str, shape: dict[str, str]) -> tuple[str, Any, dict[str, str]] | None:
         best, best_score = None, _LIKE_SIMILARITY
@@ -199,21 +190,15 @@ class Renderer:
         return best
 
     def _members(
-        self, obj: dict[str, Any], path: str, indent: str, shape: dict[str, str] | None = None
+        self, obj: dict[str, Any], path: str, indent: str, templates: dict[str, str] | None = None
     ) -> None:
-        templates = _url_templates(obj)
+        if templates is None:
+            templates = _url_templates(obj)
         for key, value in obj.items():
             if key in templates:
                 self.lines.append(f"{indent}{_key(key)}: {templates[key]}")
             else:
                 self._value(_key(key), value, _child_path(path, key), indent)
-
-    def _member(self, key: str, value: Any, path: str, indent: str, shape: dict[str, str]) -> None:
-        text = shape[key]
-        if text.startswith("{") and not text.startswith("{}") and isinstance(value, str):
-            self.lines.append(f"{indent}{_key(key)}: {text}")  # a URL template
-        else:
-            self._value(_key(key), value, _child_path(path, key), indent)
 
     # --- arrays ---------------------------------------------------------------------------------------
 

@@ -9,13 +9,10 @@ line) are treated as one array. Input that does not parse passes through untouch
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
-
-from . import Job, query_terms
-from ._json_pick import anomalies, matches
+from . import Job, QueryMatcher
+from ._json_pick import anomalies, dumps, loads
 from ._json_render import Renderer, collapse
 
 _MIN_RECORDS_TO_DROP = 3
@@ -25,11 +22,7 @@ _MAX_QUERY_MATCHES = 50
 def parse(text: str) -> Any:
     """The document, or None when ``text`` is not JSON (nor JSON lines)."""
     try:
-        return orjson.loads(text)
-    except (orjson.JSONDecodeError, TypeError):
-        pass
-    try:
-        return json.loads(text)
+        return loads(text)
     except RecursionError:
         return None
     except ValueError:
@@ -38,16 +31,16 @@ def parse(text: str) -> Any:
     if len(lines) < 2:
         return None
     try:
-        return [orjson.loads(line) for line in lines]
-    except orjson.JSONDecodeError:
+        return [loads(line) for line in lines]
+    except (ValueError, RecursionError):
         return None
 
 
 class _Picker:
     """Walks the document and decides, per array of objects, which records stay."""
 
-    def __init__(self, terms: tuple[str, ...]) -> None:
-        self.terms = terms
+    def __init__(self, matcher: QueryMatcher) -> None:
+        self.matcher = matcher
         self.keep: dict[int, set[int]] = {}
         self.extra_paths: dict[int, list[str]] = {}
 
@@ -69,18 +62,8 @@ class _Picker:
 
     def _choose(self, records: list[Any]) -> set[int]:
         kept = {0, len(records) - 1} | anomalies(records)
-        if self.terms:
-            scores = [(matches(record, self.terms), index) for index, record in enumerate(records)]
-            best = max(score for score, _ in scores)
-            if best == len(self.terms):
-                hits = [index for score, index in scores if score == best]
-            elif best > 0:
-                hits = [index for score, index in scores if score == best]
-                if len(hits) > max(3, len(records) // 5):  # not selective: says nothing
-                    hits = []
-            else:
-                hits = []
-            kept.update(hits[:_MAX_QUERY_MATCHES])
+        if self.matcher:
+            kept.update(self.matcher.pick([dumps(record).lower() for record in records], _MAX_QUERY_MATCHES))
         return kept
 
     def _extra_paths(self, records: list[Any], kept: set[int]) -> None:
@@ -110,7 +93,7 @@ def compress(job: Job) -> str | None:
     document = parse(job.text)
     if not isinstance(document, (dict, list)):
         return None
-    picker = _Picker(_json_terms(job.query))
+    picker = _Picker(QueryMatcher(job.query))
     picker.walk(document)
     renderer = Renderer(picker.keep, picker.extra_paths)
     rendered = renderer.render(document)
@@ -120,14 +103,6 @@ def compress(job: Job) -> str | None:
     if renderer.cut[0]:
         return f"{rendered}\n{job.marker(renderer.cut[0], 'characters')}"
     return rendered
-
-
-def _json_terms(query: str | None) -> tuple[str, ...]:
-    """Query terms; numbers count whatever their length (``issue 7``)."""
-    terms = list(query_terms(query))
-    if query:
-        terms.extend(word for word in query.lower().split() if word.isdigit() and word not in terms)
-    return tuple(terms)
 
 
 __all__ = ["collapse", "compress", "parse"]

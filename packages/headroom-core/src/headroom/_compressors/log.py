@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from .._lines import split_lines
-from . import Job, query_terms
+from . import Job, QueryMatcher
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -367,14 +367,18 @@ def compress(job: Job) -> str | None:
 
     shown: dict[int, str] = {}  # block index -> prefix ("" or "[×N] ")
     templates: dict[int, str] = {}  # block index of first occurrence -> rendered template line
+    optional: list[tuple[int, int, bool]] = []  # (count, block index, is a template) a budget may drop
     for cluster in clusters:
         if cluster.severity >= WARNING or cluster.count == 1:
             shown[cluster.first] = f"[×{cluster.count}] " if cluster.count > 1 else ""
             if cluster.severity >= WARNING and len(cluster.signatures) > 1:
                 shown.setdefault(signatures[cluster.signatures[1]][1], "")
+            elif cluster.severity < WARNING:
+                optional.append((1, cluster.first, False))
         else:
             span = _span(lines, blocks[cluster.first][0], blocks[cluster.last][0])
             templates[cluster.first] = f"[×{cluster.count}{span}] {_render_template(cluster)}"
+            optional.append((cluster.count, cluster.first, True))
     edges = [0, 1, len(blocks) - 2, len(blocks) - 1]
     for index in edges:
         if 0 <= index < len(blocks):
@@ -383,8 +387,41 @@ def compress(job: Job) -> str | None:
         for index, (start, _end) in enumerate(blocks):
             if refined_of[masked[start]] in summaries:
                 shown.setdefault(index, "")
+    protected = set(shown) - {index for _, index, template in optional if not template}
     _show_query_matches(job, lines, blocks, shown)
+    if job.budget is not None:
+        _fit_budget(job, lines, blocks, shown, templates, optional, protected | set(shown) - set(templates))
     return _render(lines, blocks, shown, templates, job)
+
+
+def _fit_budget(
+    job: Job,
+    lines: list[str],
+    blocks: list[tuple[int, int]],
+    shown: dict[int, str],
+    templates: dict[int, str],
+    optional: list[tuple[int, int, bool]],
+    protected: set[int],
+) -> None:
+    """Drop optional lines (single INFO lines first, then the least repeated templates) until the
+    output fits ``budget``; errors, warnings, edges, summaries and query matches always stay."""
+    target = (job.budget or 1.0) * len(job.text)
+
+    def size(index: int) -> int:
+        if index in shown:
+            start, end = blocks[index]
+            return sum(len(line) + 1 for line in lines[start:end])
+        return len(templates[index]) + 1
+
+    total = sum(size(index) for index in shown.keys() | templates.keys())
+    for _count, index, is_template in sorted(optional):
+        if total <= target:
+            return
+        if is_template and index in templates:
+            total -= len(templates.pop(index)) + 1
+        elif not is_template and index in shown and index not in protected:
+            total -= size(index)
+            del shown[index]
 
 
 def _split_failed_requests(
@@ -452,24 +489,12 @@ def _first_success(
 def _show_query_matches(
     job: Job, lines: list[str], blocks: list[tuple[int, int]], shown: dict[int, str]
 ) -> None:
-    terms = query_terms(job.query)
-    if not terms:
+    matcher = QueryMatcher(job.query)
+    if not matcher:
         return
-    lowered = job.text.lower()
-    # a term found in most lines says nothing about which lines matter
-    selective = [term for term in terms if lowered.count(term) <= max(3, len(lines) // 5)]
-    if not selective:
-        return
-    added = 0
-    for index, (start, end) in enumerate(blocks):
-        if index in shown:
-            continue
-        block = "\n".join(lines[start:end]).lower()
-        if any(term in block for term in selective):
-            shown[index] = ""
-            added += 1
-            if added >= _MAX_QUERY_BLOCKS:
-                return
+    lowered = ["\n".join(lines[start:end]).lower() for start, end in blocks]
+    for index in matcher.pick(lowered, _MAX_QUERY_BLOCKS):
+        shown.setdefault(index, "")
 
 
 def _render(

@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from .._lines import split_lines
-from . import Job, query_terms
+from . import Job, QueryMatcher
 
 _HIT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?(?P<text>.*)$")
 _CONTEXT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+?)-(?P<line>\d+)-(?P<text>.*)$")
 _DEFAULT_SHARE = 0.18
-_SELECTIVE = 0.25  # a query term found in more hits than this says nothing about which matter
 _CONTEXT_REACH = 3
 
 
@@ -41,6 +40,7 @@ class _File:
 
 def _parse(lines: list[str]) -> tuple[dict[str, _File], list[str]] | None:
     files: dict[str, _File] = {}
+    pending: dict[str, list[tuple[_Hit, str]]] = {}  # context seen before its file's first hit
     other: list[str] = []
     hits = 0
     for line in lines:
@@ -48,14 +48,22 @@ def _parse(lines: list[str]) -> tuple[dict[str, _File], list[str]] | None:
         if match:
             col = match["col"]
             text = f"{col}:{match['text']}" if col else match["text"]
-            files.setdefault(match["path"], _File(match["path"])).hits.append(_Hit(int(match["line"]), text))
+            path = match["path"]
+            if path not in files:
+                files[path] = _File(path, [hit for hit, _ in pending.pop(path, [])])
+            files[path].hits.append(_Hit(int(match["line"]), text))
             hits += 1
             continue
         context = _CONTEXT.match(line)
-        if context and context["path"] in files:
-            files[context["path"]].hits.append(_Hit(int(context["line"]), context["text"], True))
+        if context:
+            hit = _Hit(int(context["line"]), context["text"], True)
+            if context["path"] in files:
+                files[context["path"]].hits.append(hit)
+            else:
+                pending.setdefault(context["path"], []).append((hit, line))
         elif line != "--" and line.strip():
             other.append(line)
+    other.extend(line for waiting in pending.values() for _, line in waiting)
     if hits < 2 or len(other) > hits:
         return None
     return files, other
@@ -80,20 +88,14 @@ def compress(job: Job) -> str | None:
     files, other = parsed
     total_hits = sum(len(f.real) for f in files.values())
 
-    terms = query_terms(job.query)
-    lowered = {path: [hit.text.lower() for hit in f.hits] for path, f in files.items()}
-    selective = [
-        term
-        for term in terms
-        if sum(term in text for texts in lowered.values() for text in texts) <= _SELECTIVE * total_hits
-    ]
-    chosen: dict[str, set[int]] = {}
-    for path, f in files.items():
-        real = f.real
-        keep = {real[0]}
-        if selective:
-            keep.update(i for i in real if any(term in lowered[path][i] for term in selective))
-        chosen[path] = keep
+    matcher = QueryMatcher(job.query)
+    chosen: dict[str, set[int]] = {path: {f.real[0]} for path, f in files.items()}
+    if matcher:
+        where = [(path, index) for path, f in files.items() for index in f.real]
+        lowered = [files[path].hits[index].text.lower() for path, index in where]
+        for picked in matcher.pick(lowered, limit=len(where)):
+            path, index = where[picked]
+            chosen[path].add(index)
 
     # fill the remaining room round-robin, a few evenly spread hits per file at a time
     room = (job.budget or _DEFAULT_SHARE) * len(job.text)

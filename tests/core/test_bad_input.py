@@ -1,0 +1,152 @@
+"""Bad input never crashes and never loses data: the text passes through, or its ref gives it back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from headroom import Compressed, Config, Headroom
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+LOG_LINE = "2026-03-01 10:00:{:02d} {} app: request {} took {}ms"
+
+
+def lossless(hr: Headroom, text: str, result: Compressed) -> None:
+    if result.ref is None:
+        assert result.text == text
+    else:
+        assert hr.retrieve(result.ref) == text
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Headroom]:
+    path = tmp_path_factory.mktemp("bad") / "store.db"
+    instance = Headroom(Config(store=f"sqlite:///{path}", min_tokens=0, min_saving=0.0))
+    yield instance
+    instance.close()
+
+
+def log(lines: int) -> str:
+    return "\n".join(
+        LOG_LINE.format(i % 60, "ERROR" if i % 9 == 0 else "INFO", i, i * 7) for i in range(lines)
+    )
+
+
+CASES = {
+    "malformed json": '{"items": [{"id": 1,, "x": }]}' * 50,
+    "truncated json": json.dumps({"items": [{"id": i, "name": "x" * 20} for i in range(200)]})[:-7],
+    "nested 10000 arrays": "[" * 10_000 + "]" * 10_000,
+    "nested 10000 objects": '{"a":' * 10_000 + "1" + "}" * 10_000,
+    "nested 900 objects": '{"a":' * 900 + '"deep"' + "}" * 900,
+    "nul and binary": "\x00\x01\x02 binary \xff\xfe " * 2000 + log(200),
+    "lone surrogates": "start \ud800 middle \udfff end\n" * 300,
+    "invalid utf-8": (b"\xff\xfe\xc3\x28 caf\xc3\xa9 \xed\xa0\x80\n" * 500).decode(
+        "utf-8", "surrogateescape"
+    ),
+    "crlf": log(300).replace("\n", "\r\n"),
+    "empty": "",
+    "whitespace": " \n\t\r\n" * 100,
+    "marker lookalike": "[… 12 lines omitted; headroom_retrieve ref=" + "a" * 24 + "]\n" + log(300),
+    "json of strings with newlines": json.dumps([{"id": i, "text": "line\n" * 5} for i in range(100)]),
+    "grep with odd lines": "\n".join(f"src/a{i % 3}.py:{i}:x = {i}" for i in range(200))
+    + "\nBinary file x matches\n",
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_never_raises_and_never_loses_data(shared: Headroom, name: str) -> None:
+    text = CASES[name]
+    result = shared.compress_text(text)
+    lossless(shared, text, result)
+    assert result.outcome != "error"
+
+
+@pytest.mark.parametrize("kind", ["json", "log", "search", "code", "diff", "html", "text"])
+def test_forcing_a_wrong_kind_is_harmless(shared: Headroom, kind: str) -> None:
+    text = CASES["nul and binary"]
+    lossless(shared, text, shared.compress_text(text, kind=kind))
+
+
+def test_a_ten_megabyte_single_line(shared: Headroom) -> None:
+    text = "x" * 5_000_000 + " ".join(str(i) for i in range(900_000))[:5_000_000]
+    assert len(text) == 10_000_000
+    result = shared.compress_text(text)
+    lossless(shared, text, result)
+    assert result.tokens_before > 0
+
+
+def test_bytes_are_accepted_and_every_byte_is_recoverable(shared: Headroom) -> None:
+    raw = b"\xff\xfe" + log(300).encode() + b"\x80"
+    result = shared.compress_text(raw)
+    assert result.ref is not None
+    assert shared.retrieve(result.ref).encode("utf-8", "surrogateescape") == raw
+
+
+def test_a_store_that_fails_on_write_drops_nothing(tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("x")
+    hr = Headroom(Config(store=f"sqlite:///{tmp_path}/not-a-dir/store.db", min_tokens=0))
+    text = log(400)
+    result = hr.compress_text(text)
+    assert result.text == text
+    assert result.outcome == "store_failed"
+
+
+# --- properties -------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=8), children, max_size=6)
+    ),
+    max_leaves=40,
+)
+records = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.integers(), "status": st.sampled_from([200, 201, 404, 500]), "name": st.text(max_size=10)}
+    ),
+    min_size=3,
+    max_size=40,
+)
+log_lines = st.lists(
+    st.tuples(
+        st.sampled_from(["INFO", "WARN", "ERROR", "DEBUG"]), st.integers(0, 10**6), st.text(max_size=15)
+    ),
+    min_size=8,
+    max_size=80,
+).map(lambda rows: "\n".join(f"2026-03-01 10:00:{n % 60:02d} {lv} app: {t!r} #{n}" for lv, n, t in rows))
+grep_lines = st.lists(
+    st.tuples(st.sampled_from(["a.py", "src/b.go", "c/d.ts"]), st.integers(1, 999), st.text(max_size=20)),
+    min_size=3,
+    max_size=60,
+).map(lambda rows: "\n".join(f"{p}:{n}:{t}" for p, n, t in rows))
+texts = st.one_of(
+    st.text(),
+    st.binary().map(lambda b: b.decode("utf-8", "surrogateescape")),
+    json_values.map(json.dumps),
+    records.map(lambda r: json.dumps({"items": r}, indent=1)),
+    log_lines,
+    grep_lines,
+    st.tuples(log_lines, json_values).map(
+        lambda pair: f"{pair[0]}\n{json.dumps(pair[1], indent=2)}\n{pair[0]}"
+    ),
+    st.tuples(st.text(), records).map(
+        lambda pair: f"{pair[0]}\n```json\n{json.dumps(pair[1], indent=2)}\n```\n"
+    ),
+)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts, query=st.none() | st.text(max_size=12))
+def test_compress_text_never_raises_and_retrieve_gives_the_original_back(
+    shared: Headroom, text: str, query: str | None
+) -> None:
+    result = shared.compress_text(text, query=query)
+    assert result.outcome != "error"
+    lossless(shared, text, result)
+    for ref in result.refs:
+        assert shared.retrieve(ref)  # every emitted ref resolves
+    if result.ref is not None and query:
+        shared.retrieve(result.ref, query=query)  # query retrieval never raises either

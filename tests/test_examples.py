@@ -1,0 +1,26 @@
+"""The examples in examples/ run and print what they promise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("quickstart.py", 'match "timed out"'),
+        ("conversation.py", "9077"),
+    ],
+)
+def test_example_runs(name: str, expected: str) -> None:
+    env = {**os.environ, "HEADROOM_STORE": "memory"}
+    run = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert expected in run.stdout
