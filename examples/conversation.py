@@ -13,15 +13,21 @@ issues = [{"id": 9000 + i, "state": "open", "title": f"Flaky test #{i}", "labels
 issues[77]["state"] = "closed"
 messages = [
     {"role": "user", "content": "Which issue was closed?"},
-    {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function", "function": {"name": "list_issues", "arguments": "{}"}}]},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "list_issues", "arguments": "{}"}}
+        ],
+    },
     {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(issues, indent=2)},
 ]
 
 result = hr.compress(messages)
 tools = [hr.retrieve_tool("openai")]  # offer headroom_retrieve next to your own tools
 print(result.messages[2]["content"])
-print(f"\n{result.tokens_before:,} -> {result.tokens_after:,} tokens; tools offered: {[t['function']['name'] for t in tools]}")
+names = [tool["function"]["name"] for tool in tools]
+print(f"\n{result.tokens_before:,} -> {result.tokens_after:,} tokens; tools offered: {names}")
 
 # When the model calls headroom_retrieve, answer it with one call:
 arguments = json.dumps({"ref": result.refs[0], "query": "closed"})

@@ -5,9 +5,10 @@ Run: uv run python examples/quickstart.py
 
 import headroom
 
+TIMEOUT = "ERROR db: connection to orders-db:5432 timed out"
 log = "\n".join(
     f"2026-11-02 10:{i // 60:02d}:{i % 60:02d} "
-    + ("ERROR db: connection to orders-db:5432 timed out" if i % 97 == 13 else f"INFO worker: processed batch {i}")
+    + (TIMEOUT if i % 97 == 13 else f"INFO worker: processed batch {i}")
     for i in range(1200)
 )
 

@@ -21,6 +21,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 )
 def test_example_runs(name: str, expected: str) -> None:
     env = {**os.environ, "HEADROOM_STORE": "memory"}
-    run = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     assert expected in run.stdout

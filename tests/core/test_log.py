@@ -189,7 +189,8 @@ def test_a_budget_trims_templates_but_never_errors() -> None:
     )
     default = compress(Job(text, None, None, Marker(make_ref(text), True)))
     tight = compress(Job(text, None, 0.0005, Marker(make_ref(text), True)))
-    assert default is not None and tight is not None
+    assert default is not None
+    assert tight is not None
     assert len(tight) < len(default)
     errors = [line for line in text.splitlines() if " ERROR " in line]
     assert f"[×{len(errors)}] {errors[0]}" in tight
