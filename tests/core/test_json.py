@@ -155,3 +155,18 @@ def test_long_strings_are_shortened_with_a_marker() -> None:
 
 def test_output_is_deterministic() -> None:
     assert run({"items": orders()}) == run({"items": orders()})
+
+
+def test_a_budget_shortens_long_values_but_keeps_required_records() -> None:
+    items = orders(40)
+    for item in items:
+        item["notes"] = "delivery instructions: " + "leave at the door, " * 30
+        item["tags"] = [f"t{k}" for k in range(30)]
+    text = json.dumps({"items": items})
+    default = compress(Job(text, None, None, Marker(make_ref(text), True)))
+    tight = compress(Job(text, None, 0.01, Marker(make_ref(text), True)))
+    assert default is not None
+    assert tight is not None
+    assert len(tight) < len(default)
+    assert "5000" in tight
+    assert "5039" in tight

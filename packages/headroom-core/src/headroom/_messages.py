@@ -17,17 +17,14 @@ what came before it and an unchanged prefix compresses to the same bytes on ever
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from ._markers import TOOL_NAME
-from ._types import Compressed, CompressResult
+from ._types import CompressResult
 
 if TYPE_CHECKING:
     from ._engine import Headroom
-
-_Compress = Callable[[str, str | None], Compressed]
 
 
 def _text_of(content: Any) -> str:

@@ -37,10 +37,17 @@ _LONG_LIST = 60
 _LIST_HEAD, _LIST_TAIL = 20, 10
 _LONG_STRING = 2000
 _LONG_STRING_KEEP = 400
+_TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
+_TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
 _MAX_TABLE_COLUMNS = 60
 
 
-def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str:
+def scalar(
+    value: Any,
+    delimiter: str = "",
+    cut: list[int] | None = None,
+    limits: tuple[int, int] = (_LONG_STRING, _LONG_STRING_KEEP),
+) -> str:
     """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened
     (the number of characters cut is added to ``cut[0]``)."""
     if value is None:
@@ -53,8 +60,8 @@ def scalar(value: Any, delimiter: str = "", cut: list[int] | None = None) -> str
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if not isinstance(value, str):
         return dumps(value)
-    if len(value) > _LONG_STRING:
-        kept = value[:_LONG_STRING_KEEP]
+    if len(value) > limits[0]:
+        kept = value[: limits[1]]
         if cut is not None:
             cut[0] += len(value) - len(kept)
         return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
@@ -108,8 +115,17 @@ def _url_templates(obj: dict[str, Any]) -> dict[str, str]:
 class Renderer:
     """Renders one document; ``keep`` maps ``id(list)`` to the indices of records to show."""
 
-    def __init__(self, keep: dict[int, set[int]], extra_paths: dict[int, list[str]]) -> None:
+    def __init__(
+        self, keep: dict[int, set[int]], extra_paths: dict[int, list[str]], tight: bool = False
+    ) -> None:
+        """``tight`` shortens long strings and long lists much more (used to meet a budget)."""
         self.keep = keep
+        self.string_limits = (
+            (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (_LONG_STRING, _LONG_STRING_KEEP)
+        )
+        self.list_limits = (
+            (_TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL) if tight else (_LONG_LIST, _LIST_HEAD, _LIST_TAIL)
+        )
         self.extra_paths = extra_paths
         self.lines: list[str] = []
         self.seen: dict[str, str] = {}  # compact JSON of a rendered subtree -> its path
@@ -136,7 +152,7 @@ class Renderer:
         elif isinstance(value, list):
             self._array(head, value, path, indent)
         else:
-            text = scalar(value, "", self.cut)
+            text = scalar(value, "", self.cut, self.string_limits)
             self.lines.append(f"{head}: {text}" if label else f"{indent}{text}")
 
     def _shared(self, head: str, value: Any, path: str) -> bool:
@@ -226,11 +242,12 @@ class Renderer:
             if isinstance(ref_items, list) and self._scalar_diff(head, items, ref_path, ref_items, indent):
                 return
         self.references.setdefault(key, []).append((path, items, {}))
-        shown = [scalar(item, ",", self.cut) for item in items]
-        if len(items) > _LONG_LIST:
-            omitted = len(items) - _LIST_HEAD - _LIST_TAIL
+        shown = [scalar(item, ",", self.cut, self.string_limits) for item in items]
+        longest, head_count, tail_count = self.list_limits
+        if len(items) > longest:
+            omitted = len(items) - head_count - tail_count
             self.dropped += omitted
-            shown = [*shown[:_LIST_HEAD], f"… {omitted} items omitted …", *shown[-_LIST_TAIL:]]
+            shown = [*shown[:head_count], f"… {omitted} items omitted …", *shown[-tail_count:]]
         self.lines.append(f"{head}[{len(items)}]: {', '.join(shown)}")
 
     def _scalar_diff(
@@ -248,7 +265,7 @@ class Renderer:
             if tag == "equal":
                 continue
             if j2 > j1:
-                values = ", ".join(scalar(item, ",", self.cut) for item in items[j1:j2])
+                values = ", ".join(scalar(item, ",", self.cut, self.string_limits) for item in items[j1:j2])
                 where = f"[{j1}]" if j2 - j1 == 1 else f"[{j1}..{j2 - 1}]"
                 verb = "inserted" if tag == "insert" else "now"
                 self.lines.append(f"{inner}{where} {verb}: {values}")
@@ -323,7 +340,10 @@ class Renderer:
         inner = indent + "  "
         preamble: list[str] = []
         if constant:
-            pairs = "; ".join(f"{column}={scalar(flat[0][column], ';', self.cut)}" for column in constant)
+            pairs = "; ".join(
+                f"{column}={scalar(flat[0][column], ';', self.cut, self.string_limits)}"
+                for column in constant
+            )
             preamble.append(f"all rows: {pairs}")
         preamble.extend(f"{column} = {template}" for column, template in templates.items())
         key = "\n".join(preamble)
@@ -336,7 +356,10 @@ class Renderer:
         for (index, gap), row in zip(_with_gaps(indices), flat, strict=True):
             if gap:
                 self._gap(inner, gap, index)
-            cells = ["" if column not in row else scalar(row[column], "|", self.cut) for column in shown]
+            cells = [
+                "" if column not in row else scalar(row[column], "|", self.cut, self.string_limits)
+                for column in shown
+            ]
             self.lines.append(inner + "|".join(cells))
         if indices and indices[-1] < len(records) - 1:
             self._gap(inner, len(records) - 1 - indices[-1], len(records))

@@ -97,6 +97,10 @@ def compress(job: Job) -> str | None:
     picker.walk(document)
     renderer = Renderer(picker.keep, picker.extra_paths)
     rendered = renderer.render(document)
+    if job.budget is not None and len(rendered) > job.budget * len(job.text):
+        # every kept record is required; what a budget can still take is length
+        renderer = Renderer(picker.keep, picker.extra_paths, tight=True)
+        rendered = renderer.render(document)
     if renderer.dropped:
         unit = "records" if picker.keep else "items"
         return f"{rendered}\n{job.marker(renderer.dropped, unit)}"

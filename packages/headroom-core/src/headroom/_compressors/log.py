@@ -20,31 +20,10 @@ What the model reads, in the log's own order:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from .._lines import split_lines
 from . import Job, QueryMatcher
-
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-# Stage 1, over the whole text at C speed: every digit becomes 0, then each run of digits (with the
-# dots, commas and colons between them: times, addresses, versions) becomes one wildcard.
-_DIGITS = str.maketrans("0123456789", "0000000000")
-_NUMBERS = re.compile(r"0[0.,:]*(?<=0)")
-# Stage 2, only over the distinct signatures: what stage 1 leaves half-masked.
-_REFINE = [
-    (
-        re.compile(r"(?<![A-Za-z0-9_])(?:<\*>x)?(?:[a-fA-F]|<\*>)*<\*>(?:[a-fA-F]|<\*>)*(?![A-Za-z0-9_])"),
-        "<*>",
-    ),
-    (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), ""),  # signs: blk_-<*> -> blk_<*>
-    (re.compile(rf"\b{_DAY},? (?={_MONTH}\b)"), ""),
-    (re.compile(rf"\b{_MONTH}\b(?= +<\*>)"), "<*>"),
-    (re.compile(r"<\*>(?:[-.:,/T]<\*>)+"), "<*>"),  # dates, addresses, uuids
-    (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...
-]
-_WILD = "<*>"
-_SPACES = re.compile(r"([ \t]+)")
+from ._log_templates import MONTH, Cluster, mask, mine, refine, render_template
 
 _LEVELS = {
     "trace": 0, "debug": 0, "info": 1, "notice": 1, "warn": 2, "warning": 2,
@@ -83,7 +62,7 @@ _EXCEPTION_LINE = re.compile(
     r"|Caused by: |\s*\.\.\. \d+ (?:more|common frames omitted)"
     r"|During handling of the above exception|The above exception was the direct cause)"
 )
-_STAMPED = re.compile(r"^\W{0,2}\d|^" + _MONTH + r" ")
+_STAMPED = re.compile(r"^\W{0,2}\d|^" + MONTH + r" ")
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d{2}):(\d{2})(?!\d)")
 _COMPACT_CLOCK = re.compile(r"^\d{6} (\d{2})(\d{2})(\d{2})\b")
 
@@ -93,19 +72,6 @@ _HTTP_STATUS = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w.:/-])")
 _MIN_LINES = 8
 _EDGE_LINES = 2
 _MAX_QUERY_BLOCKS = 40
-_SIMILARITY = 0.5
-_BUCKET_SCAN = 64
-_ENUM_LIMIT = 8
-
-
-@dataclass
-class _Cluster:
-    tokens: list[str]
-    severity: int
-    first: int  # index of the first block
-    last: int
-    count: int = 0  # blocks
-    signatures: list[str] = field(default_factory=list)
 
 
 def _indent(line: str) -> int:
@@ -159,141 +125,6 @@ def _severity(signature: str) -> int:
     return WARNING if _TROUBLE.search(signature) else 1
 
 
-def _similarity(template: list[str], tokens: list[str]) -> float:
-    """Share of positions where the tokens agree; positions masked in both (the header) do not count,
-    and a position the template already generalised counts as a disagreement (as in Drain)."""
-    same = total = 0
-    for a, b in zip(template, tokens, strict=True):
-        if a == b:
-            if a == _WILD:
-                continue
-            same += 1
-        total += 1
-    return same / total if total else 1.0
-
-
-def _merge_token(a: str, b: str) -> str:
-    """The most specific pattern covering both tokens: the common prefix and suffix, cut at
-    delimiters (``/user/root/<*>/part-<*>``, never ``mapreduce.<*>er``), around one ``<*>``."""
-    if a == b:
-        return a
-    limit = min(len(a), len(b))
-    prefix = 0
-    while prefix < limit and a[prefix] == b[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
-        suffix += 1
-    if prefix < len(a) and prefix < len(b):  # both go on: cut back to the last delimiter
-        while prefix and a[prefix - 1].isalnum():
-            prefix -= 1
-    if suffix < len(a) and suffix < len(b):
-        while suffix and a[len(a) - suffix].isalnum():
-            suffix -= 1
-    head, tail = a[:prefix], a[len(a) - suffix :] if suffix else ""
-    while head.endswith(("<", "<*")):  # never cut a wildcard in half
-        head = head[:-1]
-    while tail.startswith((">", "*>")):
-        tail = tail[1:]
-    if not head.strip("<*>") and not tail.strip("<*>"):
-        return _WILD
-    merged = head + _WILD + tail
-    while "<*><*>" in merged:
-        merged = merged.replace("<*><*>", _WILD)
-    return merged
-
-
-def _bucket_key(tokens: list[str], severity: int) -> tuple[int, int, str]:
-    lead = next((token for token in tokens if _WILD not in token), "")
-    return severity, len(tokens), lead
-
-
-def _tokens(signature: str) -> list[str]:
-    return [token for token in _SPACES.split(signature) if token and not token.isspace()]
-
-
-def _mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[_Cluster]:
-    """Merge distinct signatures (in order of first appearance) into templates."""
-    buckets: dict[tuple[int, int, str], list[_Cluster]] = {}
-    clusters: list[_Cluster] = []
-    for signature, (count, first, last) in signatures.items():
-        tokens = _tokens(signature)
-        severity = severities[signature]
-        bucket = buckets.setdefault(_bucket_key(tokens, severity), [])
-        best, best_score = None, _SIMILARITY
-        for cluster in bucket[-_BUCKET_SCAN:]:
-            score = _similarity(cluster.tokens, tokens)
-            if score >= best_score:
-                best, best_score = cluster, score
-        if best is None:
-            best = _Cluster(tokens, severity, first, last)
-            bucket.append(best)
-            clusters.append(best)
-        else:
-            best.tokens = [_merge_token(a, b) for a, b in zip(best.tokens, tokens, strict=True)]
-            best.first = min(best.first, first)
-            best.last = max(best.last, last)
-        best.count += count
-        best.signatures.append(signature)
-    out: list[_Cluster] = []
-    for cluster in clusters:
-        out.extend(_split_enumerations(cluster, signatures))
-    return out
-
-
-def _split_enumerations(cluster: _Cluster, signatures: dict[str, list[int]]) -> list[_Cluster]:
-    """Split a template where a merged position takes only a few literal values (``NEW``/``RUNNING``,
-    ``user=root``/``user=guest``): those are part of the message, not variables."""
-    if len(cluster.signatures) < 2:
-        return [cluster]
-    members = [_tokens(signature) for signature in cluster.signatures]
-    best_position, best_values = -1, _ENUM_LIMIT + 1
-    for position, token in enumerate(cluster.tokens):
-        if _WILD not in token:
-            continue
-        values = {member[position] for member in members}
-        if 1 < len(values) < best_values:
-            best_position, best_values = position, len(values)
-    if best_position < 0:
-        return [cluster]
-    groups: dict[str, list[str]] = {}
-    for signature, member in zip(cluster.signatures, members, strict=True):
-        groups.setdefault(member[best_position], []).append(signature)
-    out: list[_Cluster] = []
-    for group in groups.values():
-        tokens = _tokens(group[0])
-        part = _Cluster(tokens, cluster.severity, signatures[group[0]][1], signatures[group[0]][2])
-        for signature in group:
-            count, first, last = signatures[signature]
-            part.tokens = [_merge_token(a, b) for a, b in zip(part.tokens, _tokens(signature), strict=True)]
-            part.first, part.last = min(part.first, first), max(part.last, last)
-            part.count += count
-            part.signatures.append(signature)
-        out.extend(_split_enumerations(part, signatures))
-    out.sort(key=lambda part: part.first)
-    return out
-
-
-def _render_template(cluster: _Cluster) -> str:
-    """The cluster's template in its first member's spacing, leading header wildcards dropped."""
-    pieces = _SPACES.split(cluster.signatures[0])
-    out: list[str] = []
-    position = 0
-    for piece in pieces:
-        if not piece or piece.isspace():
-            out.append(piece)
-            continue
-        out.append(cluster.tokens[position] if position < len(cluster.tokens) else piece)
-        position += 1
-    rendered = "".join(out).strip()
-    # leading tokens that are only wildcards and brackets are the masked timestamp/pid header
-    words = rendered.split(" ")
-    skip = 0
-    while skip < len(words) - 1 and not words[skip].replace(_WILD, "").strip("[](),:-|"):
-        skip += 1
-    return " ".join(words[skip:])
-
-
 def _stamp(line: str) -> tuple[str, str] | None:
     """The date part (whatever precedes the time of day) and the time of day of a log line."""
     match = _CLOCK.search(line, 0, 48)
@@ -319,19 +150,13 @@ def _span(lines: list[str], first: int, last: int) -> str:
     return f" {start[0]} {start[1]}–{end[0]} {end[1]}"
 
 
-def _refine(signature: str) -> str:
-    for pattern, replacement in _REFINE:
-        signature = pattern.sub(replacement, signature)
-    return signature.strip()
-
-
 def compress(job: Job) -> str | None:
     """Compress a log; None when it is too short or too varied to gain anything."""
     lines = split_lines(job.text)
     n = len(lines)
     if n < _MIN_LINES:
         return None
-    masked = split_lines(_NUMBERS.sub(_WILD, job.text.translate(_DIGITS)))
+    masked = mask(job.text)
     if len(masked) != n:  # masking never touches line breaks; this guards the invariant
         return None
     blocks = _blocks(lines)
@@ -348,7 +173,7 @@ def compress(job: Job) -> str | None:
     signatures: dict[str, list[int]] = {}
     refined_of: dict[str, str] = {}
     for raw_signature, (count, first, last) in raw.items():
-        signature = refined_of[raw_signature] = _refine(raw_signature)
+        signature = refined_of[raw_signature] = refine(raw_signature)
         seen = signatures.get(signature)
         if seen is None:
             signatures[signature] = [count, first, last]
@@ -362,7 +187,7 @@ def compress(job: Job) -> str | None:
             signature = refined_of[masked[start]]
             if severities[signature] < WARNING and _TROUBLE.search("\n".join(lines[start + 1 : end])):
                 severities[signature] = 3
-    clusters = _mine(signatures, severities)
+    clusters = mine(signatures, severities)
     clusters = _split_failed_requests(clusters, lines, blocks, masked, refined_of)
 
     shown: dict[int, str] = {}  # block index -> prefix ("" or "[×N] ")
@@ -377,7 +202,7 @@ def compress(job: Job) -> str | None:
                 optional.append((1, cluster.first, False))
         else:
             span = _span(lines, blocks[cluster.first][0], blocks[cluster.last][0])
-            templates[cluster.first] = f"[×{cluster.count}{span}] {_render_template(cluster)}"
+            templates[cluster.first] = f"[×{cluster.count}{span}] {render_template(cluster)}"
             optional.append((cluster.count, cluster.first, True))
     edges = [0, 1, len(blocks) - 2, len(blocks) - 1]
     for index in edges:
@@ -425,12 +250,12 @@ def _fit_budget(
 
 
 def _split_failed_requests(
-    clusters: list[_Cluster],
+    clusters: list[Cluster],
     lines: list[str],
     blocks: list[tuple[int, int]],
     masked: list[str],
     refined_of: dict[str, str],
-) -> list[_Cluster]:
+) -> list[Cluster]:
     """Numbers are masked, so ``GET /x 500`` would hide among ``GET /x 200``: split HTTP request
     templates by status, making 4xx a warning and 5xx an error, each shown with an example."""
     requests = {
@@ -441,7 +266,7 @@ def _split_failed_requests(
     }
     if not requests:
         return clusters
-    failed: dict[tuple[int, int], _Cluster] = {}
+    failed: dict[tuple[int, int], Cluster] = {}
     for index, (start, _end) in enumerate(blocks):
         cluster = requests.get(refined_of[masked[start]])
         if cluster is None:
@@ -455,7 +280,7 @@ def _split_failed_requests(
         key = (id(cluster), severity)
         part = failed.get(key)
         if part is None:
-            part = failed[key] = _Cluster(cluster.tokens, severity, index, index, 0, cluster.signatures)
+            part = failed[key] = Cluster(cluster.tokens, severity, index, index, 0, cluster.signatures)
         part.count += 1
         part.last = index
         cluster.count -= 1
@@ -469,12 +294,12 @@ def _split_failed_requests(
 
 
 def _first_success(
-    cluster: _Cluster,
+    cluster: Cluster,
     blocks: list[tuple[int, int]],
     lines: list[str],
     masked: list[str],
     refined_of: dict[str, str],
-    requests: dict[str, _Cluster],
+    requests: dict[str, Cluster],
 ) -> int:
     for index in range(cluster.first, cluster.last + 1):
         start = blocks[index][0]

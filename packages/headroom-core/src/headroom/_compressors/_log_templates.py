@@ -1,0 +1,196 @@
+"""Log templates: mask the variables of every line, then merge the distinct signatures Drain-style.
+
+Masking is two-stage so it stays fast on megabytes: over the whole text, every digit becomes ``0``
+(``str.translate``) and each run of digits becomes ``<*>`` (one literal-prefixed regex); only the
+distinct signatures then get the finer rules (hex ids, signs, month names, addresses). Merging follows
+Drain (He et al., ICWS 2017): signatures of the same length, severity and leading literal merge when
+at least half of their positions agree; merged tokens keep their common prefix and suffix, cut at
+delimiters (``/user/root/<*>/part-<*>``); a merged position that takes only a few literal values
+(``NEW``/``RUNNING``, ``user=root``/``user=guest``) is part of the message, so the template splits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .._lines import split_lines
+
+MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# Stage 1, over the whole text at C speed: every digit becomes 0, then each run of digits (with the
+# dots, commas and colons between them: times, addresses, versions) becomes one wildcard.
+_DIGITS = str.maketrans("0123456789", "0000000000")
+_NUMBERS = re.compile(r"0[0.,:]*(?<=0)")
+# Stage 2, only over the distinct signatures: what stage 1 leaves half-masked.
+_REFINE = [
+    (
+        re.compile(r"(?<![A-Za-z0-9_])(?:<\*>x)?(?:[a-fA-F]|<\*>)*<\*>(?:[a-fA-F]|<\*>)*(?![A-Za-z0-9_])"),
+        "<*>",
+    ),
+    (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), ""),  # signs: blk_-<*> -> blk_<*>
+    (re.compile(rf"\b{_DAY},? (?={MONTH}\b)"), ""),
+    (re.compile(rf"\b{MONTH}\b(?= +<\*>)"), "<*>"),
+    (re.compile(r"<\*>(?:[-.:,/T]<\*>)+"), "<*>"),  # dates, addresses, uuids
+    (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...
+]
+WILD = "<*>"
+_SPACES = re.compile(r"([ \t]+)")
+
+_SIMILARITY = 0.5
+_BUCKET_SCAN = 64
+_ENUM_LIMIT = 8
+
+
+@dataclass
+class Cluster:
+    tokens: list[str]
+    severity: int
+    first: int  # index of the first block
+    last: int
+    count: int = 0  # blocks
+    signatures: list[str] = field(default_factory=list)
+
+    def absorb(self, signature: str, tokens: list[str], count: int, first: int, last: int) -> None:
+        """Merge one more signature (its tokens, how often and where it occurred) into this template."""
+        self.tokens = [_merge_token(a, b) for a, b in zip(self.tokens, tokens, strict=True)]
+        self.first, self.last = min(self.first, first), max(self.last, last)
+        self.count += count
+        self.signatures.append(signature)
+
+
+def _similarity(template: list[str], tokens: list[str]) -> float:
+    """Share of positions where the tokens agree; positions masked in both (the header) do not count,
+    and a position the template already generalised counts as a disagreement (as in Drain)."""
+    same = total = 0
+    for a, b in zip(template, tokens, strict=True):
+        if a == b:
+            if a == WILD:
+                continue
+            same += 1
+        total += 1
+    return same / total if total else 1.0
+
+
+def _merge_token(a: str, b: str) -> str:
+    """The most specific pattern covering both tokens: the common prefix and suffix, cut at
+    delimiters (``/user/root/<*>/part-<*>``, never ``mapreduce.<*>er``), around one ``<*>``."""
+    if a == b:
+        return a
+    limit = min(len(a), len(b))
+    prefix = 0
+    while prefix < limit and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    if prefix < len(a) and prefix < len(b):  # both go on: cut back to the last delimiter
+        while prefix and a[prefix - 1].isalnum():
+            prefix -= 1
+    if suffix < len(a) and suffix < len(b):
+        while suffix and a[len(a) - suffix].isalnum():
+            suffix -= 1
+    head, tail = a[:prefix], a[len(a) - suffix :] if suffix else ""
+    while head.endswith(("<", "<*")):  # never cut a wildcard in half
+        head = head[:-1]
+    while tail.startswith((">", "*>")):
+        tail = tail[1:]
+    if not head.strip("<*>") and not tail.strip("<*>"):
+        return WILD
+    merged = head + WILD + tail
+    while "<*><*>" in merged:
+        merged = merged.replace("<*><*>", WILD)
+    return merged
+
+
+def _bucket_key(tokens: list[str], severity: int) -> tuple[int, int, str]:
+    lead = next((token for token in tokens if WILD not in token), "")
+    return severity, len(tokens), lead
+
+
+def split_tokens(signature: str) -> list[str]:
+    return [token for token in _SPACES.split(signature) if token and not token.isspace()]
+
+
+def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[Cluster]:
+    """Merge distinct signatures (in order of first appearance) into templates."""
+    buckets: dict[tuple[int, int, str], list[Cluster]] = {}
+    clusters: list[Cluster] = []
+    for signature, (count, first, last) in signatures.items():
+        tokens = split_tokens(signature)
+        severity = severities[signature]
+        bucket = buckets.setdefault(_bucket_key(tokens, severity), [])
+        best, best_score = None, _SIMILARITY
+        for cluster in bucket[-_BUCKET_SCAN:]:
+            score = _similarity(cluster.tokens, tokens)
+            if score >= best_score:
+                best, best_score = cluster, score
+        if best is None:
+            best = Cluster(tokens, severity, first, last)
+            bucket.append(best)
+            clusters.append(best)
+        best.absorb(signature, tokens, count, first, last)
+    out: list[Cluster] = []
+    for cluster in clusters:
+        out.extend(_split_enumerations(cluster, signatures))
+    return out
+
+
+def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> list[Cluster]:
+    """Split a template where a merged position takes only a few literal values (``NEW``/``RUNNING``,
+    ``user=root``/``user=guest``): those are part of the message, not variables."""
+    if len(cluster.signatures) < 2:
+        return [cluster]
+    members = [split_tokens(signature) for signature in cluster.signatures]
+    best_position, best_values = -1, _ENUM_LIMIT + 1
+    for position, token in enumerate(cluster.tokens):
+        if WILD not in token:
+            continue
+        values = {member[position] for member in members}
+        if 1 < len(values) < best_values:
+            best_position, best_values = position, len(values)
+    if best_position < 0:
+        return [cluster]
+    groups: dict[str, list[str]] = {}
+    for signature, member in zip(cluster.signatures, members, strict=True):
+        groups.setdefault(member[best_position], []).append(signature)
+    out: list[Cluster] = []
+    for group in groups.values():
+        _, first, last = signatures[group[0]]
+        part = Cluster(split_tokens(group[0]), cluster.severity, first, last)
+        for signature in group:
+            part.absorb(signature, split_tokens(signature), *signatures[signature])
+        out.extend(_split_enumerations(part, signatures))
+    out.sort(key=lambda part: part.first)
+    return out
+
+
+def render_template(cluster: Cluster) -> str:
+    """The cluster's template in its first member's spacing, leading header wildcards dropped."""
+    pieces = _SPACES.split(cluster.signatures[0])
+    out: list[str] = []
+    position = 0
+    for piece in pieces:
+        if not piece or piece.isspace():
+            out.append(piece)
+            continue
+        out.append(cluster.tokens[position] if position < len(cluster.tokens) else piece)
+        position += 1
+    rendered = "".join(out).strip()
+    # leading tokens that are only wildcards and brackets are the masked timestamp/pid header
+    words = rendered.split(" ")
+    skip = 0
+    while skip < len(words) - 1 and not words[skip].replace(WILD, "").strip("[](),:-|"):
+        skip += 1
+    return " ".join(words[skip:])
+
+
+def refine(signature: str) -> str:
+    for pattern, replacement in _REFINE:
+        signature = pattern.sub(replacement, signature)
+    return signature.strip()
+
+
+def mask(text: str) -> list[str]:
+    """The first-stage signature of every line of ``text`` (digit runs masked), in line order."""
+    return split_lines(_NUMBERS.sub(WILD, text.translate(_DIGITS)))
