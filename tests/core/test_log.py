@@ -194,3 +194,19 @@ def test_a_budget_trims_templates_but_never_errors() -> None:
     assert len(tight) < len(default)
     errors = [line for line in text.splitlines() if " ERROR " in line]
     assert f"[×{len(errors)}] {errors[0]}" in tight
+
+
+def test_a_budget_can_drop_single_info_lines_but_not_warnings() -> None:
+    # each message has its own length, so every line is a template of its own
+    lines = [
+        f"2026-03-01 10:00:{i:02d} INFO app: setup {' '.join(['stage'] * (i + 1))} done" for i in range(50)
+    ]
+    lines[30] = "2026-03-01 10:00:30 WARN app: disk almost full"
+    lines += [f"2026-03-01 10:01:{i % 60:02d} INFO app: heartbeat {i} ok" for i in range(400)]
+    text = "\n".join(lines)
+    default = compress(Job(text, None, None, Marker(make_ref(text), True)))
+    tight = compress(Job(text, None, 0.05, Marker(make_ref(text), True)))
+    assert default is not None
+    assert tight is not None
+    assert sum(1 for line in lines if line in default) > sum(1 for line in lines if line in tight)
+    assert "2026-03-01 10:00:30 WARN app: disk almost full" in tight

@@ -21,7 +21,7 @@ from ._config import Config
 from ._detect import detect
 from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
 from ._markers import Marker, make_ref, marker_refs, normalize_ref
-from ._split import split_mixed
+from ._split import Part, split_mixed
 from ._store import Original, Store, open_store
 from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
 from ._tool import parse_arguments, retrieve_tool
@@ -232,7 +232,7 @@ class Headroom:
 
     def _compress_parts(
         self,
-        parts: list[Any],
+        parts: list[Part],
         query: str | None,
         budget: float | None,
         retrievable: bool,

@@ -212,10 +212,10 @@ def compress(job: Job) -> str | None:
         for index, (start, _end) in enumerate(blocks):
             if refined_of[masked[start]] in summaries:
                 shown.setdefault(index, "")
-    protected = set(shown) - {index for _, index, template in optional if not template}
-    _show_query_matches(job, lines, blocks, shown)
+    singletons = {index for _, index, template in optional if not template}
+    protected = (set(shown) - singletons) | _show_query_matches(job, lines, blocks, shown)
     if job.budget is not None:
-        _fit_budget(job, lines, blocks, shown, templates, optional, protected | set(shown) - set(templates))
+        _fit_budget(job, lines, blocks, shown, templates, optional, protected)
     return _render(lines, blocks, shown, templates, job)
 
 
@@ -249,6 +249,15 @@ def _fit_budget(
             del shown[index]
 
 
+def _failure_severity(line: str) -> int | None:
+    """3 for a request line answered 5xx, ``WARNING`` for 4xx, None for anything else."""
+    method = _HTTP_METHOD.search(line)
+    status = _HTTP_STATUS.search(line, method.end()) if method else None
+    if status is None or status.group(1)[0] not in "45":
+        return None
+    return 3 if status.group(1)[0] == "5" else WARNING
+
+
 def _split_failed_requests(
     clusters: list[Cluster],
     lines: list[str],
@@ -267,20 +276,20 @@ def _split_failed_requests(
     if not requests:
         return clusters
     failed: dict[tuple[int, int], Cluster] = {}
+    first_success: dict[int, int] = {}  # id(cluster) -> its first block that did not fail
     for index, (start, _end) in enumerate(blocks):
         cluster = requests.get(refined_of[masked[start]])
         if cluster is None:
             continue
-        line = lines[start]
-        method = _HTTP_METHOD.search(line)
-        status = _HTTP_STATUS.search(line, method.end()) if method else None
-        if status is None or status.group(1)[0] not in "45":
+        severity = _failure_severity(lines[start])
+        if severity is None:
+            first_success.setdefault(id(cluster), index)
             continue
-        severity = 3 if status.group(1)[0] == "5" else WARNING
-        key = (id(cluster), severity)
-        part = failed.get(key)
+        part = failed.get((id(cluster), severity))
         if part is None:
-            part = failed[key] = Cluster(cluster.tokens, severity, index, index, 0, cluster.signatures)
+            part = failed[(id(cluster), severity)] = Cluster(
+                cluster.tokens, severity, index, index, 0, cluster.signatures
+            )
         part.count += 1
         part.last = index
         cluster.count -= 1
@@ -288,38 +297,22 @@ def _split_failed_requests(
         return clusters
     kept = [cluster for cluster in clusters if cluster.count > 0]
     for cluster in kept:  # the template's first occurrence may have been a failure
-        if id(cluster) in {key[0] for key in failed}:
-            cluster.first = _first_success(cluster, blocks, lines, masked, refined_of, requests)
+        cluster.first = first_success.get(id(cluster), cluster.first)
     return sorted([*kept, *failed.values()], key=lambda cluster: cluster.first)
-
-
-def _first_success(
-    cluster: Cluster,
-    blocks: list[tuple[int, int]],
-    lines: list[str],
-    masked: list[str],
-    refined_of: dict[str, str],
-    requests: dict[str, Cluster],
-) -> int:
-    for index in range(cluster.first, cluster.last + 1):
-        start = blocks[index][0]
-        if requests.get(refined_of[masked[start]]) is cluster:
-            method = _HTTP_METHOD.search(lines[start])
-            status = _HTTP_STATUS.search(lines[start], method.end()) if method else None
-            if status is None or status.group(1)[0] not in "45":
-                return index
-    return cluster.first
 
 
 def _show_query_matches(
     job: Job, lines: list[str], blocks: list[tuple[int, int]], shown: dict[int, str]
-) -> None:
+) -> set[int]:
+    """Show the blocks the query is about; returns their indices."""
     matcher = QueryMatcher(job.query)
     if not matcher:
-        return
+        return set()
     lowered = ["\n".join(lines[start:end]).lower() for start, end in blocks]
-    for index in matcher.pick(lowered, _MAX_QUERY_BLOCKS):
+    picked = set(matcher.pick(lowered, _MAX_QUERY_BLOCKS))
+    for index in picked:
         shown.setdefault(index, "")
+    return picked
 
 
 def _render(

@@ -33,8 +33,8 @@ class _File:
     path: str
     hits: list[_Hit] = field(default_factory=list)
 
-    @property
     def real(self) -> list[int]:
+        """Indices of the hits that are matches, not context lines."""
         return [index for index, hit in enumerate(self.hits) if not hit.context]
 
 
@@ -86,12 +86,12 @@ def compress(job: Job) -> str | None:
     if parsed is None:
         return None
     files, other = parsed
-    total_hits = sum(len(f.real) for f in files.values())
+    real = {path: f.real() for path, f in files.items()}
 
     matcher = QueryMatcher(job.query)
-    chosen: dict[str, set[int]] = {path: {f.real[0]} for path, f in files.items()}
+    chosen: dict[str, set[int]] = {path: {indices[0]} for path, indices in real.items()}
     if matcher:
-        where = [(path, index) for path, f in files.items() for index in f.real]
+        where = [(path, index) for path, indices in real.items() for index in indices]
         lowered = [files[path].hits[index].text.lower() for path, index in where]
         for picked in matcher.pick(lowered, limit=len(where)):
             path, index = where[picked]
@@ -107,8 +107,7 @@ def compress(job: Job) -> str | None:
         grew = False
         quota += 1
         for path, f in files.items():
-            real = f.real
-            for index in _spread(real, quota):
+            for index in _spread(real[path], quota):
                 if index not in chosen[path]:
                     cost = len(f.hits[index].text) + 8
                     if used + cost > room:
@@ -118,18 +117,22 @@ def compress(job: Job) -> str | None:
                     grew = True
         if not grew:
             break
-    return _render(files, other, chosen, total_hits, job)
+    return _render(files, other, chosen, real, job)
 
 
 def _render(
-    files: dict[str, _File], other: list[str], chosen: dict[str, set[int]], total: int, job: Job
+    files: dict[str, _File],
+    other: list[str],
+    chosen: dict[str, set[int]],
+    real: dict[str, list[int]],
+    job: Job,
 ) -> str | None:
     out: list[str] = list(other)
     shown = 0
     for path, f in files.items():
         keep = chosen[path]
         near = [f.hits[i].line for i in keep]  # context lines close to a kept hit come along
-        count = len(f.real)
+        count = len(real[path])
         noun = "hit" if count == 1 else "hits"
         header = len(out)
         out.append("")
@@ -142,7 +145,7 @@ def _render(
                 out.append(f"  {hit.line}-{hit.text}")
         out[header] = f"{path}: {count} {noun}" + (f", {visible} shown" if visible < count else "")
         shown += visible
-    omitted = total - shown
+    omitted = sum(len(indices) for indices in real.values()) - shown
     if omitted <= 0:
         return "\n".join(out)  # regrouped only: every hit is still there
     out.append(job.marker(omitted, "hits"))
