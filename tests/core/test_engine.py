@@ -46,11 +46,11 @@ def test_a_compressed_result_is_stored_first(hr: Headroom) -> None:
     assert hr.outcomes["compressed"] == 1
 
 
-def test_kinds_without_a_compressor_yet_pass_through(hr: Headroom) -> None:
-    code = "def f(x):\n    return x\n" * 200
+def test_text_a_compressor_cannot_shrink_passes_through(hr: Headroom) -> None:
+    code = "def f(x):\n    return x\n" * 200  # nothing but short bodies: nothing to elide
     result = hr.compress_text(code, path="module.py")
     assert (result.outcome, result.kind, result.language, result.text) == (
-        "unsupported_kind",
+        "not_compressible",
         "code",
         "python",
         code,

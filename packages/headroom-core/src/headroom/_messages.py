@@ -17,6 +17,7 @@ what came before it and an unchanged prefix compresses to the same bytes on ever
 
 from __future__ import annotations
 
+import json
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,25 @@ from ._types import CompressResult
 
 if TYPE_CHECKING:
     from ._engine import Headroom
+
+
+_PATH_KEYS = ("path", "file_path", "filepath", "filename", "file", "target_file")
+
+
+def _path_of(arguments: Any) -> str | None:
+    """The file a tool call reads, from its arguments (a dict or a JSON string), when it names one."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None
+    if not isinstance(arguments, dict):
+        return None
+    for key in _PATH_KEYS:
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _text_of(content: Any) -> str:
@@ -50,6 +70,7 @@ class _Walker:
         self.query = query
         self.model = model
         self.tool_names: dict[str, str] = {}
+        self.tool_paths: dict[str, str] = {}  # call id -> the file the call read (a hint for code)
         self.user_turn: str | None = None
         self.tokens_before = 0
         self.tokens_after = 0
@@ -70,11 +91,23 @@ class _Walker:
         self.tokens_before += tokens
         self.tokens_after += tokens
 
-    def compress(self, text: str, tool: str | None) -> str:
+    def call(self, call_id: Any, name: Any, arguments: Any) -> None:
+        """Remember a tool call, so its result can be matched to the tool's name and file."""
+        self.tool_names[str(call_id)] = str(name)
+        path = _path_of(arguments)
+        if path is not None:
+            self.tool_paths[str(call_id)] = path
+
+    def compress(self, text: str, tool: str | None, call_id: Any = None) -> str:
         if not self.allowed(tool):
             self.untouched(text)
             return text
-        result = self.headroom.compress_text(text, query=self.query or self.user_turn, model=self.model)
+        result = self.headroom.compress_text(
+            text,
+            query=self.query or self.user_turn,
+            model=self.model,
+            path=self.tool_paths.get(str(call_id)),
+        )
         self.tokens_before += result.tokens_before
         self.tokens_after += result.tokens_after
         self.refs.extend(result.refs)
@@ -82,9 +115,9 @@ class _Walker:
 
     # --- OpenAI ----------------------------------------------------------------------------------------
 
-    def openai_content(self, content: Any, tool: str | None) -> Any:
+    def openai_content(self, content: Any, tool: str | None, call_id: Any = None) -> Any:
         if isinstance(content, str):
-            return self.compress(content, tool)
+            return self.compress(content, tool, call_id)
         if not isinstance(content, list):
             return content
         out: list[Any] = []
@@ -94,7 +127,7 @@ class _Walker:
                 and part.get("type") in ("text", "output_text")
                 and isinstance(part.get("text"), str)
             ):
-                new = self.compress(part["text"], tool)
+                new = self.compress(part["text"], tool, call_id)
                 out.append(part if new == part["text"] else {**part, "text": new})
             else:
                 out.append(part)
@@ -110,12 +143,13 @@ class _Walker:
                     self.untouched(block["text"])
                 out.append(block)
                 continue
-            tool = self.tool_names.get(str(block.get("tool_use_id")))
+            call_id = block.get("tool_use_id")
+            tool = self.tool_names.get(str(call_id))
             content = block.get("content")
             if isinstance(content, str):
-                new_content: Any = self.compress(content, tool)
+                new_content: Any = self.compress(content, tool, call_id)
             elif isinstance(content, list):
-                new_content = self.openai_content(content, tool)
+                new_content = self.openai_content(content, tool, call_id)
             else:
                 new_content = content
             out.append(block if new_content is content else {**block, "content": new_content})
@@ -129,21 +163,21 @@ class _Walker:
         role = message.get("role")
         content = message.get("content")
         if message.get("type") == "function_call":  # Responses API items
-            self.tool_names[str(message.get("call_id"))] = str(message.get("name"))
+            self.call(message.get("call_id"), message.get("name"), message.get("arguments"))
             return message
         if message.get("type") == "function_call_output" and isinstance(message.get("output"), str):
             tool = self.tool_names.get(str(message.get("call_id")))
-            output = self.compress(message["output"], tool)
+            output = self.compress(message["output"], tool, message.get("call_id"))
             return message if output == message["output"] else {**message, "output": output}
         if role == "assistant":
             for call in message.get("tool_calls") or ():
                 if isinstance(call, dict):
                     function = call.get("function") or {}
-                    self.tool_names[str(call.get("id"))] = str(function.get("name"))
+                    self.call(call.get("id"), function.get("name"), function.get("arguments"))
             if isinstance(content, list):
                 for block in content:
                     if isinstance(block, dict) and block.get("type") == "tool_use":
-                        self.tool_names[str(block.get("id"))] = str(block.get("name"))
+                        self.call(block.get("id"), block.get("name"), block.get("input"))
             self.untouched(_text_of(content))
             return message
         if role in ("tool", "function"):
@@ -152,7 +186,7 @@ class _Walker:
                 if role == "function"
                 else self.tool_names.get(str(message.get("tool_call_id")))
             )
-            new = self.openai_content(content, tool)
+            new = self.openai_content(content, tool, message.get("tool_call_id"))
             return message if new is content else {**message, "content": new}
         if (
             role == "user"

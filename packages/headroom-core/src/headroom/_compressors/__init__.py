@@ -38,7 +38,7 @@ class Job:
 
 Compressor = Callable[[Job], "str | None"]
 
-_MODULES = {"json": "json", "log": "log", "search": "search"}
+_MODULES = {"code": "code", "json": "json", "log": "log", "search": "search"}
 
 
 def compressor_for(kind: str) -> Compressor | None:

@@ -1,0 +1,156 @@
+"""tree-sitter grammars for the code compressor: one parser and two compiled queries per language.
+
+Each grammar comes from its own wheel (``tree-sitter-python``, ``tree-sitter-go``, ...), imported the
+first time a file of that language is compressed. Parsers are created once and reused behind a lock
+(a ``Parser`` is not safe to share between threads while it parses); queries are immutable and shared.
+
+Per language, ``functions`` captures every definition whose body may be elided (``@def``, with its
+``@body``), and ``comments`` captures comments (``@comment``), whose long runs keep only their first line.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib import import_module
+
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+_JS_FUNCTIONS = """
+(function_declaration body: (statement_block) @body) @def
+(generator_function_declaration body: (statement_block) @body) @def
+(function_expression body: (statement_block) @body) @def
+(generator_function body: (statement_block) @body) @def
+(method_definition body: (statement_block) @body) @def
+(arrow_function body: (statement_block) @body) @def
+"""
+_C_COMMENTS = "(comment) @comment"
+_JAVA_COMMENTS = "(line_comment) @comment (block_comment) @comment"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    module: str
+    loader: str
+    functions: str
+    comments: str
+    docstrings: str | None = None
+
+
+_SPECS: dict[str, _Spec] = {
+    "python": _Spec(
+        "tree_sitter_python",
+        "language",
+        "(function_definition body: (block) @body) @def",
+        _C_COMMENTS,
+        """
+        (module . (expression_statement (string) @doc))
+        (class_definition body: (block . (expression_statement (string) @doc)))
+        """,
+    ),
+    "javascript": _Spec("tree_sitter_javascript", "language", _JS_FUNCTIONS, _C_COMMENTS),
+    "typescript": _Spec("tree_sitter_typescript", "language_typescript", _JS_FUNCTIONS, _C_COMMENTS),
+    "tsx": _Spec("tree_sitter_typescript", "language_tsx", _JS_FUNCTIONS, _C_COMMENTS),
+    "go": _Spec(
+        "tree_sitter_go",
+        "language",
+        """
+        (function_declaration body: (block) @body) @def
+        (method_declaration body: (block) @body) @def
+        (func_literal body: (block) @body) @def
+        """,
+        _C_COMMENTS,
+    ),
+    "rust": _Spec(
+        "tree_sitter_rust",
+        "language",
+        "(function_item body: (block) @body) @def",
+        _JAVA_COMMENTS,
+    ),
+    "java": _Spec(
+        "tree_sitter_java",
+        "language",
+        """
+        (method_declaration body: (block) @body) @def
+        (constructor_declaration body: (constructor_body) @body) @def
+        (compact_constructor_declaration body: (block) @body) @def
+        """,
+        _JAVA_COMMENTS,
+    ),
+    "cpp": _Spec(
+        "tree_sitter_cpp",
+        "language",
+        """
+        (function_definition body: (compound_statement) @body) @def
+        (lambda_expression body: (compound_statement) @body) @def
+        """,
+        _C_COMMENTS,
+    ),
+}
+
+# When a file does not parse as the language it was guessed to be, these are tried next, in order.
+_FALLBACKS = {"javascript": ("tsx",), "typescript": ("tsx",), "tsx": ("typescript",)}
+LANGUAGES = tuple(_SPECS)
+
+
+class Grammar:
+    """A language's parser and queries."""
+
+    def __init__(self, name: str, spec: _Spec) -> None:
+        language = Language(getattr(import_module(spec.module), spec.loader)())
+        self.name = name
+        self._parser = Parser(language)
+        self._lock = threading.Lock()
+        self.functions = Query(language, spec.functions)
+        self.comments = Query(language, spec.comments)
+        self.docstrings = Query(language, spec.docstrings) if spec.docstrings else None
+
+    def parse(self, source: bytes) -> Node | None:
+        """The root of ``source``'s syntax tree, or None when the file has syntax errors."""
+        with self._lock:
+            tree = self._parser.parse(source)
+        root = tree.root_node
+        return None if root.has_error else root
+
+    @staticmethod
+    def captures(query: Query, root: Node, name: str) -> list[Node]:
+        """The nodes ``query`` captures as ``name`` under ``root``, in document order."""
+        nodes = QueryCursor(query).captures(root).get(name, [])
+        return sorted(nodes, key=lambda node: node.start_byte)
+
+    @staticmethod
+    def pairs(query: Query, root: Node) -> list[tuple[Node, Node]]:
+        """Each ``(@def, @body)`` match of a functions query, in document order."""
+        found = []
+        for _, match in QueryCursor(query).matches(root):
+            definition, body = match.get("def"), match.get("body")
+            if definition and body:
+                found.append((definition[0], body[0]))
+        return sorted(found, key=lambda pair: pair[0].start_byte)
+
+
+_grammars: dict[str, Grammar] = {}
+_grammars_lock = threading.Lock()
+
+
+def grammar(name: str) -> Grammar | None:
+    """The grammar of language ``name`` (``python``, ``tsx``, ...), loaded once; None when unknown."""
+    spec = _SPECS.get(name)
+    if spec is None:
+        return None
+    with _grammars_lock:
+        if name not in _grammars:
+            _grammars[name] = Grammar(name, spec)
+        return _grammars[name]
+
+
+def parse(language: str, source: bytes) -> tuple[Grammar, Node] | None:
+    """Parse ``source`` as ``language``, then as its fallbacks; None when no grammar accepts it."""
+    for name in (language, *_FALLBACKS.get(language, ())):
+        found = grammar(name)
+        if found is None:
+            continue
+        root = found.parse(source)
+        if root is not None:
+            return found, root
+    return None
