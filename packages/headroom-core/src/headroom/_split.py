@@ -1,7 +1,8 @@
 """Mixed content: split a text into parts that each have one kind, so each gets its own compressor.
 
-Two shapes are recognised: prose or Markdown with fenced blocks (the fence lines and the prose stay
-as they are, each fenced body is routed by its info string or by detection), and a log carrying
+Two shapes are recognised: prose or Markdown with fenced blocks (the fence lines stay as they are,
+the prose between them is a part of the whole's kind, each fenced body is routed by its info string
+or by detection), and a log carrying
 pretty-printed JSON payloads (each payload becomes a ``json`` part, the log lines around it ``log``
 parts). Parts are exact slices of the text: joined, they give the text back byte for byte.
 """
@@ -58,18 +59,22 @@ def _fenced_kind(info: str, body: str) -> Detected:
     return detect(body)
 
 
-def _split_fences(text: str) -> list[Part] | None:
+def _split_fences(text: str, kind: str) -> list[Part] | None:
+    """Fenced bodies routed by their info string; the text between them keeps the whole's ``kind``;
+    fence lines are kept as they are."""
     parts: list[Part] = []
     position = 0
     for match in _FENCE.finditer(text):
         body_start, body_end = match.start("body"), match.end("body")
-        parts.append(Part(text[position:body_start], None))
+        parts.append(Part(text[position : match.start()], kind))
+        parts.append(Part(text[match.start() : body_start], None))
         found = _fenced_kind(match["info"], match["body"])
         parts.append(Part(text[body_start:body_end], found.kind, found.language))
-        position = body_end
+        parts.append(Part(text[body_end : match.end()], None))
+        position = match.end()
     if not parts:
         return None
-    parts.append(Part(text[position:], None))
+    parts.append(Part(text[position:], kind))
     return [part for part in parts if part.text]
 
 
@@ -126,7 +131,7 @@ def _split_payloads(text: str) -> list[Part] | None:
 def split_mixed(text: str, kind: str) -> list[Part] | None:
     """The parts of ``text`` when it mixes kinds, else None. ``kind`` is what detection said."""
     if kind in ("text", "log") and ("```" in text or "~~~" in text):
-        fenced = _split_fences(text)  # explicit structure wins, whatever kind dominates the text
+        fenced = _split_fences(text, kind)  # explicit structure wins, whatever kind dominates the text
         if fenced is not None:
             return fenced
     if kind == "log" and _JSON_OPENER.search(text):

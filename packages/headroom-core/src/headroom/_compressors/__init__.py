@@ -38,7 +38,13 @@ class Job:
 
 Compressor = Callable[[Job], "str | None"]
 
-_MODULES = {"code": "code", "json": "json", "log": "log", "search": "search"}
+_MODULES = {
+    "code": "code",
+    "json": "json",
+    "log": "log",
+    "search": "search",
+    "text": "text",
+}
 
 
 def compressor_for(kind: str) -> Compressor | None:

@@ -1,0 +1,84 @@
+"""Prose cut into units that can be kept or dropped: sentences, headings, list items, table rows.
+
+A unit is a span of one line, so whatever is kept is original text and can be put back in the
+original order. Paragraph lines split into sentences; headings, list items, table rows, quotes and
+indented code stay one unit each (cutting them would lose the marker that gives them meaning).
+Sentence ends are found by punctuation followed by a capital, never inside a code span and never
+after a common abbreviation or an initial.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ATX = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+_SETEXT = re.compile(r"^\s{0,3}(?:=+|-{2,})\s*$")
+_WHOLE = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|\||>|```|~~~|\t| {4})")
+_END = re.compile(r"""[.!?…]+["'\u201d\u2019)\]]*\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig no vol pp inc ltd co corp approx est dept univ "
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Characters ``start:end`` of line ``line``; ``order`` is the unit's place in the text."""
+
+    order: int
+    line: int
+    start: int
+    end: int
+    text: str
+    heading: bool
+    first: bool  # the first unit of its paragraph
+    paragraph: int
+
+
+def _sentence_ends(line: str) -> list[int]:
+    """Where the sentences of ``line`` end (the offsets where the next one starts)."""
+    ends = []
+    for match in _END.finditer(line):
+        before = line[: match.start() + 1]
+        word = before[:-1].rsplit(maxsplit=1)[-1].lower().strip("([\"'") if before[:-1].strip() else ""
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        if before.count("`") % 2:  # inside a code span
+            continue
+        ends.append(match.end())
+    return ends
+
+
+def units(lines: list[str]) -> list[Unit]:
+    """The units of ``lines``, in order; blank lines and setext underlines make none."""
+    found: list[Unit] = []
+    paragraph = 0
+    fenced = False
+    previous_blank = True
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        if not stripped:
+            previous_blank = True
+            continue
+        if previous_blank:
+            paragraph += 1
+        first = previous_blank
+        previous_blank = False
+        underline = number + 1 < len(lines) and _SETEXT.match(lines[number + 1]) is not None
+        if _SETEXT.match(line) and number > 0 and lines[number - 1].strip():
+            continue  # the underline of a setext heading belongs to the line above
+        heading = not fenced and (_ATX.match(line) is not None or (underline and len(stripped) <= 120))
+        if heading or fenced or _WHOLE.match(line) or stripped.startswith(("```", "~~~")):
+            found.append(Unit(len(found), number, 0, len(line), line, heading, first, paragraph))
+            continue
+        start = 0
+        for end in [*_sentence_ends(line), len(line)]:
+            piece = line[start:end]
+            if piece.strip():
+                found.append(Unit(len(found), number, start, end, piece, False, first, paragraph))
+                first = False
+            start = end
+    return found

@@ -1,0 +1,240 @@
+"""Prose, Markdown and RAG chunks: keep the sentences that matter, verbatim and in order.
+
+Extractive only. The text is cut into units (sentences, headings, list items, table rows; see
+``_sentences``), each unit is scored, and the best are kept up to the budget (a share of the text's
+size: a quarter with a query, half without, by default). Headings are always kept.
+
+- With a query: BM25 over the units, plus query bigrams found in order, names and numbers of the query
+  found verbatim, the kind of answer the question asks for (a date for "when", a number for "how
+  many", a name for "who"), and a little of the score of a unit's neighbours, since the answer often
+  sits next to the sentence that matches the question best.
+- Without one: first sentences of paragraphs, and sentences holding numbers, names, paths or code.
+- Either way, boilerplate (cookie banners, sign-up prompts, lines repeated three times or more) and
+  repeated sentences (overlapping RAG chunks) go first.
+
+What is shown: kept units in the original order, each line rebuilt from its original characters;
+`` … `` joins two kept pieces of a line that were not adjacent (and starts a line whose opening was
+dropped), a line ``…`` stands for dropped lines, and one marker at the end names the ref.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from itertools import pairwise
+
+from . import Job
+from ._sentences import Unit, units
+
+_QUERY_SHARE = 0.25
+_PLAIN_SHARE = 0.5
+_K1, _B = 1.2, 0.75
+_BIGRAM, _NAMES, _ANSWER, _NEIGHBOUR = 0.5, 0.5, 0.5, 0.2  # weights of the evidence beyond BM25
+_GAP = "…"
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have how i if in into is "
+    "it its me my of on or our so than that the their them then there these they this to us was we were "
+    "what when where which who whom whose why will with would you your not no also".split()
+)
+_STEMS: dict[str, str] = {}  # shared by every call: a text's vocabulary repeats across calls
+_NAME = re.compile(r"(?<=[\w,;:] )[A-Z][\w'\u2019.-]*[A-Za-z0-9]")
+_NUMBER = re.compile(r"\d[\d,.]*")
+_YEAR = re.compile(
+    r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\bcentur(?:y|ies)\b|\b(?:January|February|March|April|May|June|July|"
+    r"August|September|October|November|December)\b",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I
+)
+_WHEN = re.compile(r"^\s*(?:when|what (?:year|century|decade|date|time|day|month)|in what year)\b", re.I)
+_HOW_MUCH = re.compile(
+    r"\b(?:how (?:many|much|long|old|far|large|big|tall|high)|what (?:percentage|number|amount))\b", re.I
+)
+_WHO = re.compile(r"^\s*(?:who|whom|whose)\b", re.I)
+_ANSWER_TYPES = ((_WHEN, _YEAR), (_HOW_MUCH, _QUANTITY), (_WHO, _NAME))
+_BOILERPLATE = re.compile(
+    r"\b(?:cookies?|consent|accept all|privacy policy|terms of (?:use|service)|all rights reserved|"
+    r"subscribe|sign (?:up|in)|log ?in|newsletter|skip to (?:main )?content|share (?:this|on)|follow us|"
+    r"advertisement)\b|©",
+    re.I,
+)
+_SALIENT = re.compile(r"\d|`|\b\w+/\w|\w\.\w+\(|https?://")
+
+
+def _stem(word: str) -> str:
+    """A crude stemmer (``located`` = ``locate``): inflections rarely matter to relevance."""
+    stem = _STEMS.get(word)
+    if stem is None:
+        stem = word
+        for suffix in ("ing", "ed", "es", "s"):
+            if len(word) > len(suffix) + 3 and word.endswith(suffix):
+                stem = word[: -len(suffix)]
+                break
+        if len(_STEMS) > 200_000:
+            _STEMS.clear()
+        _STEMS[word] = stem
+    return stem
+
+
+def _terms(words: list[str]) -> list[str]:
+    """The stems of ``words`` (lower-cased) that carry meaning."""
+    return [_STEMS.get(word) or _stem(word) for word in words if word not in _STOP]
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def compress(job: Job) -> str | None:
+    lines = job.text.split("\n")
+    found = units(lines)
+    if len(found) < 4:
+        return None
+    words = [_words(unit.text) for unit in found]
+    dropped = _boilerplate(found, words, lines)
+    candidates = [unit for unit in found if unit.order not in dropped]
+    if job.query and _terms(_words(job.query)):
+        scores = _query_scores(candidates, [_terms(words[unit.order]) for unit in candidates], job.query)
+        share = _QUERY_SHARE
+    else:
+        scores = _plain_scores(candidates)
+        share = _PLAIN_SHARE
+    share = job.budget if job.budget is not None else share
+    room = share * len(job.text) - 80  # the closing marker
+    kept = _select(candidates, scores, room)
+    if len(kept) == len(found):
+        return None
+    body = _render(lines, found, kept)
+    omitted = len(found) - len(kept)
+    return f"{body}\n{job.marker(omitted, 'sentences')}"
+
+
+def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
+    """Units not worth a token: banners and prompts, lines repeated 3+ times, repeated sentences."""
+    repeats = Counter(line.strip() for line in lines if line.strip())
+    seen: set[str] = set()
+    dropped: set[int] = set()
+    for unit in found:
+        line = lines[unit.line].strip()
+        key = " ".join(words[unit.order])
+        if (len(line) < 200 and _BOILERPLATE.search(line)) or (repeats[line] >= 3 and not unit.heading):
+            dropped.add(unit.order)
+        elif key in seen and len(key) > 20:
+            dropped.add(unit.order)  # the same sentence again (overlapping chunks, repeated notes)
+        seen.add(key)
+    return dropped
+
+
+def _query_scores(candidates: list[Unit], terms: list[list[str]], query: str) -> dict[int, float]:
+    """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours."""
+    query_terms = _terms(_words(query))
+    wanted = list(dict.fromkeys(query_terms))
+    count = len(candidates)
+    average = sum(len(t) for t in terms) / count or 1.0
+    frequency = Counter(term for unit_terms in terms for term in set(unit_terms))
+    idf = {term: math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in wanted}
+    bigrams = set(pairwise(query_terms))
+    names = {  # names and numbers of the query, found verbatim; as telling as their words are rare
+        name: max((idf.get(term, 0.0) for term in _terms(_words(name))), default=0.0)
+        for name in [*_NAME.findall(query), *_NUMBER.findall(query)]
+    }
+    answer = next((pattern for question, pattern in _ANSWER_TYPES if question.search(query)), None)
+    top_idf = max(idf.values(), default=1.0)
+    raw: list[float] = []
+    for unit, unit_terms in zip(candidates, terms, strict=True):
+        tf = Counter(unit_terms)
+        norm = _K1 * (1 - _B + _B * len(unit_terms) / average)
+        score = sum(idf[t] * tf[t] * (_K1 + 1) / (tf[t] + norm) for t in wanted if t in tf)
+        if score > 0:
+            score += _BIGRAM * top_idf * sum(1 for pair in pairwise(unit_terms) if pair in bigrams)
+            score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
+            if answer is not None and answer.search(unit.text):
+                score += _ANSWER * top_idf
+        raw.append(score)
+    scores: dict[int, float] = {}
+    for index, unit in enumerate(candidates):
+        neighbours = [
+            raw[other]
+            for other in (index - 1, index + 1)
+            if 0 <= other < count and candidates[other].paragraph == unit.paragraph
+        ]
+        scores[unit.order] = raw[index] + _NEIGHBOUR * max(neighbours, default=0.0)
+    return scores
+
+
+def _plain_scores(candidates: list[Unit]) -> dict[int, float]:
+    """Without a query: openings of paragraphs, then sentences with numbers, names, paths and code."""
+    scores: dict[int, float] = {}
+    for unit in candidates:
+        score = 3.0 if unit.first else 0.0
+        score += 1.0 if _SALIENT.search(unit.text) else 0.0
+        score += min(1.5, 0.5 * len(_NAME.findall(unit.text)))
+        scores[unit.order] = score
+    return scores
+
+
+def _select(candidates: list[Unit], scores: dict[int, float], room: float) -> set[int]:
+    """Headings, then the best units while they fit in ``room`` characters."""
+    kept = {unit.order for unit in candidates if unit.heading}
+    room -= sum(len(unit.text) for unit in candidates if unit.heading)
+    ranked = sorted(
+        (unit for unit in candidates if not unit.heading), key=lambda u: (-scores[u.order], u.order)
+    )
+    for unit in ranked:
+        if scores[unit.order] <= 0 and kept:
+            break
+        cost = len(unit.text.strip()) + 3  # a gap marker, more often than not
+        if cost <= room:
+            kept.add(unit.order)
+            room -= cost
+    return kept
+
+
+def _render(lines: list[str], found: list[Unit], kept: set[int]) -> str:
+    by_line: dict[int, list[Unit]] = {}
+    for unit in found:
+        by_line.setdefault(unit.line, []).append(unit)
+    out: list[str] = []
+    gap = blank = False
+    for number, line in enumerate(lines):
+        on_line = by_line.get(number)
+        if on_line is None:
+            blank = blank or not line.strip()
+            continue
+        chosen = [unit for unit in on_line if unit.order in kept]
+        if not chosen:
+            gap = True
+            continue
+        if gap:
+            out.append(_GAP)
+        elif blank and out:
+            out.append("")
+        gap = blank = False
+        out.append(_line(line, on_line, chosen))
+    if gap:
+        out.append(_GAP)
+    return "\n".join(out)
+
+
+def _line(line: str, on_line: list[Unit], chosen: list[Unit]) -> str:
+    """The kept pieces of one line: adjacent units as one original slice, gaps as `` … ``."""
+    if len(chosen) == len(on_line):
+        return line
+    pieces: list[str] = []
+    run_start = chosen[0]
+    previous = chosen[0]
+    for unit in chosen[1:]:
+        if unit.order == previous.order + 1:
+            previous = unit
+            continue
+        pieces.append(line[run_start.start : previous.end].rstrip())
+        run_start = previous = unit
+    pieces.append(line[run_start.start : previous.end].rstrip())
+    text = f" {_GAP} ".join(pieces)
+    if chosen[0].order != on_line[0].order:
+        indent = line[: len(line) - len(line.lstrip())]
+        return f"{indent}{_GAP} {text.lstrip()}"
+    return text
