@@ -2,7 +2,7 @@
 
 Run from the repository root (``make bench`` does exactly this)::
 
-    uv run --no-sync python -m bench --data ../shared/bench-data [--kinds log,json,search]
+    uv run --no-sync python -m bench --data ../shared/bench-data [--kinds log,json,search,code,diff,text,html]
         [--runs 7] [--quick] [--out bench/results/latest.json] [--engine identity] [--strict]
 
 It prints one table per kind, one for speed, one for stress (skipped with ``--quick``), then the targets
@@ -31,6 +31,17 @@ compressor's own numbers):
   visible; 100%), ratio against compact JSON (>= 3x).
 - search (grep -rn): every file path present, every hit containing the query term visible (without a
   query: one hit per file), ``retrieve(ref, query=term)`` exact; ratio >= 4x.
+- code (flask, zod, cobra; ``path=<file name>``): signature recall (every top-level and class-level
+  definition, parsed from the original with ``ast`` or tree-sitter, has every line of its signature
+  visible; 100%), Python output parses, ratio (>= 3x Python, >= 2x TypeScript and Go).
+- diff (``git log -p``): every file header and every ``+``/``-`` line visible as an output line, except
+  inside pure-addition or pure-deletion hunks over 50 lines (first and last only); ratio >= 2x.
+- text (SQuAD articles, the question as query, ``kind="text"``, budget 0.125 and the default; ``--quick``:
+  every 10th question): answer-span retention (SQuAD-normalised gold answer in the normalised output),
+  extractiveness (every output piece, markers aside, verbatim and in order; 100%), next to a plain BM25
+  sentence ranker at the same budget (ours must beat it by a point), ratio >= 8x at budget 0.125.
+- html (pages generated in ``bench/_html.py``): article headings and code lines visible, nothing of
+  ``<script>``/``<style>`` visible, ratio.
 - speed: the above per case, ``import headroom`` (median of 5 fresh processes, < 150 ms) and a cold
   start (first call in a fresh process, Apache log).
 - stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
@@ -93,7 +104,9 @@ def _open_engine(name: str, store_dir: Path) -> tuple[EngineLike, str | None]:
 )
 @click.option("--kinds", default=",".join(KINDS), show_default=True, help="Comma-separated kinds to run.")
 @click.option("--runs", type=click.IntRange(min=1), default=7, show_default=True, help="Timed runs per case.")
-@click.option("--quick", is_flag=True, help="Skip the stress section.")
+@click.option(
+    "--quick", is_flag=True, help="Skip the stress section; the text kind asks every 10th question."
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -135,7 +148,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
         engine = Engine(impl, engine_name)
         if not engine.exact_tokens:
             progress.print("[bold red]warning: no exact o200k_base tokenizer; every ratio is an estimate[/]")
-        ctx = Context(data, runs, engine, lambda text: progress.print(f"[dim]{text}[/]"))
+        ctx = Context(data, runs, engine, lambda text: progress.print(f"[dim]{text}[/]"), quick)
         for name in selected:
             sections.append(KINDS[name].run(ctx))
             print_section(console, sections[-1])

@@ -48,11 +48,27 @@ class Context:
     runs: int
     engine: Engine
     say: Callable[[str], None]
+    quick: bool = False  # ``--quick``: kinds with many cases (text) measure a fixed subset
     measurements: list[Measurement] = field(default_factory=list)
 
-    def measure(self, kind: str, case: str, text: str, query: str | None = None) -> Measurement:
-        """Compress and time one case with the engine under test; kept for the speed section."""
-        measurement = self.engine.measure(kind, case, text, query, self.runs)
+    def measure(
+        self,
+        kind: str,
+        case: str,
+        text: str,
+        query: str | None = None,
+        *,
+        as_kind: str | None = None,
+        budget: float | None = None,
+        path: str | None = None,
+    ) -> Measurement:
+        """Compress and time one case with the engine under test; kept for the speed section.
+
+        ``as_kind``, ``budget`` and ``path`` go to ``compress_text`` as ``kind=``, ``budget=``, ``path=``.
+        """
+        measurement = self.engine.measure(
+            kind, case, text, query, self.runs, as_kind=as_kind, budget=budget, path=path
+        )
         self.measurements.append(measurement)
         return measurement
 

@@ -31,7 +31,13 @@ class EngineLike(Protocol):
     """The two calls of ``headroom.Headroom`` under test."""
 
     def compress_text(
-        self, text: str, query: str | None = None, kind: str | None = None, budget: float | None = None
+        self,
+        text: str,
+        query: str | None = None,
+        kind: str | None = None,
+        budget: float | None = None,
+        *,
+        path: str | None = None,
     ) -> CompressedLike: ...
 
     def retrieve(self, ref: str, query: str | None = None) -> str: ...
@@ -49,7 +55,13 @@ class IdentityEngine:
     """Returns every input unchanged and never a ref: the harness's own sanity check."""
 
     def compress_text(
-        self, text: str, query: str | None = None, kind: str | None = None, budget: float | None = None
+        self,
+        text: str,
+        query: str | None = None,
+        kind: str | None = None,
+        budget: float | None = None,
+        *,
+        path: str | None = None,
     ) -> CompressedLike:
         return _Unchanged(text, kind or "text")
 
@@ -102,6 +114,7 @@ class Measurement:
     round_trip: bool | None
     deterministic: bool
     error: str | None
+    budget: float | None = None
 
     @property
     def x_encode(self) -> float:
@@ -111,6 +124,7 @@ class Measurement:
         return {
             "case": self.case,
             "query": self.query,
+            "budget": self.budget,
             "out_kind": self.out_kind,
             "outcome": self.outcome,
             "ref": self.ref,
@@ -151,29 +165,51 @@ class Engine:
             times.append(_ms(start))
         return median(times)
 
-    def measure(self, kind: str, case: str, text: str, query: str | None, runs: int) -> Measurement:
+    def measure(
+        self,
+        kind: str,
+        case: str,
+        text: str,
+        query: str | None,
+        runs: int,
+        *,
+        as_kind: str | None = None,
+        budget: float | None = None,
+        path: str | None = None,
+        tokens_in: int | None = None,
+        encode_ms: float | None = None,
+    ) -> Measurement:
         """Compress ``text``: the first call (timed alone, it is also the warm-up), then ``runs`` timed calls.
 
-        An exception from the engine is recorded on the measurement (empty output), never raised: one
-        broken case must not hide the others.
+        ``as_kind``, ``budget`` and ``path`` are passed on to ``compress_text`` (``kind=``, ``budget=``,
+        ``path=``). With ``runs=0`` the single call is the timing; ``tokens_in`` and ``encode_ms``, when
+        given, are the caller's cached count and encode time of ``text`` (the text kind compresses one
+        article hundreds of times). An exception from the engine is recorded on the measurement (empty
+        output), never raised: one broken case must not hide the others.
         """
-        encode_ms = self.encode_ms(text, runs)
-        tokens_in = self.count(text)
+        if encode_ms is None:
+            encode_ms = self.encode_ms(text, max(runs, 1))
+        if tokens_in is None:
+            tokens_in = self.count(text)
+
+        def call() -> CompressedLike:
+            return self.impl.compress_text(text, query=query, kind=as_kind, budget=budget, path=path)
+
         try:
             start = time.perf_counter()
-            first = self.impl.compress_text(text, query=query)
+            first = call()
             first_ms = _ms(start)
             times, same = [], True
             for _ in range(runs):
                 start = time.perf_counter()
-                again = self.impl.compress_text(text, query=query)
+                again = call()
                 times.append(_ms(start))
                 same = same and again.text == first.text and again.ref == first.ref
             round_trip = None if first.ref is None else self.impl.retrieve(first.ref) == text
         except Exception as exc:  # the engine under test may fail; report it on the row and carry on
             return Measurement(
                 kind, case, query, "", None, None, None, tokens_in, 0, float("nan"), float("nan"),
-                encode_ms, None, False, f"{type(exc).__name__}: {exc}",
+                encode_ms, None, False, f"{type(exc).__name__}: {exc}", budget,
             )  # fmt: skip
         return Measurement(
             kind=kind,
@@ -186,9 +222,10 @@ class Engine:
             tokens_in=tokens_in,
             tokens_out=self.count(first.text),
             first_ms=first_ms,
-            median_ms=median(times),
+            median_ms=median(times) if times else first_ms,
             encode_ms=encode_ms,
             round_trip=round_trip,
             deterministic=same,
             error=None,
+            budget=budget,
         )

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from . import _json, _log, _search
+from . import _code, _diff, _html, _json, _log, _search, _text
 from ._core import Kind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (_log.KIND, _json.KIND, _search.KIND)}
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (_log.KIND, _json.KIND, _search.KIND, _code.KIND, _diff.KIND, _text.KIND, _html.KIND)
+}

@@ -12,7 +12,10 @@ import json
 import pytest
 
 from bench._anomaly import is_id_column, render, retained_records, robust_outliers
+from bench._code import go_signatures, python_parses, python_signatures, signature_recall, ts_signatures
 from bench._core import Summary, ratio, share
+from bench._diff import classify_diff, diff_coverage, literal_coverage
+from bench._html import build_page, html_coverage
 from bench._json import anomaly_retention, key_coverage, key_paths, key_visible
 from bench._json import pick_query as pick_json_query
 from bench._log import (
@@ -28,6 +31,14 @@ from bench._log import (
 )
 from bench._retrieval import check_line_retrieval, split_lines
 from bench._search import parse_hits, pick_queries, search_coverage
+from bench._text import (
+    BM25Baseline,
+    answer_retained,
+    first_non_extractive,
+    normalize_answer,
+    split_sentences,
+    strip_markers,
+)
 
 # --- log -----------------------------------------------------------------------------------------------
 
@@ -312,6 +323,305 @@ def test_search_queries_are_spread_over_1_to_10_percent() -> None:
     picked = pick_queries(parse_hits(text))
     assert [word for word, _ in picked] == ["alpha", "bravo", "golf", "delta", "echo"]
     assert picked[0][1] == pytest.approx(0.01)
+
+
+# --- code ----------------------------------------------------------------------------------------------
+
+PY = """import functools
+
+
+@functools.cache
+@register(
+    "x",
+)
+def load(path: str,
+         mode: str = "r") -> bytes:  # trailing comment
+    def inner():  # nested in a function: not a definition the metric asks for
+        return 1
+    return b""
+
+
+class Store(Base, metaclass=Meta):
+    \"\"\"A store.\"\"\"
+
+    limit: int = 3
+
+    async def fetch(
+        self,
+        # a colon inside brackets is not the body's
+        key=lambda k: k[0],  # kept: part of the line
+    ) -> dict[str, int]:
+        return {}
+
+    class Inner:
+        def one(self): return 1
+"""
+
+
+def test_python_signatures_cover_decorators_multiline_and_class_members() -> None:
+    found = {s.name: s for s in python_signatures(PY)}
+    assert list(found) == ["load", "Store", "fetch", "Inner", "one"]
+    assert found["load"].line == 4
+    assert found["load"].lines == (
+        "@functools.cache",
+        "@register(",
+        '"x",',
+        ")",
+        "def load(path: str,",
+        'mode: str = "r") -> bytes:',
+    )
+    assert found["Store"].lines == ("class Store(Base, metaclass=Meta):",)
+    # the comment line inside the parameters is dropped; the one-line def is cut at its body's colon
+    assert found["fetch"].lines == (
+        "async def fetch(",
+        "self,",
+        "key=lambda k: k[0],  # kept: part of the line",
+        ") -> dict[str, int]:",
+    )
+    assert found["one"].lines == ("def one(self):",)
+
+
+def test_signature_recall_needs_every_line_inside_one_output_line() -> None:
+    found = python_signatures(PY)
+    full = signature_recall(found, PY)
+    assert full.complete
+    assert full.lines == (13, 13)
+    squeezed = PY.replace('         mode: str = "r") -> bytes:', "         mode) -> bytes:")
+    partial = signature_recall(found, squeezed)
+    assert partial.definitions == (4, 5)
+    assert partial.missing == ("load (line 4)",)
+    assert signature_recall(found, "").definitions == (0, 5)
+
+
+def test_python_parses() -> None:
+    assert python_parses(PY)
+    assert not python_parses("def f(:\n")
+    assert not python_parses("def f():\n[… 3 lines omitted; ref=0123456789abcdef01234567]x\n")
+
+
+GO = """package main
+
+type Options struct {
+\tName string
+}
+
+type (
+\tID    int
+\tNamer interface {
+\t\tName() string
+\t}
+)
+
+// Run runs.
+func Run(ctx context.Context,
+\topts Options) error {
+\treturn nil
+}
+
+func (c *Command) Name() string { return c.name }
+"""
+
+
+def test_go_signatures_stop_at_the_body_brace() -> None:
+    found = [(s.name, s.lines) for s in go_signatures(GO)]
+    assert found == [
+        ("Options", ("type Options struct",)),
+        ("ID", ("ID    int",)),
+        ("Namer", ("Namer interface",)),
+        ("Run", ("func Run(ctx context.Context,", "opts Options) error")),
+        ("Name", ("func (c *Command) Name() string",)),
+    ]
+    assert signature_recall(go_signatures(GO), GO).complete
+
+
+TS = """export interface Shape<T> extends Base {
+  size: T;
+}
+export type Pair = [string, number];
+export type Opts = {
+  deep: boolean;
+};
+const helper = <T>(x: T): T => x;
+export abstract class Zod<Out> {
+  readonly _type!: Out;
+  static create = (params?: Params): Zod<unknown> => {
+    return new Zod(params);
+  };
+  parse(data: unknown): Out {
+    return data as Out;
+  }
+  abstract check(input: Input): Result;
+}
+export { helper as h };
+"""
+
+
+def test_ts_signatures_cover_declarations_and_class_members() -> None:
+    found = [(s.name, s.lines) for s in ts_signatures(TS)]
+    assert found == [
+        ("Shape", ("export interface Shape<T> extends Base",)),
+        ("Pair", ("export type Pair = [string, number];",)),
+        ("Opts", ("export type Opts =",)),
+        ("helper", ("const helper = <T>(x: T): T =>",)),
+        ("Zod", ("export abstract class Zod<Out>",)),
+        ("_type", ("readonly _type!: Out",)),
+        ("create", ("static create = (params?: Params): Zod<unknown> =>",)),
+        ("parse", ("parse(data: unknown): Out",)),
+        ("check", ("abstract check(input: Input): Result",)),
+    ]
+
+
+# --- diff ----------------------------------------------------------------------------------------------
+
+
+def _diff(added: int, removed: int) -> str:
+    body = "".join(f"+new {i}\n" for i in range(added)) + "".join(f"-old {i}\n" for i in range(removed))
+    return (
+        "commit 0123abcd\nAuthor: A <a@b>\n\n    --- not a header: a commit message line\n\n"
+        "diff --git a/x.py b/x.py\nindex 1..2 100644\n--- a/x.py\n+++ b/x.py\n"
+        f"@@ -1,{removed + 2} +1,{added + 2} @@ def f():\n context\n{body} context\n"
+    )
+
+
+def test_diff_lines_are_classified_by_hunk_counts() -> None:
+    text = (
+        "diff --git a/a.sql b/a.sql\nnew file mode 100644\n--- /dev/null\n+++ b/a.sql\n"
+        "@@ -0,0 +1,2 @@\n+-- a SQL comment\n+select 1;\n"
+        "diff --git a/b.sql b/b.sql\n--- a/b.sql\n+++ b/b.sql\n@@ -1,2 +1 @@\n--- old comment\n"
+        " keep\n\\ No newline at end of file\nBinary files a/c.png and b/c.png differ\n"
+    )
+    found = [(line.role, line.text) for line in classify_diff(text)]
+    assert found == [
+        ("header", "diff --git a/a.sql b/a.sql"),
+        ("header", "new file mode 100644"),
+        ("header", "--- /dev/null"),
+        ("header", "+++ b/a.sql"),
+        ("changed", "+-- a SQL comment"),
+        ("changed", "+select 1;"),
+        ("header", "diff --git a/b.sql b/b.sql"),
+        ("header", "--- a/b.sql"),
+        ("header", "+++ b/b.sql"),
+        ("changed", "--- old comment"),  # a removed line, not a header: the hunk still expects one
+        ("header", "Binary files a/c.png and b/c.png differ"),
+    ]
+
+
+def test_only_pure_blocks_over_50_lines_may_collapse() -> None:
+    pure = classify_diff(_diff(added=60, removed=0))
+    changed = [line for line in pure if line.role == "changed"]
+    assert [line.text for line in changed] == ["+new 0", "+new 59"]
+    assert sum(1 for line in pure if line.role == "collapsible") == 58
+    assert sum(1 for line in pure if line.pure_hunk) == 58
+    assert all(
+        line.role == "changed"
+        for line in classify_diff(_diff(added=50, removed=0))
+        if line.text[:4] == "+new"
+    )
+    mixed = classify_diff(_diff(added=60, removed=1))  # a pure block of 60 inside a mixed hunk
+    assert sum(1 for line in mixed if line.role == "changed") == 3
+    assert not any(line.pure_hunk for line in mixed)
+    assert literal_coverage(mixed, "+new 0\n+new 59\n-old 0") == (3, 61)
+
+
+def test_generated_files_collapse_from_20_lines() -> None:
+    lock = _diff(added=25, removed=0).replace("x.py", "uv.lock")
+    assert sum(1 for line in classify_diff(lock) if line.role == "collapsible") == 23
+    assert not any(line.role == "collapsible" for line in classify_diff(_diff(added=25, removed=0)))
+
+
+def test_diff_coverage_counts_repeated_lines() -> None:
+    text = _diff(added=3, removed=0).replace("+new 1", "+new 0")  # "+new 0" twice
+    lines = classify_diff(text)
+    assert diff_coverage(lines, text).complete
+    once = text.replace("+new 0\n", "", 1)
+    coverage = diff_coverage(lines, once)
+    assert (coverage.headers, coverage.changed) == ((3, 3), (2, 3))
+    collapsed = _diff(added=60, removed=0)
+    kept = "\n".join(
+        line for line in collapsed.split("\n") if not line.startswith("+new") or line in ("+new 0", "+new 59")
+    )
+    assert diff_coverage(
+        classify_diff(collapsed), kept + "\n[… 58 lines omitted; ref=0123456789abcdef01234567]"
+    ).complete
+
+
+# --- text ----------------------------------------------------------------------------------------------
+
+
+def test_squad_normalisation() -> None:
+    assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
+    assert normalize_answer("an apple, a pear") == "apple pear"
+    assert normalize_answer("Theory of the firm") == "theory of firm"
+    assert normalize_answer("U.S.-based") == "usbased"
+    assert answer_retained(["nope", "the Tower"], normalize_answer("See the EIFFEL tower."))
+    assert not answer_retained(["Louvre"], normalize_answer("See the Eiffel Tower."))
+
+
+SOURCE = "Alpha one. Beta two. Gamma three.\n\nDelta four. Epsilon five."
+
+
+def test_extractiveness_accepts_ordered_pieces_with_markers() -> None:
+    output = (
+        "Alpha one. … Gamma three.\n…\n[…]\nEpsilon five.\n"
+        "[… 2 sentences omitted; headroom_retrieve ref=0123456789abcdef01234567]"
+    )
+    assert strip_markers(output) == ["Alpha one.", "Gamma three.", "Epsilon five."]
+    assert first_non_extractive(output, SOURCE) is None
+    assert first_non_extractive("", SOURCE) is None
+
+
+def test_extractiveness_rejects_rewording_reordering_and_joins() -> None:
+    assert first_non_extractive("Alpha 1.", SOURCE) == "Alpha 1."
+    assert first_non_extractive("Delta four.\nAlpha one.", SOURCE) == "Alpha one."
+    assert first_non_extractive("Alpha one. Gamma three.", SOURCE) == "Alpha one. Gamma three."
+    assert first_non_extractive("Gamma three.\nGamma three.", SOURCE) == "Gamma three."
+
+
+def test_sentences_split_on_terminal_punctuation_then_capital_or_newline() -> None:
+    text = "Dr. Smith arrived at 3 p.m. yesterday. Then he left! Why?\nNew line. lower case stays"
+    assert split_sentences(text) == [
+        "Dr.",
+        "Smith arrived at 3 p.m. yesterday.",
+        "Then he left!",
+        "Why?",
+        "New line. lower case stays",
+    ]
+
+
+def test_bm25_baseline_keeps_the_relevant_sentence_within_budget() -> None:
+    text = (
+        "The river flows north through the valley. Farmers grow wheat and barley on its banks. "
+        "The castle was built in 1204 by Duke Robert. Tourists visit the market every summer."
+    )
+    baseline = BM25Baseline(text, lambda s: len(s.split()))
+    scores = baseline.scores("Who built the castle?")
+    assert scores.index(max(scores)) == 2
+    assert baseline.select("Who built the castle?", 0.35) == "The castle was built in 1204 by Duke Robert."
+    both = baseline.select("When was the castle built and what do farmers grow?", 0.6)
+    assert both.split("\n") == [
+        "Farmers grow wheat and barley on its banks.",
+        "The castle was built in 1204 by Duke Robert.",
+    ]
+    assert baseline.select("castle", 0.01) == ""
+
+
+# --- html ----------------------------------------------------------------------------------------------
+
+
+def test_html_pages_are_deterministic_and_judged() -> None:
+    page = build_page("docs", 1)
+    assert page.html == build_page("docs", 1).html
+    assert page.html != build_page("docs", 2).html
+    raw = html_coverage(page, page.html)
+    assert raw.headings == (5, 5)
+    assert raw.code == (len(page.code), len(page.code))
+    assert raw.leaked == (len(page.hidden), len(page.hidden))
+    clean = "\n".join(
+        ["# " + page.headings[0], *(f"## {h}" for h in page.headings[1:]), "```", *page.code, "```"]
+    )
+    judged = html_coverage(page, clean)
+    assert (judged.headings, judged.code, judged.leaked[0]) == ((5, 5), raw.code, 0)
+    assert html_coverage(page, clean.replace("Sizing the pool", "Sizing")).headings == (4, 5)
 
 
 # --- ratio ---------------------------------------------------------------------------------------------

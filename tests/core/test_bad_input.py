@@ -53,6 +53,16 @@ CASES = {
     "json of strings with newlines": json.dumps([{"id": i, "text": "line\n" * 5} for i in range(100)]),
     "grep with odd lines": "\n".join(f"src/a{i % 3}.py:{i}:x = {i}" for i in range(200))
     + "\nBinary file x matches\n",
+    "python with a syntax error": "import os\n\ndef broken(:\n" + "    x = compute(1)\n" * 400,
+    "python nested 400 levels": "".join(" " * i + "if x:\n" for i in range(400)) + " " * 400 + "pass\n",
+    "html without a body": "<!doctype html><html><head><title>t</title><script>var a = 1;</script>"
+    + "<style>p { color: red }</style>" * 300
+    + "</head></html>",
+    "html nested 10000 divs": "<html><body>" + "<div>" * 10_000 + "deep text" + "</div>" * 10_000,
+    "binary disguised as html": "<!doctype html><html><body>" + "\x00\x01\xff\ufffd" * 3000,
+    "binary disguised as a diff": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n"
+    + "+\x00\x01\x02\n-\xff\xfe\n" * 500,
+    "prose without sentence ends": "word " * 20_000,
 }
 
 
@@ -76,6 +86,15 @@ def test_a_ten_megabyte_single_line(shared: Headroom) -> None:
     result = shared.compress_text(text)
     lossless(shared, text, result)
     assert result.tokens_before > 0
+
+
+def test_a_five_megabyte_minified_javascript_line(shared: Headroom) -> None:
+    text = "(function(){" + "var a=b(c,d);if(a){e.f(a)}else{g()};" * 140_000 + "})();"
+    assert len(text) > 5_000_000
+    for path in (None, "bundle.min.js"):
+        result = shared.compress_text(text, path=path)
+        lossless(shared, text, result)
+        assert result.outcome != "error"
 
 
 def test_bytes_are_accepted_and_every_byte_is_recoverable(shared: Headroom) -> None:
@@ -122,6 +141,16 @@ grep_lines = st.lists(
     min_size=3,
     max_size=60,
 ).map(lambda rows: "\n".join(f"{p}:{n}:{t}" for p, n, t in rows))
+sentences = ["The mill opened in 1850.", "Dr. Ames ran it.", "Why?", "## Heading", "- item `x.y()`", "",
+             "Costs rose by 12%.", "e.g. this", "A\u2019s view!", "…", "| a | b |", "```"]  # fmt: skip
+code_lines = ["def f(x):", "    return x", "class A:", "    y = 1", "    def g(self):", "        pass",
+              "func H() {", "}", "    # comment", '    """doc', '    """', "", "@dec", "import os",
+              "fn k() -> i32 {", "    1", "if (", "(("]  # fmt: skip
+html_pieces = ["<html>", "<body>", "<main>", "<p>", "text. ", "</p>", "<nav>menu</nav>", "<div>", "</div>",
+               "<h1>", "Title", "</h1>", "<pre>", "code()", "</pre>", "<table><tr><td>1</td></tr>",
+               "<script>x()</script>", "<!--", "-->", "&amp;", "<ul><li>item"]  # fmt: skip
+diff_lines = ["+added", "-removed", " context", "@@ -5,2 +5,2 @@", "\\ No newline at end of file",
+              "diff --git a/g b/g", "Binary files a/x and b/x differ", "+", "-", " "]  # fmt: skip
 texts = st.one_of(
     st.text(),
     st.binary().map(lambda b: b.decode("utf-8", "surrogateescape")),
@@ -134,6 +163,12 @@ texts = st.one_of(
     ),
     st.tuples(st.text(), records).map(
         lambda pair: f"{pair[0]}\n```json\n{json.dumps(pair[1], indent=2)}\n```\n"
+    ),
+    st.lists(st.sampled_from(sentences), min_size=4, max_size=60).map(" ".join),
+    st.lists(st.sampled_from(code_lines), min_size=30, max_size=120).map("\n".join),
+    st.lists(st.sampled_from(html_pieces), min_size=5, max_size=80).map("".join),
+    st.lists(st.sampled_from(diff_lines), min_size=5, max_size=80).map(
+        lambda rows: "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,9 +1,9 @@\n" + "\n".join(rows)
     ),
 )
 

@@ -212,6 +212,7 @@ _LANGUAGE_SIGNS: dict[str, list[tuple[re.Pattern[str], float]]] = {
         ),
     ],
 }
+_CODE_LINE_CHARS = 240
 _CODE_LINE = re.compile(r"[{};:]\s*(?://.*|#.*)?$|^\s*[})\]]|^\s*(?:#|//|/\*|\*|@)")
 _EXTENSIONS = {
     ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
@@ -231,7 +232,7 @@ def language_from_path(path: str | None) -> str | None:
 
 def guess_language(lines: list[str]) -> tuple[str | None, float]:
     """The most likely language of code lines, and the share of lines that look like code."""
-    body = [line for line in lines if line.strip()]
+    body = [line[:_CODE_LINE_CHARS] for line in lines if line.strip()]  # code signs sit near the start
     if not body:
         return None, 0.0
     scores = dict.fromkeys(_LANGUAGE_SIGNS, 0.0)
@@ -251,6 +252,20 @@ def guess_language(lines: list[str]) -> tuple[str | None, float]:
     if scores[language] < 3:
         return None, signed / len(body)
     return language, signed / len(body)
+
+
+# --- prose ------------------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?:][\"')\]]?\s*$")
+
+
+def _prose_share(lines: list[str]) -> float:
+    """Share of non-blank lines that read as sentences: several words, ending like a sentence."""
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return 0.0
+    prose = sum(1 for line in body if line.count(" ") >= 8 and _SENTENCE_END.search(line[-4:]))
+    return prose / len(body)
 
 
 # --- entry point ------------------------------------------------------------------------------------
@@ -280,6 +295,8 @@ def detect(text: str, path: str | None = None) -> Detected:
         return Detected("code", hinted)
     if _log_score(lines) >= 0.5:
         return Detected("log")
+    if _prose_share(lines) >= 0.5:
+        return Detected("text")
     language, code_share = guess_language(lines)
     if language is not None and code_share >= 0.5:
         return Detected("code", language)

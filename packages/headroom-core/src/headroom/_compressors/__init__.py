@@ -40,6 +40,8 @@ Compressor = Callable[[Job], "str | None"]
 
 _MODULES = {
     "code": "code",
+    "diff": "diff",
+    "html": "html",
     "json": "json",
     "log": "log",
     "search": "search",

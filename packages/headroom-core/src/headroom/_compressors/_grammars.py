@@ -4,8 +4,9 @@ Each grammar comes from its own wheel (``tree-sitter-python``, ``tree-sitter-go`
 first time a file of that language is compressed. Parsers are created once and reused behind a lock
 (a ``Parser`` is not safe to share between threads while it parses); queries are immutable and shared.
 
-Per language, ``functions`` captures every definition whose body may be elided (``@def``, with its
-``@body``), and ``comments`` captures comments (``@comment``), whose long runs keep only their first line.
+Per language, one query captures every definition whose body may be elided (``@def``, with its
+``@body``), every comment (``@comment``) and, for Python, module and class docstrings (``@doc``):
+one pass over the tree finds them all.
 """
 
 from __future__ import annotations
@@ -93,17 +94,24 @@ _FALLBACKS = {"javascript": ("tsx",), "typescript": ("tsx",), "tsx": ("typescrip
 LANGUAGES = tuple(_SPECS)
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What one pass of a grammar's query found in a tree, each list in document order."""
+
+    functions: list[tuple[Node, Node]]  # (definition, body)
+    comments: list[Node]
+    docstrings: list[Node]
+
+
 class Grammar:
-    """A language's parser and queries."""
+    """A language's parser and its query (functions, comments and docstrings in one pass)."""
 
     def __init__(self, name: str, spec: _Spec) -> None:
         language = Language(getattr(import_module(spec.module), spec.loader)())
         self.name = name
         self._parser = Parser(language)
         self._lock = threading.Lock()
-        self.functions = Query(language, spec.functions)
-        self.comments = Query(language, spec.comments)
-        self.docstrings = Query(language, spec.docstrings) if spec.docstrings else None
+        self._query = Query(language, spec.functions + spec.comments + (spec.docstrings or ""))
 
     def parse(self, source: bytes) -> Node | None:
         """The root of ``source``'s syntax tree, or None when the file has syntax errors."""
@@ -112,21 +120,22 @@ class Grammar:
         root = tree.root_node
         return None if root.has_error else root
 
-    @staticmethod
-    def captures(query: Query, root: Node, name: str) -> list[Node]:
-        """The nodes ``query`` captures as ``name`` under ``root``, in document order."""
-        nodes = QueryCursor(query).captures(root).get(name, [])
-        return sorted(nodes, key=lambda node: node.start_byte)
-
-    @staticmethod
-    def pairs(query: Query, root: Node) -> list[tuple[Node, Node]]:
-        """Each ``(@def, @body)`` match of a functions query, in document order."""
-        found = []
-        for _, match in QueryCursor(query).matches(root):
-            definition, body = match.get("def"), match.get("body")
-            if definition and body:
-                found.append((definition[0], body[0]))
-        return sorted(found, key=lambda pair: pair[0].start_byte)
+    def scan(self, root: Node) -> Scan:
+        """Every function body, comment and docstring under ``root``."""
+        functions: list[tuple[Node, Node]] = []
+        comments: list[Node] = []
+        docstrings: list[Node] = []
+        for _, match in QueryCursor(self._query).matches(root):
+            if "def" in match and "body" in match:
+                functions.append((match["def"][0], match["body"][0]))
+            elif "comment" in match:
+                comments.append(match["comment"][0])
+            elif "doc" in match:
+                docstrings.append(match["doc"][0])
+        functions.sort(key=lambda pair: pair[0].start_byte)
+        comments.sort(key=lambda node: node.start_byte)
+        docstrings.sort(key=lambda node: node.start_byte)
+        return Scan(functions, comments, docstrings)
 
 
 _grammars: dict[str, Grammar] = {}

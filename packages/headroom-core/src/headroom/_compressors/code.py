@@ -26,7 +26,7 @@ from tree_sitter import Node
 
 from .._detect import guess_language, sample_lines
 from . import Job, QueryMatcher
-from ._grammars import LANGUAGES, Grammar, parse
+from ._grammars import LANGUAGES, parse
 
 _MIN_LINES = 30  # smaller files are cheap to read whole
 _SHORT_BODY = 3  # bodies of at most this many lines are kept: a marker would save little
@@ -73,15 +73,15 @@ def compress(job: Job) -> str | None:
         return None
     grammar, root = parsed
     lines = _LineIndex(source)
-    bodies, spans, shorts = _bodies(grammar, root, lines)
+    scan = grammar.scan(root)
+    bodies, spans, shorts = _bodies(scan.functions, grammar.name == "python", lines)
     kept = _choose(bodies, source, job)
     edits = [_elide(body, lines) for index, body in enumerate(bodies) if index not in kept]
     edits += [edit for docstring in shorts for edit in _docstring_edits(docstring, lines)]
-    edits += _comment_edits(grammar, root, lines, spans)
-    if grammar.docstrings is not None:
-        for node in grammar.captures(grammar.docstrings, root, "doc"):
-            if not _within(spans, node.start_byte):
-                edits.extend(_docstring_edits(node, lines))
+    edits += _comment_edits(scan.comments, lines, spans)
+    for node in scan.docstrings:
+        if not _within(spans, node.start_byte):
+            edits.extend(_docstring_edits(node, lines))
     if not edits:
         return None
     omitted = sum(edit.lines for edit in edits)
@@ -134,15 +134,13 @@ def _name(definition: Node) -> str | None:
 
 
 def _bodies(
-    grammar: Grammar, root: Node, lines: _LineIndex
+    pairs: list[tuple[Node, Node]], python: bool, lines: _LineIndex
 ) -> tuple[list[_Body], list[tuple[int, int]], list[Node]]:
     """The outermost bodies worth eliding, the byte spans of every outermost body (kept or not), and
     the docstrings of the short bodies that are kept."""
-    pairs = grammar.pairs(grammar.functions, root)
     bodies: list[_Body] = []
     shorts: list[Node] = []
     spans: list[tuple[int, int]] = []
-    python = grammar.name == "python"
     inside = -1
     for index, (definition, body) in enumerate(pairs):
         if definition.start_byte < inside:
@@ -242,12 +240,10 @@ def _docstring_edits(node: Node, lines: _LineIndex) -> list[_Edit]:
     return [_Edit(lines.start(first + 1), lines.start(last), b"", last - first - 1)]
 
 
-def _comment_edits(
-    grammar: Grammar, root: Node, lines: _LineIndex, spans: list[tuple[int, int]]
-) -> list[_Edit]:
+def _comment_edits(comments: list[Node], lines: _LineIndex, spans: list[tuple[int, int]]) -> list[_Edit]:
     """Runs of comment lines outside bodies keep their first line (and a block comment's closing one)."""
     runs: list[list[Node]] = []
-    for node in grammar.captures(grammar.comments, root, "comment"):
+    for node in comments:
         if _within(spans, node.start_byte) or not lines.alone(node):
             continue
         if runs and runs[-1][-1].end_point.row + 1 == node.start_point.row:

@@ -132,9 +132,11 @@ def _query_scores(candidates: list[Unit], terms: list[list[str]], query: str) ->
     """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours."""
     query_terms = _terms(_words(query))
     wanted = list(dict.fromkeys(query_terms))
+    wanted_set = set(wanted)
+    hits = [[term for term in unit_terms if term in wanted_set] for unit_terms in terms]
     count = len(candidates)
     average = sum(len(t) for t in terms) / count or 1.0
-    frequency = Counter(term for unit_terms in terms for term in set(unit_terms))
+    frequency = Counter(term for unit_hits in hits for term in set(unit_hits))
     idf = {term: math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in wanted}
     bigrams = set(pairwise(query_terms))
     names = {  # names and numbers of the query, found verbatim; as telling as their words are rare
@@ -144,15 +146,17 @@ def _query_scores(candidates: list[Unit], terms: list[list[str]], query: str) ->
     answer = next((pattern for question, pattern in _ANSWER_TYPES if question.search(query)), None)
     top_idf = max(idf.values(), default=1.0)
     raw: list[float] = []
-    for unit, unit_terms in zip(candidates, terms, strict=True):
-        tf = Counter(unit_terms)
+    for unit, unit_terms, unit_hits in zip(candidates, terms, hits, strict=True):
+        if not unit_hits:
+            raw.append(0.0)
+            continue
+        tf = Counter(unit_hits)
         norm = _K1 * (1 - _B + _B * len(unit_terms) / average)
-        score = sum(idf[t] * tf[t] * (_K1 + 1) / (tf[t] + norm) for t in wanted if t in tf)
-        if score > 0:
-            score += _BIGRAM * top_idf * sum(1 for pair in pairwise(unit_terms) if pair in bigrams)
-            score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
-            if answer is not None and answer.search(unit.text):
-                score += _ANSWER * top_idf
+        score = sum(idf[t] * n * (_K1 + 1) / (n + norm) for t, n in tf.items())
+        score += _BIGRAM * top_idf * sum(1 for pair in pairwise(unit_terms) if pair in bigrams)
+        score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
+        if answer is not None and answer.search(unit.text):
+            score += _ANSWER * top_idf
         raw.append(score)
     scores: dict[int, float] = {}
     for index, unit in enumerate(candidates):
@@ -177,17 +181,17 @@ def _plain_scores(candidates: list[Unit]) -> dict[int, float]:
 
 
 def _select(candidates: list[Unit], scores: dict[int, float], room: float) -> set[int]:
-    """Headings, then the best units while they fit in ``room`` characters."""
+    """Headings, the best unit, then the next best while they fit in ``room`` characters."""
     kept = {unit.order for unit in candidates if unit.heading}
     room -= sum(len(unit.text) for unit in candidates if unit.heading)
     ranked = sorted(
         (unit for unit in candidates if not unit.heading), key=lambda u: (-scores[u.order], u.order)
     )
-    for unit in ranked:
+    for rank, unit in enumerate(ranked):
         if scores[unit.order] <= 0 and kept:
             break
         cost = len(unit.text.strip()) + 3  # a gap marker, more often than not
-        if cost <= room:
+        if cost <= room or rank == 0:  # the best unit is shown even when it alone exceeds the room
             kept.add(unit.order)
             room -= cost
     return kept

@@ -1,0 +1,25 @@
+"""Web pages: the main content as Markdown-ish text, then the prose compressor over it.
+
+``_html.extract`` parses the page (selectolax), drops scripts, styles, navigation, banners and footers,
+and writes headings, paragraphs, lists, tables and code blocks as text. That alone is most of the
+saving on a real page; the text compressor then keeps what matters to the query. The original page,
+markup and all, stays behind the marker's ref.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .._html import extract
+from . import Job
+from .text import compress as compress_text
+
+
+def compress(job: Job) -> str | None:
+    content = extract(job.text)
+    if content is None:
+        return None
+    compressed = compress_text(replace(job, text=content))
+    if compressed is not None:
+        return compressed
+    return f"{content}\n{job.marker(job.text.count(chr(10)) + 1, 'lines of markup')}"
