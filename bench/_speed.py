@@ -14,8 +14,8 @@ from pathlib import Path
 from ._core import Check, Context, Section, median
 from ._format import fmt_int, fmt_ms, mark, plain
 
-X_TARGET = 3.0
-X_TARGET_KINDS = frozenset({"log", "json", "search"})
+# per kind, the most a compress_text call may cost in encodes of the same input (the issues' targets)
+X_TARGETS = {"log": 3.0, "json": 3.0, "search": 3.0, "code": 5.0, "text": 5.0}
 IMPORT_TARGET_MS = 150.0
 IMPORT_RUNS = 5
 
@@ -71,7 +71,8 @@ def run_speed(ctx: Context, with_subprocesses: bool) -> Section:
     worst: dict[str, float] = {}
     for m in ctx.measurements:
         x = m.x_encode
-        target = m.kind in X_TARGET_KINDS
+        limit = X_TARGETS.get(m.kind)
+        target = limit is not None
         if target and x == x:  # NaN (an engine error) is reported by its kind, not here
             worst[m.kind] = max(worst.get(m.kind, 0.0), x)
         section.rows.append(
@@ -83,7 +84,7 @@ def run_speed(ctx: Context, with_subprocesses: bool) -> Section:
                 fmt_ms(m.first_ms),
                 fmt_ms(m.median_ms),
                 fmt_ms(m.encode_ms),
-                mark(f"{x:.2f}" if x == x else "-", x <= X_TARGET if target and x == x else None),
+                mark(f"{x:.2f}" if x == x else "-", x <= limit if limit is not None and x == x else None),
             ]
         )
     section.data["cases"] = [{"kind": m.kind, **m.as_json()} for m in ctx.measurements]
@@ -98,7 +99,11 @@ def run_speed(ctx: Context, with_subprocesses: bool) -> Section:
         )
     for kind, x in sorted(worst.items()):
         section.checks.append(
-            Check(f"speed {kind} <= 3x encode (every case)", x <= X_TARGET, f"worst {x:.2f}x")
+            Check(
+                f"speed {kind} <= {X_TARGETS[kind]:g}x encode (every case)",
+                x <= X_TARGETS[kind],
+                f"worst {x:.2f}x",
+            )
         )
     if not with_subprocesses:
         section.notes.append("import time and cold start skipped (no headroom engine)")

@@ -166,3 +166,12 @@ def test_markdown_with_code_blocks_through_the_engine(hr: Headroom) -> None:
     assert "The harbor was dredged in 1850 to admit larger ships." in result.text
     assert len(result.refs) == 4  # the whole, two prose parts and the code
     assert hr.retrieve(result.ref or "") == text
+
+
+def test_near_duplicate_paragraphs_are_dropped() -> None:
+    paragraph = " ".join(f"{fact.format(y=1900)}. {number.format(n=12)}." for _, fact, number in TOPICS)
+    edited = paragraph.replace("1900", "1901", 1)  # a later chunk repeats it with one change
+    text = f"{paragraph}\n\n{FILLER[0]} {FILLER[1]} {FILLER[2]}\n\n{edited}\n\n{FILLER[3]} {FILLER[4]}"
+    out = run(text, budget=1.0)
+    assert out.count("The railway reached the valley") == 1
+    assert "The harbor was dredged in 1901" not in out

@@ -32,7 +32,7 @@ log = logging.getLogger("headroom")
 SOURCES = ("library", "langchain", "agno", "llamaindex", "proxy", "cli")
 # Above this size the original's tokens are counted on a second thread while Python compresses:
 # tiktoken releases the GIL, so the two overlap on a multi-core machine.
-_PARALLEL_COUNT_CHARS = 32_768
+_PARALLEL_COUNT_CHARS = 8_192
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()

@@ -39,12 +39,16 @@ class Unit:
 def _sentence_ends(line: str) -> list[int]:
     """Where the sentences of ``line`` end (the offsets where the next one starts)."""
     ends = []
+    ticks = checked = 0
     for match in _END.finditer(line):
-        before = line[: match.start() + 1]
-        word = before[:-1].rsplit(maxsplit=1)[-1].lower().strip("([\"'") if before[:-1].strip() else ""
-        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+        start = match.start()
+        ticks += line.count("`", checked, start)
+        checked = start
+        if ticks % 2:  # inside a code span
             continue
-        if before.count("`") % 2:  # inside a code span
+        word = line[max(line.rfind(" ", 0, start), line.rfind("\t", 0, start)) + 1 : start]
+        word = word.lower().strip("([\"'")
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         ends.append(match.end())
     return ends

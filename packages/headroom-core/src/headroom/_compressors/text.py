@@ -9,8 +9,8 @@ size: a quarter with a query, half without, by default). Headings are always kep
   many", a name for "who"), and a little of the score of a unit's neighbours, since the answer often
   sits next to the sentence that matches the question best.
 - Without one: first sentences of paragraphs, and sentences holding numbers, names, paths or code.
-- Either way, boilerplate (cookie banners, sign-up prompts, lines repeated three times or more) and
-  repeated sentences (overlapping RAG chunks) go first.
+- Either way, boilerplate (cookie banners, sign-up prompts, lines repeated three times or more),
+  repeated sentences and near-duplicate paragraphs (overlapping RAG chunks) go first.
 
 What is shown: kept units in the original order, each line rebuilt from its original characters;
 `` … `` joins two kept pieces of a line that were not adjacent (and starts a line whose opening was
@@ -28,6 +28,7 @@ from . import Job
 from ._sentences import Unit, units
 
 _QUERY_SHARE = 0.25
+_NEAR_DUPLICATE = 0.75  # share of sentences in common above which a paragraph repeats an earlier one
 _PLAIN_SHARE = 0.5
 _K1, _B = 1.2, 0.75
 _BIGRAM, _NAMES, _ANSWER, _NEIGHBOUR = 0.5, 0.5, 0.5, 0.2  # weights of the evidence beyond BM25
@@ -97,7 +98,7 @@ def compress(job: Job) -> str | None:
     dropped = _boilerplate(found, words, lines)
     candidates = [unit for unit in found if unit.order not in dropped]
     if job.query and _terms(_words(job.query)):
-        scores = _query_scores(candidates, [_terms(words[unit.order]) for unit in candidates], job.query)
+        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], job.query)
         share = _QUERY_SHARE
     else:
         scores = _plain_scores(candidates)
@@ -113,13 +114,15 @@ def compress(job: Job) -> str | None:
 
 
 def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
-    """Units not worth a token: banners and prompts, lines repeated 3+ times, repeated sentences."""
+    """Units not worth a token: banners and prompts, lines repeated 3+ times, repeated sentences, and
+    paragraphs that nearly repeat an earlier one."""
     repeats = Counter(line.strip() for line in lines if line.strip())
+    keys = [" ".join(unit_words) for unit_words in words]
     seen: set[str] = set()
-    dropped: set[int] = set()
+    dropped = _near_duplicates(found, keys)
     for unit in found:
         line = lines[unit.line].strip()
-        key = " ".join(words[unit.order])
+        key = keys[unit.order]
         if (len(line) < 200 and _BOILERPLATE.search(line)) or (repeats[line] >= 3 and not unit.heading):
             dropped.add(unit.order)
         elif key in seen and len(key) > 20:
@@ -128,14 +131,43 @@ def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) ->
     return dropped
 
 
-def _query_scores(candidates: list[Unit], terms: list[list[str]], query: str) -> dict[int, float]:
+def _near_duplicates(found: list[Unit], keys: list[str]) -> set[int]:
+    """The units of paragraphs whose sentences mostly (Jaccard >= 0.8) repeat an earlier paragraph's."""
+    paragraphs: dict[int, list[Unit]] = {}
+    for unit in found:
+        if not unit.heading:
+            paragraphs.setdefault(unit.paragraph, []).append(unit)
+    index: dict[str, list[int]] = {}
+    sizes: dict[int, int] = {}
+    dropped: set[int] = set()
+    for number, members in paragraphs.items():
+        sentences = {keys[unit.order] for unit in members}
+        if len(sentences) < 3:
+            continue
+        shared = Counter(other for key in sentences for other in index.get(key, ()))
+        if any(n / (len(sentences) + sizes[other] - n) >= _NEAR_DUPLICATE for other, n in shared.items()):
+            dropped.update(unit.order for unit in members)
+            continue
+        sizes[number] = len(sentences)
+        for key in sentences:
+            index.setdefault(key, []).append(number)
+    return dropped
+
+
+def _query_scores(candidates: list[Unit], words: list[list[str]], query: str) -> dict[int, float]:
     """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours."""
     query_terms = _terms(_words(query))
     wanted = list(dict.fromkeys(query_terms))
-    wanted_set = set(wanted)
-    hits = [[term for term in unit_terms if term in wanted_set] for unit_terms in terms]
+    # the inflected forms of each wanted stem, so a unit's words are looked up, never stemmed
+    forms = {
+        stem + suffix: stem
+        for stem in wanted
+        for suffix in ("", "s", "es", "ed", "ing")
+        if _stem(stem + suffix) == stem and stem + suffix not in _STOP
+    }
+    hits = [[forms[word] for word in unit_words if word in forms] for unit_words in words]
     count = len(candidates)
-    average = sum(len(t) for t in terms) / count or 1.0
+    average = sum(len(w) for w in words) / count or 1.0
     frequency = Counter(term for unit_hits in hits for term in set(unit_hits))
     idf = {term: math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in wanted}
     bigrams = set(pairwise(query_terms))
@@ -146,14 +178,15 @@ def _query_scores(candidates: list[Unit], terms: list[list[str]], query: str) ->
     answer = next((pattern for question, pattern in _ANSWER_TYPES if question.search(query)), None)
     top_idf = max(idf.values(), default=1.0)
     raw: list[float] = []
-    for unit, unit_terms, unit_hits in zip(candidates, terms, hits, strict=True):
+    for unit, unit_words, unit_hits in zip(candidates, words, hits, strict=True):
         if not unit_hits:
             raw.append(0.0)
             continue
         tf = Counter(unit_hits)
-        norm = _K1 * (1 - _B + _B * len(unit_terms) / average)
+        norm = _K1 * (1 - _B + _B * len(unit_words) / average)
         score = sum(idf[t] * n * (_K1 + 1) / (n + norm) for t, n in tf.items())
-        score += _BIGRAM * top_idf * sum(1 for pair in pairwise(unit_terms) if pair in bigrams)
+        if len(unit_hits) > 1:
+            score += _BIGRAM * top_idf * sum(1 for pair in pairwise(_terms(unit_words)) if pair in bigrams)
         score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
         if answer is not None and answer.search(unit.text):
             score += _ANSWER * top_idf
