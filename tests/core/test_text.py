@@ -175,3 +175,8 @@ def test_near_duplicate_paragraphs_are_dropped() -> None:
     out = run(text, budget=1.0)
     assert out.count("The railway reached the valley") == 1
     assert "The harbor was dredged in 1901" not in out
+
+
+def test_a_text_of_nothing_but_boilerplate_passes() -> None:
+    text = "\n".join(["Accept all cookies.", "Subscribe to our newsletter.", "Sign in.", "Follow us."] * 3)
+    assert compress(Job(text, "what is this", None, Marker("0" * 24, True))) is None

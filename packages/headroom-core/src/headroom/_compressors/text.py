@@ -97,6 +97,8 @@ def compress(job: Job) -> str | None:
     words = [_words(unit.text) for unit in found]
     dropped = _boilerplate(found, words, lines)
     candidates = [unit for unit in found if unit.order not in dropped]
+    if not candidates:
+        return None  # nothing but boilerplate: too odd a text to cut with confidence
     if job.query and _terms(_words(job.query)):
         scores = _query_scores(candidates, [words[unit.order] for unit in candidates], job.query)
         share = _QUERY_SHARE
