@@ -44,8 +44,7 @@ _NAME = re.compile(r"(?<=[\w,;:] )[A-Z][\w'\u2019.-]*[A-Za-z0-9]")
 _NUMBER = re.compile(r"\d[\d,.]*")
 _YEAR = re.compile(
     r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\bcentur(?:y|ies)\b|\b(?:January|February|March|April|May|June|July|"
-    r"August|September|October|November|December)\b",
-    re.I,
+    r"August|September|October|November|December)\b"
 )
 _QUANTITY = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I
