@@ -180,3 +180,10 @@ def test_near_duplicate_paragraphs_are_dropped() -> None:
 def test_a_text_of_nothing_but_boilerplate_passes() -> None:
     text = "\n".join(["Accept all cookies.", "Subscribe to our newsletter.", "Sign in.", "Follow us."] * 3)
     assert compress(Job(text, "what is this", None, Marker("0" * 24, True))) is None
+
+
+def test_short_code_blocks_stay_whole() -> None:
+    code = ["```python", *[f"pool.configure(option_{i}={i})" for i in range(12)], "```"]
+    text = document() + "\n\n" + "\n".join(code) + "\n\n" + document()
+    out = run(text, query="When was the harbor dredged?", budget=0.1)
+    assert "\n".join(code) in out

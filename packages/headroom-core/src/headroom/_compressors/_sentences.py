@@ -10,12 +10,13 @@ after a common abbreviation or an initial.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _ATX = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _SETEXT = re.compile(r"^\s{0,3}(?:=+|-{2,})\s*$")
 _WHOLE = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|\||>|```|~~~|\t| {4})")
 _END = re.compile(r"""[.!?…]+["'\u201d\u2019)\]]*\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
+_PINNED_CODE_LINES = 40
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig no vol pp inc ltd co corp approx est dept univ "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
@@ -34,6 +35,7 @@ class Unit:
     heading: bool
     first: bool  # the first unit of its paragraph
     paragraph: int
+    pinned: bool = False  # always kept: a heading, or a line of a short fenced code block
 
 
 def _sentence_ends(line: str) -> list[int]:
@@ -59,11 +61,16 @@ def units(lines: list[str]) -> list[Unit]:
     found: list[Unit] = []
     paragraph = 0
     fenced = False
+    fence_start = fence_line = 0
     previous_blank = True
     for number, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             fenced = not fenced
+            if fenced:
+                fence_start, fence_line = len(found), number
+            elif number - fence_line <= _PINNED_CODE_LINES:  # a short code block is kept whole
+                found[fence_start:] = [replace(unit, pinned=True) for unit in found[fence_start:]]
         if not stripped:
             previous_blank = True
             continue
@@ -76,7 +83,13 @@ def units(lines: list[str]) -> list[Unit]:
             continue  # the underline of a setext heading belongs to the line above
         heading = not fenced and (_ATX.match(line) is not None or (underline and len(stripped) <= 120))
         if heading or fenced or _WHOLE.match(line) or stripped.startswith(("```", "~~~")):
-            found.append(Unit(len(found), number, 0, len(line), line, heading, first, paragraph))
+            found.append(Unit(len(found), number, 0, len(line), line, heading, first, paragraph, heading))
+            if (
+                stripped.startswith(("```", "~~~"))
+                and not fenced
+                and number - fence_line <= _PINNED_CODE_LINES
+            ):
+                found[-1] = replace(found[-1], pinned=True)  # the closing fence of a short block
             continue
         start = 0
         for end in [*_sentence_ends(line), len(line)]:

@@ -2,7 +2,8 @@
 
 Extractive only. The text is cut into units (sentences, headings, list items, table rows; see
 ``_sentences``), each unit is scored, and the best are kept up to the budget (a share of the text's
-size: a quarter with a query, half without, by default). Headings are always kept.
+size: a quarter with a query, half without, by default). Headings and fenced code blocks of up to 40
+lines are always kept.
 
 - With a query: BM25 over the units, plus query bigrams found in order, names and numbers of the query
   found verbatim, the kind of answer the question asks for (a date for "when", a number for "how
@@ -215,11 +216,11 @@ def _plain_scores(candidates: list[Unit]) -> dict[int, float]:
 
 
 def _select(candidates: list[Unit], scores: dict[int, float], room: float) -> set[int]:
-    """Headings, the best unit, then the next best while they fit in ``room`` characters."""
-    kept = {unit.order for unit in candidates if unit.heading}
-    room -= sum(len(unit.text) for unit in candidates if unit.heading)
+    """Headings and short code blocks, the best unit, then the next best while they fit in ``room``."""
+    kept = {unit.order for unit in candidates if unit.pinned}
+    room -= sum(len(unit.text) for unit in candidates if unit.pinned)
     ranked = sorted(
-        (unit for unit in candidates if not unit.heading), key=lambda u: (-scores[u.order], u.order)
+        (unit for unit in candidates if not unit.pinned), key=lambda u: (-scores[u.order], u.order)
     )
     for rank, unit in enumerate(ranked):
         if scores[unit.order] <= 0 and kept:
