@@ -7,6 +7,7 @@ that returns every input unchanged; it exercises the harness and must score full
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,7 +181,8 @@ class Engine:
         encode_ms: float | None = None,
     ) -> Measurement:
         """Compress ``text``: the first call (timed alone, it is also the warm-up), then ``runs`` timed calls,
-        each after a timed encode of the same text (the ratio of the two medians is the speed figure).
+        each after a timed encode of the same text (the ratio of the two medians is the speed figure), with
+        the garbage collector paused during the timed runs as ``timeit`` does.
 
         ``as_kind``, ``budget`` and ``path`` are passed on to ``compress_text`` (``kind=``, ``budget=``,
         ``path=``). With ``runs=0`` the single call is the timing; ``tokens_in`` and ``encode_ms``, when
@@ -201,6 +203,8 @@ class Engine:
             first = call()
             first_ms = _ms(start)
             times, encodes, same = [], [], True
+            gc.collect()  # as timeit does: the harness's own heap must not bill its collections to the call
+            gc.disable()
             for _ in range(runs):  # encodes interleaved with the calls: both see the same machine state
                 start = time.perf_counter()
                 self._encode(text)
@@ -209,10 +213,12 @@ class Engine:
                 again = call()
                 times.append(_ms(start))
                 same = same and again.text == first.text and again.ref == first.ref
+            gc.enable()
             if encodes:
                 encode_ms = median(encodes)
             round_trip = None if first.ref is None else self.impl.retrieve(first.ref) == text
         except Exception as exc:  # the engine under test may fail; report it on the row and carry on
+            gc.enable()
             return Measurement(
                 kind, case, query, "", None, None, None, tokens_in, 0, float("nan"), float("nan"),
                 encode_ms, None, False, f"{type(exc).__name__}: {exc}", budget,

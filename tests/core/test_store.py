@@ -52,12 +52,12 @@ def test_least_recently_used_goes_first(kind: str, tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(module.time, "time", lambda: clock[0])
     store = _open(kind, tmp_path, cap=250)
     for name in "abc":
-        clock[0] += 1
+        clock[0] += 100  # use is recorded at a one-minute grain
         store.put(name * 24, Original(name * 100, "text"))
     assert not store.contains("a" * 24)  # 300 bytes > 250: the oldest went
-    clock[0] += 1
+    clock[0] += 100  # use is recorded at a one-minute grain
     assert store.get("b" * 24) is not None  # b is now the most recently used
-    clock[0] += 1
+    clock[0] += 100  # use is recorded at a one-minute grain
     store.put("d" * 24, Original("d" * 100, "text"))
     assert store.contains("b" * 24)
     assert not store.contains("c" * 24)

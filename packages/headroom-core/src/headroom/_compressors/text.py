@@ -184,23 +184,25 @@ def _query_scores(candidates: list[Unit], words: list[list[str]], query: str) ->
         if not unit_hits:
             raw.append(0.0)
             continue
-        tf = Counter(unit_hits)
+        tf: dict[str, int] = {}
+        for term in unit_hits:
+            tf[term] = tf.get(term, 0) + 1
         norm = _K1 * (1 - _B + _B * len(unit_words) / average)
         score = sum(idf[t] * n * (_K1 + 1) / (n + norm) for t, n in tf.items())
-        if len(unit_hits) > 1:
-            score += _BIGRAM * top_idf * sum(1 for pair in pairwise(_terms(unit_words)) if pair in bigrams)
+        if len(unit_hits) > 1 and bigrams:  # other words read as "" so they break adjacency
+            sequence = [forms.get(word, "") for word in unit_words if word not in _STOP]
+            score += _BIGRAM * top_idf * sum(1 for pair in pairwise(sequence) if pair in bigrams)
         score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
         if answer is not None and answer.search(unit.text):
             score += _ANSWER * top_idf
         raw.append(score)
     scores: dict[int, float] = {}
     for index, unit in enumerate(candidates):
-        neighbours = [
-            raw[other]
-            for other in (index - 1, index + 1)
-            if 0 <= other < count and candidates[other].paragraph == unit.paragraph
-        ]
-        scores[unit.order] = raw[index] + _NEIGHBOUR * max(neighbours, default=0.0)
+        before = raw[index - 1] if index and candidates[index - 1].paragraph == unit.paragraph else 0.0
+        after = (
+            raw[index + 1] if index + 1 < count and candidates[index + 1].paragraph == unit.paragraph else 0.0
+        )
+        scores[unit.order] = raw[index] + _NEIGHBOUR * max(before, after)
     return scores
 
 

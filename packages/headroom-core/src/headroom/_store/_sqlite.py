@@ -20,6 +20,8 @@ from pathlib import Path
 from .._errors import StoreError
 from . import Original, StoreInfo, decode_original, encode_original
 
+_TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
+
 
 def _m001_originals(db: sqlite3.Connection) -> None:
     db.execute(
@@ -106,10 +108,13 @@ class SQLiteStore:
             raise StoreError(f"original of {len(data)} bytes exceeds max_store_bytes={self._max}")
         now = time.time()
         with self._transaction("put") as db:
+            # a ref names its content, so a known ref is only touched, and at most once per
+            # _TOUCH_SECONDS: rewriting the row would rewrite its blob, and re-sent history is common
             db.execute(
                 "INSERT INTO originals VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE"
-                " SET created = excluded.created, accessed = excluded.accessed",
-                (ref, original.kind, data, len(data), now, now),
+                " SET created = excluded.created, accessed = excluded.accessed"
+                " WHERE originals.created < excluded.created - ?",
+                (ref, original.kind, data, len(data), now, now, _TOUCH_SECONDS),
             )
             if self._ttl > 0:
                 db.execute("DELETE FROM originals WHERE created < ?", (now - self._ttl,))
@@ -138,7 +143,10 @@ class SQLiteStore:
             if self._expired(created, now):
                 db.execute("DELETE FROM originals WHERE ref = ?", (ref,))
                 return None
-            db.execute("UPDATE originals SET accessed = ? WHERE ref = ?", (now, ref))
+            db.execute(
+                "UPDATE originals SET accessed = ? WHERE ref = ? AND accessed < ?",
+                (now, ref, now - _TOUCH_SECONDS),
+            )
         return Original(decode_original(data), kind)
 
     def contains(self, ref: str) -> bool:
