@@ -10,7 +10,7 @@ after a common abbreviation or an initial.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 _ATX = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _SETEXT = re.compile(r"^\s{0,3}(?:=+|-{2,})\s*$")
@@ -23,8 +23,7 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):  # a tuple, not a dataclass: a long text makes thousands, and tuples are cheap
     """Characters ``start:end`` of line ``line``; ``order`` is the unit's place in the text."""
 
     order: int
@@ -70,7 +69,7 @@ def units(lines: list[str]) -> list[Unit]:
             if fenced:
                 fence_start, fence_line = len(found), number
             elif number - fence_line <= _PINNED_CODE_LINES:  # a short code block is kept whole
-                found[fence_start:] = [replace(unit, pinned=True) for unit in found[fence_start:]]
+                found[fence_start:] = [unit._replace(pinned=True) for unit in found[fence_start:]]
         if not stripped:
             previous_blank = True
             continue
@@ -89,7 +88,7 @@ def units(lines: list[str]) -> list[Unit]:
                 and not fenced
                 and number - fence_line <= _PINNED_CODE_LINES
             ):
-                found[-1] = replace(found[-1], pinned=True)  # the closing fence of a short block
+                found[-1] = found[-1]._replace(pinned=True)  # the closing fence of a short block
             continue
         start = 0
         for end in [*_sentence_ends(line), len(line)]:
