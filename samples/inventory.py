@@ -107,7 +107,9 @@ class Inventory:
         return level
 
 
-def restock_plan(inventory: Inventory, skus: list[str], warehouses: list[str], target: int) -> list[tuple[str, str, int]]:
+def restock_plan(
+    inventory: Inventory, skus: list[str], warehouses: list[str], target: int
+) -> list[tuple[str, str, int]]:
     """The orders that bring every (sku, warehouse) pair back up to ``target`` units."""
     plan = []
     for sku in skus:
