@@ -64,12 +64,11 @@ def units(lines: list[str]) -> list[Unit]:
     previous_blank = True
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
+        fence = stripped.startswith(("```", "~~~"))
+        if fence:
             fenced = not fenced
             if fenced:
                 fence_start, fence_line = len(found), number
-            elif number - fence_line <= _PINNED_CODE_LINES:  # a short code block is kept whole
-                found[fence_start:] = [unit._replace(pinned=True) for unit in found[fence_start:]]
         if not stripped:
             previous_blank = True
             continue
@@ -81,14 +80,10 @@ def units(lines: list[str]) -> list[Unit]:
         if _SETEXT.match(line) and number > 0 and lines[number - 1].strip():
             continue  # the underline of a setext heading belongs to the line above
         heading = not fenced and (_ATX.match(line) is not None or (underline and len(stripped) <= 120))
-        if heading or fenced or _WHOLE.match(line) or stripped.startswith(("```", "~~~")):
+        if heading or fenced or _WHOLE.match(line):  # _WHOLE also matches fence lines
             found.append(Unit(len(found), number, 0, len(line), line, heading, first, paragraph, heading))
-            if (
-                stripped.startswith(("```", "~~~"))
-                and not fenced
-                and number - fence_line <= _PINNED_CODE_LINES
-            ):
-                found[-1] = found[-1]._replace(pinned=True)  # the closing fence of a short block
+            if fence and not fenced and number - fence_line <= _PINNED_CODE_LINES:  # a short block closes
+                found[fence_start:] = [unit._replace(pinned=True) for unit in found[fence_start:]]
             continue
         start = 0
         for end in [*_sentence_ends(line), len(line)]:

@@ -152,7 +152,7 @@ def _bodies(
         inside = body.end_byte
         spans.append((body.start_byte, body.end_byte))
         if python:
-            found = _python_body(body, name, lines)
+            found = _python_body(body, name)
         else:
             inner = body.end_point.row - body.start_point.row - 1
             found = _Body(name, body.start_byte, body.end_byte, inner, False, None)
@@ -165,7 +165,7 @@ def _bodies(
     return bodies, spans, shorts
 
 
-def _python_body(body: Node, name: str | None, lines: _LineIndex) -> _Body | None:
+def _python_body(body: Node, name: str | None) -> _Body | None:
     statements = body.named_children
     docstring = None
     if statements and statements[0].type == "expression_statement":
@@ -216,18 +216,17 @@ def _choose(bodies: list[_Body], source: bytes, job: Job) -> set[int]:
 
 
 def _elide(body: _Body, lines: _LineIndex) -> _Edit:
-    if body.python:
-        text = f"...  # … {body.lines} lines".encode()
-        edit = _Edit(body.start, body.end, text, body.lines)
-        if body.docstring is not None:
-            trimmed = _docstring_edits(body.docstring, lines)
-            if trimmed:  # the docstring is cut in the same edit, as the two are adjacent
-                doc = trimmed[0]
-                kept = lines.source[body.docstring.start_byte : doc.start]
-                kept += lines.source[doc.end : body.start]
-                return _Edit(body.docstring.start_byte, body.end, kept + text, body.lines + doc.lines)
-        return edit
-    return _Edit(body.start, body.end, f"{{ /* … {body.lines} lines */ }}".encode(), body.lines)
+    if not body.python:
+        return _Edit(body.start, body.end, f"{{ /* … {body.lines} lines */ }}".encode(), body.lines)
+    text = f"...  # … {body.lines} lines".encode()
+    docstring = body.docstring
+    trimmed = _docstring_edits(docstring, lines) if docstring is not None else []
+    if docstring is None or not trimmed:
+        return _Edit(body.start, body.end, text, body.lines)
+    # the docstring is cut in the same edit, as the two are adjacent
+    doc, start = trimmed[0], docstring.start_byte
+    kept = lines.source[start : doc.start] + lines.source[doc.end : body.start]
+    return _Edit(start, body.end, kept + text, body.lines + doc.lines)
 
 
 def _docstring_edits(node: Node, lines: _LineIndex) -> list[_Edit]:

@@ -22,4 +22,5 @@ def compress(job: Job) -> str | None:
     compressed = compress_text(replace(job, text=content))
     if compressed is not None:
         return compressed
-    return f"{content}\n{job.marker(job.text.count(chr(10)) + 1, 'lines of markup')}"
+    markup_lines = job.text.count("\n") + 1
+    return f"{content}\n{job.marker(markup_lines, 'lines of markup')}"

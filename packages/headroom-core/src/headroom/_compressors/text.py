@@ -82,7 +82,7 @@ def _stem(word: str) -> str:
 
 def _terms(words: list[str]) -> list[str]:
     """The stems of ``words`` (lower-cased) that carry meaning."""
-    return [_STEMS.get(word) or _stem(word) for word in words if word not in _STOP]
+    return [_stem(word) for word in words if word not in _STOP]
 
 
 def _words(text: str) -> list[str]:
@@ -99,8 +99,9 @@ def compress(job: Job) -> str | None:
     candidates = [unit for unit in found if unit.order not in dropped]
     if not candidates:
         return None  # nothing but boilerplate: too odd a text to cut with confidence
-    if job.query and _terms(_words(job.query)):
-        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], job.query)
+    query_terms = _terms(_words(job.query)) if job.query else []
+    if job.query and query_terms:
+        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], job.query, query_terms)
         share = _QUERY_SHARE
     else:
         scores = _plain_scores(candidates)
@@ -134,7 +135,8 @@ def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) ->
 
 
 def _near_duplicates(found: list[Unit], keys: list[str]) -> set[int]:
-    """The units of paragraphs whose sentences mostly (Jaccard >= 0.8) repeat an earlier paragraph's."""
+    """The units of paragraphs whose sentences mostly (Jaccard >= ``_NEAR_DUPLICATE``) repeat an earlier
+    paragraph's."""
     paragraphs: dict[int, list[Unit]] = {}
     for unit in found:
         if not unit.heading:
@@ -156,9 +158,10 @@ def _near_duplicates(found: list[Unit], keys: list[str]) -> set[int]:
     return dropped
 
 
-def _query_scores(candidates: list[Unit], words: list[list[str]], query: str) -> dict[int, float]:
+def _query_scores(
+    candidates: list[Unit], words: list[list[str]], query: str, query_terms: list[str]
+) -> dict[int, float]:
     """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours."""
-    query_terms = _terms(_words(query))
     wanted = list(dict.fromkeys(query_terms))
     # the inflected forms of each wanted stem, so a unit's words are looked up, never stemmed
     forms = {
