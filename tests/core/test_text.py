@@ -187,3 +187,9 @@ def test_short_code_blocks_stay_whole() -> None:
     text = document() + "\n\n" + "\n".join(code) + "\n\n" + document()
     out = run(text, query="When was the harbor dredged?", budget=0.1)
     assert "\n".join(code) in out
+
+
+def test_setext_headings_keep_their_underline() -> None:
+    text = "Eastbridge\n==========\n\n" + document().split("\n", 2)[2]
+    out = run(text, query="When was the harbor dredged?", budget=0.15)
+    assert out.startswith("Eastbridge\n==========\n")

@@ -56,7 +56,7 @@ def _sentence_ends(line: str) -> list[int]:
 
 
 def units(lines: list[str]) -> list[Unit]:
-    """The units of ``lines``, in order; blank lines and setext underlines make none."""
+    """The units of ``lines``, in order; blank lines make none."""
     found: list[Unit] = []
     paragraph = 0
     fenced = False
@@ -78,7 +78,9 @@ def units(lines: list[str]) -> list[Unit]:
         previous_blank = False
         underline = number + 1 < len(lines) and _SETEXT.match(lines[number + 1]) is not None
         if _SETEXT.match(line) and number > 0 and lines[number - 1].strip():
-            continue  # the underline of a setext heading belongs to the line above
+            # the underline of a setext heading: kept with it, or the heading reads as plain text
+            found.append(Unit(len(found), number, 0, len(line), line, True, False, paragraph, True))
+            continue
         heading = not fenced and (_ATX.match(line) is not None or (underline and len(stripped) <= 120))
         if heading or fenced or _WHOLE.match(line):  # _WHOLE also matches fence lines
             found.append(Unit(len(found), number, 0, len(line), line, heading, first, paragraph, heading))
