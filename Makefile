@@ -10,7 +10,7 @@ PYTHON ?= python3
 RUN := $(UV) run --no-sync
 BENCH_DATA ?= ../shared/bench-data
 
-.PHONY: help install run test lint typecheck bench
+.PHONY: help install run test redis lint typecheck bench
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,8 +28,15 @@ run: install ## Compress the bundled samples with `headroom compress` and show t
 		$(RUN) headroom compress "$$f" || exit 1; \
 	done
 
-test: install ## Install, then run the whole test suite
+test: install redis ## Install, then run the whole test suite
 	$(RUN) pytest -q
+
+# The Redis store tests need a redis-server binary (they start their own; no service is started).
+redis: ## Install redis-server for the Redis store tests if missing (Debian, as root)
+	@command -v redis-server >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	else echo "redis-server missing: Redis store tests will skip (apt-get install redis-server)"; fi
 
 lint: install ## Ruff lint and format check
 	$(RUN) ruff check .

@@ -1,7 +1,9 @@
 """The store of originals (CCR's "cache"): what compressors drop is kept here under its ref.
 
 ``open_store(url, ...)`` turns ``Config.store`` into a store. Every store has the same small
-interface, so the engine, the CLI and the proxy never care which one is behind it.
+interface, so the engine, the CLI and the proxy never care which one is behind it: ``memory``
+(one process), SQLite (the default; one file shared by every process of the user) and Redis
+(several proxy instances on several machines; needs the ``redis`` extra).
 """
 
 from __future__ import annotations
@@ -78,8 +80,8 @@ def open_store(url: str, *, ttl_seconds: int, max_store_bytes: int) -> Store:
     """The store named by ``url``.
 
     Raises:
-        ConfigError: the URL names no known store.
-        StoreError: the store cannot be opened.
+        ConfigError: the URL names no known store, or the Redis store lacks the ``redis`` package.
+        StoreError: the store cannot be opened (for Redis: the server does not answer).
     """
     if url == "memory":
         from ._memory import MemoryStore
@@ -89,6 +91,11 @@ def open_store(url: str, *, ttl_seconds: int, max_store_bytes: int) -> Store:
         from ._sqlite import SQLiteStore
 
         return SQLiteStore(sqlite_path(url), ttl_seconds=ttl_seconds, max_bytes=max_store_bytes)
+    if url.startswith(("redis://", "rediss://")):
+        from ._redis import RedisStore
+
+        return RedisStore(url, ttl_seconds=ttl_seconds, max_bytes=max_store_bytes)
     raise ConfigError(
-        f"store {url!r} is not supported; use memory, sqlite, sqlite:///relative.db or sqlite:////absolute.db"
+        f"store {url.partition('://')[0]!r} is not supported; use memory, sqlite, sqlite:///relative.db,"
+        " sqlite:////absolute.db, redis://host:port/db or rediss://host:port/db"
     )
