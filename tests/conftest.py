@@ -19,6 +19,7 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
             monkeypatch.delenv(name)
     store = tmp_path_factory.mktemp("store") / "store.db"
     monkeypatch.setenv("HEADROOM_STORE", f"sqlite:///{store}")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))  # the ledger of memory stores
     monkeypatch.setattr(headroom, "_default", None)
     yield
     default = headroom._default

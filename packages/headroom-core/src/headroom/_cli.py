@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from . import Config, Headroom, HeadroomError, RefNotFound, __version__
+from ._cli_stats import perf_command, stats_command
 from ._types import KINDS
 
 log = logging.getLogger("headroom")
@@ -70,6 +71,10 @@ def main(ctx: click.Context, store: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     ctx.obj = Headroom(config, source="cli")
     ctx.call_on_close(ctx.obj.close)
+
+
+main.add_command(stats_command)
+main.add_command(perf_command)
 
 
 @main.command()

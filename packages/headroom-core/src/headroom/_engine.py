@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +21,7 @@ from ._compressors import Job, compressor_for
 from ._config import Config
 from ._detect import detect
 from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
+from ._ledger import FAILED, FOUND, NOT_FOUND, Event, Ledger, ledger_outcome, ledger_path
 from ._markers import Marker, make_ref, marker_refs, normalize_ref
 from ._split import Part, split_mixed
 from ._store import Original, Store, open_store
@@ -46,6 +48,21 @@ def _counter_pool() -> ThreadPoolExecutor:
         return _executor
 
 
+class _BadInput(Exception):
+    """The input cannot be compressed safely (nested too deeply): it passes through as ``bad_input``."""
+
+
+class _Trace:
+    """What one ``compress_text`` call did beyond its result, for its ledger event."""
+
+    __slots__ = ("attempt_tokens", "compressor", "error")
+
+    def __init__(self) -> None:
+        self.compressor: str | None = None  # the compressor that ran (``mixed`` for mixed content)
+        self.attempt_tokens: int | None = None  # a discarded output's tokens (saved too little)
+        self.error: str | None = None  # the exception a compressor raised
+
+
 class Headroom:
     """Compresses what an agent reads and keeps every original retrievable.
 
@@ -63,6 +80,9 @@ class Headroom:
         self.outcomes: Counter[str] = Counter()
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._ledger: Ledger | None = None
+        self._ledger_lock = threading.Lock()
+        self._ledger_warned = False
 
     # --- the store -----------------------------------------------------------------------------------
 
@@ -83,11 +103,71 @@ class Headroom:
             return self._store
 
     def close(self) -> None:
-        """Close the store's connections."""
+        """Write the ledger's pending events and close the store's and the ledger's connections."""
+        with self._ledger_lock:
+            ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            ledger.close()
         with self._store_lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+    # --- the stats ledger ----------------------------------------------------------------------------
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The stats ledger (``ledger.db`` beside the store), None when ``config.ledger`` is off.
+
+        Creating it costs no I/O: the file is opened by the ledger's writer thread on its first batch.
+        """
+        if not self.config.ledger:
+            return None
+        with self._ledger_lock:
+            if self._ledger is None:
+                self._ledger = Ledger(ledger_path(self.config.store))
+            return self._ledger
+
+    def _record(self, event: Event) -> None:
+        """Queue ``event`` in the ledger. A no-op when the ledger is off; never raises."""
+        if not self.config.ledger:
+            return
+        try:
+            ledger = self._ledger if self._ledger is not None else self.ledger
+            if ledger is not None:
+                ledger.record(event)
+        except Exception:  # stats must never break the work they describe
+            if not self._ledger_warned:
+                self._ledger_warned = True
+                log.warning("headroom: could not record a stats event", exc_info=True)
+
+    def _record_compress(self, result: Compressed, model: str | None, trace: _Trace, ms: float) -> None:
+        """Ledger: one ``compress_text`` call."""
+        outcome, reason = ledger_outcome(
+            result.outcome, kind=result.kind, tokens_before=result.tokens_before,
+            attempt_tokens=trace.attempt_tokens, min_tokens=self.config.min_tokens,
+            min_saving=self.config.min_saving,
+        )  # fmt: skip
+        if trace.error is not None:
+            reason = f"{trace.error} in the compressor (see the log)"
+        self._record(Event("compress", self.source, outcome, reason, model, result.kind, trace.compressor,
+                           result.tokens_before, result.tokens_after, ms, result.ref))  # fmt: skip
+
+    def _record_retrieve(
+        self, ref: str, query: str | None, started: float, outcome: str, kind: str | None = None,
+        text: str | None = None, reason: str = "",
+    ) -> None:  # fmt: skip
+        """Ledger: one retrieval; ``tokens_after`` is the exact token count of what was returned."""
+        if not self.config.ledger:
+            return
+        ms = (time.perf_counter() - started) * 1000
+        try:
+            tokens = self.tokenizer().count(text) if text else 0
+        except Exception:  # a count must not turn a successful retrieval into a failure
+            log.warning("headroom: could not count a retrieval's tokens", exc_info=True)
+            tokens = 0
+        self._record(Event("retrieve", self.source, outcome, reason, kind=kind, tokens_after=tokens, ms=ms,
+                           ref=ref, has_query=bool(query and query.strip())))  # fmt: skip
 
     # --- compressing one text ------------------------------------------------------------------------
 
@@ -116,7 +196,7 @@ class Headroom:
             budget: share of tokens to keep (0 < budget <= 1), None for the kind's default.
             retrievable: whether the model can call ``headroom_retrieve``; when False, markers name
                 no tool and the caller recovers originals through ``Compressed.ref``.
-            model: the model that will read the text, for its tokenizer.
+            model: the model that will read the text, for its tokenizer and the ledger.
             path: a file name the text came from, a hint for detecting code.
 
         Returns:
@@ -125,6 +205,7 @@ class Headroom:
         Raises:
             ConfigError: ``kind`` or ``budget`` is invalid.
         """
+        started = time.perf_counter()
         if isinstance(text, bytes):
             text = text.decode("utf-8", "surrogateescape")
         if kind is not None and kind not in KINDS[:-1]:
@@ -132,12 +213,16 @@ class Headroom:
         if budget is not None and not 0 < budget <= 1:
             raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
         tokenizer = self.tokenizer(model)
+        trace = _Trace()
         try:
-            result = self._compress_text(text, query, kind, budget, retrievable, tokenizer, path)
-        except Exception:  # the last line of defence: the caller always gets its text back
+            result = self._compress_text(text, query, kind, budget, retrievable, tokenizer, path, trace)
+        except Exception as exc:  # the last line of defence: the caller always gets its text back
             log.exception("headroom: compression failed; passing the text through unchanged")
+            trace.error = type(exc).__name__
             result = self._unchanged(text, kind or "text", None, tokenizer.count(text), "error", tokenizer)
         self.outcomes[result.outcome] += 1
+        if self.config.ledger:
+            self._record_compress(result, model, trace, (time.perf_counter() - started) * 1000)
         return result
 
     async def acompress_text(
@@ -171,6 +256,7 @@ class Headroom:
         retrievable: bool,
         tokenizer: Tokenizer,
         path: str | None,
+        trace: _Trace,
     ) -> Compressed:
         detected = detect(text, path) if kind is None else None
         kind = kind or detected.kind  # type: ignore[union-attr]
@@ -188,6 +274,7 @@ class Headroom:
         parts = split_mixed(text, kind) if kind in ("text", "log") else None
         output: str | None
         if parts is not None:
+            trace.compressor = "mixed"
             output, refs = self._compress_parts(parts, query, budget, retrievable, tokenizer)
             kind, language = "mixed", None
             if not refs:
@@ -198,7 +285,13 @@ class Headroom:
             tokens = counting.result() if counting is not None else tokens_before
             return self._unchanged(text, kind, language, tokens, "already_compressed", tokenizer)
         else:
-            output = self._run(kind, Job(text, query, budget, Marker(whole, retrievable), language))
+            trace.compressor = kind
+            job = Job(text, query, budget, Marker(whole, retrievable), language)
+            try:
+                output = self._run(kind, job, whole=True)
+            except _BadInput:
+                tokens = counting.result() if counting is not None else tokens_before
+                return self._unchanged(text, kind, language, tokens, "bad_input", tokenizer)
             refs = [whole] if output is not None else []
 
         if counting is not None:
@@ -210,6 +303,7 @@ class Headroom:
             return self._unchanged(text, kind, language, tokens_before, outcome, tokenizer)
         tokens_after = tokenizer.count(output)
         if tokens_after > tokens_before * (1 - self.config.min_saving):
+            trace.attempt_tokens = tokens_after
             return self._unchanged(text, kind, language, tokens_before, "below_min_saving", tokenizer)
         if not self._keep(whole, text, kind):
             return self._unchanged(text, kind, language, tokens_before, "store_failed", tokenizer)
@@ -217,7 +311,13 @@ class Headroom:
         return Compressed(output, kind, language, tokens_before, tokens_after, whole, all_refs,
                           "compressed", not tokenizer.exact)  # fmt: skip
 
-    def _run(self, kind: str, job: Job) -> str | None:
+    def _run(self, kind: str, job: Job, *, whole: bool = False) -> str | None:
+        """The compressor's output, or None when it cannot help.
+
+        Raises:
+            _BadInput: with ``whole`` (the whole text, not a part of mixed content), the input is
+                nested too deeply to compress; a part is simply left as it is.
+        """
         compressor = compressor_for(kind)
         if compressor is None:
             return None
@@ -225,6 +325,8 @@ class Headroom:
             output = compressor(job)
         except RecursionError:
             log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
+            if whole:
+                raise _BadInput(kind) from None
             return None
         if output is not None and output == job.text:
             return None
@@ -307,21 +409,33 @@ class Headroom:
     def retrieve(self, ref: str, query: str | None = None) -> str:
         """The original behind ``ref``, or with ``query`` only its matching lines or records.
 
+        Every call is a ledger event (``found``, ``not_found``, or ``failed`` when the store fails).
+
         Raises:
             RefNotFound: the ref is unknown or expired (the message is written for the model).
             StoreError: the store cannot be read.
         """
         from ._retrieve import search
 
+        started = time.perf_counter()
         canonical = normalize_ref(ref)
         if canonical is None:
+            self._record_retrieve(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
             raise RefNotFound(ref.strip()[:64])
-        original = self.store.get(canonical)
+        try:
+            original = self.store.get(canonical)
+        except HeadroomError as exc:
+            self._record_retrieve(canonical, query, started, FAILED, reason=str(exc)[:200])
+            raise
         if original is None:
+            self._record_retrieve(canonical, query, started, NOT_FOUND, reason="unknown or expired")
             raise RefNotFound(canonical)
         if not query or not query.strip():
-            return original.text
-        return search(original, query, self.tokenizer().count)
+            text = original.text
+        else:
+            text = search(original, query, self.tokenizer().count)
+        self._record_retrieve(canonical, query, started, FOUND, original.kind, text)
+        return text
 
     def retrieve_tool(self, format: str = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""

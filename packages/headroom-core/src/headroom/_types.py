@@ -22,7 +22,7 @@ class Compressed:
         refs: every ref emitted, parts of mixed content included.
         outcome: why the text looks the way it does: ``compressed``, ``below_min_tokens``,
             ``below_min_saving``, ``unsupported_kind``, ``not_compressible``, ``already_compressed``,
-            ``store_failed`` or ``error``.
+            ``store_failed``, ``bad_input`` (nested too deeply to compress safely) or ``error``.
         tokens_estimated: True when no exact tokenizer could be loaded and counts are estimates.
     """
 

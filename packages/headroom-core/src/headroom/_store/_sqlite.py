@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
+from .._sqlite_util import migrate as apply_migrations
 from . import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -50,19 +51,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_originals]
 
 def migrate(db: sqlite3.Connection) -> None:
     """Apply every migration the file has not seen yet, in order, each in its own transaction."""
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT, applied REAL)")
-    for number, migration in enumerate(MIGRATIONS, start=1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("SELECT 1 FROM migrations WHERE id = ?", (number,)).fetchone() is None:
-                migration(db)
-                db.execute(
-                    "INSERT INTO migrations VALUES (?, ?, ?)", (number, migration.__name__, time.time())
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    apply_migrations(db, MIGRATIONS)
 
 
 class SQLiteStore:

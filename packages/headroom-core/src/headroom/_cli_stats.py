@@ -1,0 +1,252 @@
+"""``headroom stats`` and ``headroom perf``: what the ledger says headroom saved, and what it cost.
+
+Both read the stats ledger of the configured store (``--store`` or ``HEADROOM_STORE``), filtered by
+``--since`` and ``--source``; ``_perf`` computes the numbers once and this module only presents them,
+as rich tables or as JSON. Money is always labelled as list input price, with the price table's date.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import Headroom, HeadroomError
+from ._engine import SOURCES
+from ._ledger import MIGRATIONS, ledger_path, open_ledger_db
+from ._perf import Perf, Stats, perf, stats
+from ._prices import Prices, load_prices
+from ._sqlite_util import migrate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_LABELS = {
+    "compressed": "compressed",
+    "too_small": "skipped: too small",
+    "low_saving": "unchanged: saving too low",
+    "excluded": "excluded",
+    "bad_input": "passed through: bad input",
+    "store_failed": "passed through: store failed",
+    "failed": "passed through: failed",
+}
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """Unix time from ``30m``, ``24h``, ``7d``, ``2w`` (ago) or an ISO date or datetime.
+
+    A date or datetime without a time zone is local time.
+
+    Raises:
+        ValueError: ``text`` is neither.
+    """
+    found = _AGO.match(text)
+    if found:
+        return (time.time() if now is None else now) - float(found[1]) * _UNITS[found[2].lower()]
+    raw = text.strip()
+    if raw.endswith(("z", "Z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(raw).timestamp()
+    except ValueError:
+        raise ValueError(f"{text!r} is not 30m, 24h, 7d, 2w or an ISO date such as 2026-03-01") from None
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _filters(command: F) -> F:
+    """The options ``stats`` and ``perf`` share."""
+    command = click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")(command)
+    command = click.option(
+        "--source", type=click.Choice(SOURCES), default=None, help="Only events from this caller."
+    )(command)
+    return click.option(
+        "--since", callback=_since, default=None, metavar="WHEN",
+        help="Only events since WHEN: 30m, 24h, 7d, 2w, or an ISO date or datetime.",
+    )(command)  # fmt: skip
+
+
+@contextmanager
+def _ledger(hr: Headroom) -> Iterator[tuple[sqlite3.Connection, Path, Prices]]:
+    """The ledger of ``hr``'s store and the price table; a missing ledger file reads as empty."""
+    path = ledger_path(hr.config.store)
+    try:
+        prices = load_prices(strict=True)
+    except HeadroomError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        if path.exists():
+            db = open_ledger_db(path)
+        else:  # nothing recorded yet: an empty schema gives every report its zeros, creating no file
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            migrate(db, MIGRATIONS)
+    except (OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"cannot read the stats ledger at {path}: {exc}") from exc
+    try:
+        yield db, path, prices
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read the stats ledger at {path}: {exc}") from exc
+    finally:
+        db.close()
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=120)
+
+
+def _window(since: float | None, source: str | None) -> str:
+    when = "all time" if since is None else f"since {datetime.fromtimestamp(since):%Y-%m-%d %H:%M}"
+    return f"{when}, {'every source' if source is None else 'source ' + source}"
+
+
+def _empty(console: Console, path: Path, since: float | None, source: str | None) -> None:
+    console.print(f"No compressions recorded ({_window(since, source)}) in the ledger {path}.")
+    console.print("Compress something with headroom (the ledger is on unless HEADROOM_LEDGER=false), "
+                  "then run this again.")  # fmt: skip
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "unknown price"
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+def _print_stats(console: Console, s: Stats, path: Path, window: str) -> None:
+    table = Table(box=None, show_header=False, title=f"headroom stats ({window})", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("events", f"{s.events:,} compressions")
+    table.add_row("tokens", f"{s.tokens_before:,} → {s.tokens_after:,} (saved {s.saved_pct:.1f}%)")
+    table.add_row(
+        "saved", f"{_usd(s.list_price_saved_usd)} at list input price (prices as of {s.prices_as_of})"
+    )
+    if s.unpriced_tokens_saved:
+        table.add_row("", f"+ {s.unpriced_tokens_saved:,} tokens saved for models with unknown price")
+    table.add_row("ledger", str(path))
+    console.print(table)
+
+
+@click.command("stats")
+@_filters
+@click.pass_obj
+def stats_command(hr: Headroom, since: float | None, source: str | None, as_json: bool) -> None:
+    """The headline: events, tokens before and after, share saved, savings at list input price."""
+    console = _console()
+    with _ledger(hr) as (db, path, prices):
+        result = stats(db, prices, since, source)
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+    elif result.events == 0:
+        _empty(console, path, since, source)
+    else:
+        _print_stats(console, result, path, _window(since, source))
+
+
+def _table(title: str, *columns: str, names: int = 1) -> Table:
+    """A table whose first ``names`` columns hold names (left) and the rest numbers (right)."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index < names else "right")
+    return table
+
+
+def _print_perf(console: Console, p: Perf, path: Path, window: str) -> None:
+    _print_stats(console, p.stats, path, window)
+    models = _table("per model", "model", "blocks", "tokens before", "tokens after", "saved", "saved %",
+                    "at list input price")  # fmt: skip
+    for m in p.models:
+        models.add_row(m.model or "(no model given)", f"{m.blocks:,}", f"{m.tokens_before:,}",
+                       f"{m.tokens_after:,}", f"{m.saved:,}", f"{m.saved_pct:.1f}%",
+                       _usd(m.list_price_saved_usd))  # fmt: skip
+    console.print(models)
+    o = p.overhead
+    overhead = _table(
+        "overhead (time on the caller's thread)",
+        "timed calls",
+        "average",
+        "p95",
+        "max",
+        "over 500 ms",
+        names=0,
+    )
+    overhead.add_row(f"{o.count:,}", f"{o.avg_ms:,.1f} ms", f"{o.p95_ms:,.1f} ms", f"{o.max_ms:,.1f} ms",
+                     f"{o.over_500ms:,}")  # fmt: skip
+    console.print(overhead)
+    compressors = _table(
+        "per compressor", "compressor", "uses", "kept", "avg reduction", "tokens saved", "avg ms"
+    )
+    for c in p.compressors:
+        compressors.add_row(c.compressor, f"{c.uses:,}", f"{c.kept:,}", f"{c.avg_reduction_pct:.1f}%",
+                            f"{c.tokens_saved:,}", f"{c.avg_ms:,.1f}")  # fmt: skip
+    console.print(compressors)
+    routing = _table("routing", "outcome", "blocks", "share", "reasons")
+    routing.columns[3].justify = "left"
+    routing.columns[3].overflow = "fold"
+    for r in p.routing:
+        reasons = "; ".join(f"{text} ({n:,})" for text, n in r.reasons)
+        routing.add_row(_LABELS.get(r.outcome, r.outcome), f"{r.count:,}", f"{r.share_pct:.1f}%", reasons)
+    console.print(routing)
+    if p.memo_hits:
+        console.print(f"memo hits: {p.memo_hits:,} blocks reused from earlier requests without recompressing")
+    _print_retrievals(console, p)
+    b = p.budget
+    if b.stubbed or b.over_budget:
+        console.print(f"budget: older tool results stubbed {b.stubbed:,} times "
+                      f"({b.stubbed_tokens_saved:,} tokens), {b.over_budget:,} requests over "
+                      "max_context_tokens")  # fmt: skip
+    advice = Table.grid(padding=(0, 1))
+    advice.add_column()
+    advice.add_column()
+    for line in p.recommendations or ["nothing stands out"]:
+        advice.add_row(" •", Text(line))
+    console.print()
+    console.print("[bold]recommendations[/]")
+    console.print(advice)
+
+
+def _print_retrievals(console: Console, p: Perf) -> None:
+    r = p.retrievals
+    console.print(f"retrievals: {r.total:,} ({r.found:,} found, {r.not_found:,} not found, "
+                  f"{r.with_query:,} with a query); {r.rate_pct:.1f}% of {r.compressed_blocks:,} "
+                  "compressed blocks")  # fmt: skip
+    if r.by_kind:
+        kinds = _table("retrievals by kind", "kind", "retrievals", "compressed blocks", "rate")
+        for k in r.by_kind:
+            kinds.add_row(k.kind, f"{k.retrievals:,}", f"{k.compressed_blocks:,}", f"{k.rate_pct:.1f}%")
+        console.print(kinds)
+
+
+@click.command("perf")
+@_filters
+@click.pass_obj
+def perf_command(hr: Headroom, since: float | None, source: str | None, as_json: bool) -> None:
+    """The breakdown: per model, overhead, per compressor, routing, retrievals, recommendations."""
+    console = _console()
+    with _ledger(hr) as (db, path, prices):
+        result = perf(db, prices, since, source)
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+    elif result.stats.events == 0 and result.retrievals.total == 0:
+        _empty(console, path, since, source)
+    else:
+        _print_perf(console, result, path, _window(since, source))

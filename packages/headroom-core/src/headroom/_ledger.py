@@ -1,0 +1,447 @@
+"""The stats ledger: one row per compression, retrieval or budget event, in a local SQLite file.
+
+``headroom stats`` and ``headroom perf`` read it to say what headroom saved and what it cost. It must
+never get in the way of the work it records, so ``Ledger.record`` only appends to an in-memory buffer
+(no I/O on the caller's thread); a daemon writer thread writes the buffer in batches, one transaction
+each. The buffer is bounded: when the writer cannot keep up, new events are dropped and counted rather
+than blocking or growing. Any failure of the file (disk full, locked, read-only, corrupt) is logged
+once and never reaches the caller. The file lives next to the store (``ledger_path``), has its own
+numbered migrations and is shared safely by every process of the user (WAL, ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time as _time
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # sqlite3 is imported on first write: ``import headroom`` stays fast
+    import sqlite3
+
+    from ._sqlite_util import Migration
+
+log = logging.getLogger("headroom")
+
+# --- the vocabulary ----------------------------------------------------------------------------------
+
+COMPRESS, RETRIEVE, BUDGET = "compress", "retrieve", "budget"
+
+# compress outcomes
+COMPRESSED = "compressed"  # the compressed text was used
+TOO_SMALL = "too_small"  # under min_tokens: not worth compressing
+LOW_SAVING = "low_saving"  # the compressor ran, but saved less than min_saving (or nothing)
+EXCLUDED = "excluded"  # never compressed on purpose (policy, tool globs, already compressed)
+BAD_INPUT = "bad_input"  # the input could not be parsed safely (nested too deeply); passed through
+STORE_FAILED = "store_failed"  # the original could not be stored, so nothing was dropped
+FAILED = "failed"  # a compressor raised; the original passed through (see the log)
+COMPRESS_OUTCOMES = (COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, STORE_FAILED, FAILED)
+
+# retrieve outcomes (a store error while retrieving is recorded as FAILED)
+FOUND, NOT_FOUND = "found", "not_found"
+# budget outcomes
+STUBBED = "stubbed"  # older tool results replaced by stubs to fit max_context_tokens
+OVER_BUDGET = "over_budget"  # the protected part alone exceeds max_context_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One row of the ledger.
+
+    Attributes:
+        event: ``compress``, ``retrieve`` or ``budget``.
+        source: who called: ``library``, ``langchain``, ``agno``, ``llamaindex``, ``proxy`` or ``cli``.
+        outcome: one of the outcome constants of this module.
+        reason: why, for people (``212 tokens < min_tokens 300``); empty when there is nothing to say.
+        model: the model that reads the text, when known (prices and per-model figures).
+        kind: ``json``, ``log``, ... (for a retrieval, the kind of the original).
+        compressor: the compressor that ran (``mixed`` for mixed content), None when none did.
+        tokens_before: tokens of the original (compress, budget).
+        tokens_after: tokens the model reads instead (compress, budget); for a retrieval, the tokens of
+            the text returned to the model, counted exactly with the default tokenizer.
+        ms: wall time of the call on the caller's thread, in milliseconds.
+        ref: the ref of the original (compress: when something was dropped; retrieve: the ref asked).
+        has_query: a retrieval with a query (only the matching lines or records were returned).
+        memo: a conversation memo hit: the block's earlier compression was reused, not recomputed.
+        time: unix time of the event.
+    """
+
+    event: str
+    source: str
+    outcome: str
+    reason: str = ""
+    model: str | None = None
+    kind: str | None = None
+    compressor: str | None = None
+    tokens_before: int = 0
+    tokens_after: int = 0
+    ms: float = 0.0
+    ref: str | None = None
+    has_query: bool = False
+    memo: bool = False
+    time: float = field(default_factory=_time.time)
+
+
+def ledger_outcome(
+    outcome: str, *, kind: str, tokens_before: int, attempt_tokens: int | None, min_tokens: int,
+    min_saving: float,
+) -> tuple[str, str]:  # fmt: skip
+    """The ledger outcome and a reason for one of the engine's ``Compressed.outcome`` values.
+
+    Args:
+        outcome: ``Compressed.outcome``.
+        kind: the kind of the text.
+        tokens_before: tokens of the original.
+        attempt_tokens: tokens of the compressor's output when it was discarded for saving too
+            little, else None.
+        min_tokens: ``Config.min_tokens`` at the time.
+        min_saving: ``Config.min_saving`` at the time.
+
+    Returns:
+        ``(ledger outcome, reason)``; an unknown engine outcome maps to ``failed``.
+    """
+    if outcome == "compressed":
+        return COMPRESSED, ""
+    if outcome == "below_min_tokens":
+        return TOO_SMALL, f"{tokens_before} tokens < min_tokens {min_tokens}"
+    if outcome == "below_min_saving":
+        if attempt_tokens is not None and tokens_before > 0:
+            saved = 1 - attempt_tokens / tokens_before
+            return LOW_SAVING, f"saved {saved:.0%} < min_saving {min_saving:.0%}"
+        return LOW_SAVING, f"saved less than min_saving {min_saving:.0%}"
+    if outcome == "not_compressible":
+        return LOW_SAVING, "nothing the compressor could drop"
+    if outcome == "unsupported_kind":
+        return EXCLUDED, f"no compressor for {kind}"
+    if outcome == "already_compressed":
+        return EXCLUDED, "already carries a headroom marker"
+    if outcome == "store_failed":
+        return STORE_FAILED, "the store could not keep the original"
+    if outcome == "bad_input":
+        return BAD_INPUT, "nested too deeply"
+    if outcome == "error":
+        return FAILED, "the compressor raised (see the log)"
+    return FAILED, f"unknown engine outcome {outcome!r}"
+
+
+def ledger_path(store_url: str) -> Path:
+    """Where the ledger of ``Config.store`` lives.
+
+    A SQLite store keeps ``ledger.db`` beside its own file; memory and Redis stores (and a store URL
+    that cannot be parsed) use ``ledger.db`` in the platformdirs user data dir of ``headroom``.
+    """
+    if store_url == "sqlite" or store_url.startswith("sqlite:"):
+        from ._errors import ConfigError
+        from ._store import sqlite_path
+
+        try:
+            return sqlite_path(store_url).parent / "ledger.db"
+        except ConfigError:
+            pass
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("headroom")) / "ledger.db"
+
+
+# --- the file ----------------------------------------------------------------------------------------
+
+# in the order of Event's fields, so a row and an Event convert positionally
+_COLUMNS = (
+    "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
+    " has_query, memo, time"
+)
+
+
+def _m001_events(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, event TEXT NOT NULL,"
+        " source TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', model TEXT,"
+        " kind TEXT, compressor TEXT, tokens_before INTEGER NOT NULL DEFAULT 0,"
+        " tokens_after INTEGER NOT NULL DEFAULT 0, ms REAL NOT NULL DEFAULT 0, ref TEXT,"
+        " has_query INTEGER NOT NULL DEFAULT 0, memo INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX events_time ON events (time)")
+
+
+MIGRATIONS: list[Migration] = [_m001_events]
+
+BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
+_MAX_BATCH = 4096  # events per transaction when a backlog is written
+
+
+def open_ledger_db(path: Path) -> sqlite3.Connection:
+    """A connection to the ledger file at ``path``, created and migrated as needed.
+
+    Raises:
+        OSError: the file or its directory cannot be created.
+        sqlite3.Error: the file is not a usable database.
+    """
+    from ._sqlite_util import connect, migrate
+
+    db = connect(path, busy_ms=BUSY_MS)
+    try:
+        migrate(db, MIGRATIONS)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+# A batch goes in as a few multi-row INSERTs of power-of-two sizes (a handful of prepared statements,
+# reused), not through ``executemany``: that steps once per row, releasing and retaking the GIL at
+# each step, so a writer behind a busy caller thread waits a switch interval per row, falls behind
+# and drops events. A few steps per batch keep up at any rate.
+_INSERTS: dict[int, str] = {}
+
+
+def _insert_sizes(rows: int, largest: int) -> list[int]:
+    """``rows`` split into powers of two no larger than ``largest``, largest first."""
+    sizes = []
+    while rows:
+        size = min(largest, 1 << (rows.bit_length() - 1))
+        sizes.append(size)
+        rows -= size
+    return sizes
+
+
+def _insert_sql(rows: int) -> str:
+    sql = _INSERTS.get(rows)
+    if sql is None:
+        one = f"({', '.join('?' * 14)})"
+        sql = _INSERTS[rows] = f"INSERT INTO events ({_COLUMNS}) VALUES {', '.join([one] * rows)}"
+    return sql
+
+
+def _row(e: Event) -> tuple[object, ...]:
+    return (e.event, e.source, e.outcome, e.reason, e.model, e.kind, e.compressor, e.tokens_before,
+            e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time)  # fmt: skip
+
+
+def where(since: float | None, source: str | None) -> tuple[str, dict[str, object]]:
+    """A SQL condition (never empty) selecting events after ``since`` from ``source``, with its named
+    parameters (``:since``, ``:source``)."""
+    clauses: list[str] = ["1"]
+    params: dict[str, object] = {}
+    if since is not None:
+        clauses.append("time >= :since")
+        params["since"] = since
+    if source is not None:
+        clauses.append("source = :source")
+        params["source"] = source
+    return " AND ".join(clauses), params
+
+
+def read_events(db: sqlite3.Connection, since: float | None = None, source: str | None = None) -> list[Event]:
+    """Every event after ``since`` (unix time) from ``source``, oldest first."""
+    condition, params = where(since, source)
+    rows = db.execute(f"SELECT {_COLUMNS} FROM events WHERE {condition} ORDER BY time, id", params)
+    return [_event(*row) for row in rows]
+
+
+def _event(event: str, source: str, outcome: str, reason: str, model: str | None, kind: str | None,
+           compressor: str | None, before: int, after: int, ms: float, ref: str | None, has_query: int,
+           memo: int, at: float) -> Event:  # fmt: skip
+    return Event(event, source, outcome, reason, model, kind, compressor, before, after, ms, ref,
+                 bool(has_query), bool(memo), at)  # fmt: skip
+
+
+# --- the writer --------------------------------------------------------------------------------------
+
+_live: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+
+class Ledger:
+    """Records events into the SQLite file at ``path``, in batches, from a daemon writer thread.
+
+    Nothing touches the disk until the first batch is written, on the writer thread. A writer that is
+    idle for ``idle_seconds`` exits and is started again by the next ``record``.
+
+    Args:
+        path: the ledger file (see ``ledger_path``).
+        flush_seconds: the longest an event waits in the buffer before it is written.
+        batch: a write starts as soon as this many events are waiting.
+        max_pending: the buffer's bound; events recorded while it is full are dropped and counted.
+        idle_seconds: how long the writer thread waits for events before it exits.
+
+    Attributes:
+        dropped: events dropped because the buffer was full.
+        failed: events lost because the file could not be written.
+    """
+
+    def __init__(
+        self, path: Path, *, flush_seconds: float = 0.5, batch: int = 256, max_pending: int = 10_000,
+        idle_seconds: float = 30.0,
+    ) -> None:  # fmt: skip
+        self.path = path
+        self.dropped = 0
+        self.failed = 0
+        self._flush_seconds = flush_seconds
+        self._batch = batch
+        self._max_pending = max_pending
+        self._idle_seconds = idle_seconds
+        self._pending: deque[Event] = deque()
+        self._reset_threading()
+        _live.add(self)
+
+    def _reset_threading(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self._state = threading.Lock()  # guards _thread
+        self._write = threading.Lock()  # guards _db and every write
+        self._wake = threading.Event()
+        self._stop = False
+        self._warned = False
+
+    def record(self, event: Event) -> None:
+        """Queue ``event`` for writing. Never blocks, never does I/O, never raises."""
+        pending = self._pending
+        if len(pending) >= self._max_pending:
+            self.dropped += 1
+            return
+        pending.append(event)
+        if self._thread is None:
+            self._start()
+        elif len(pending) == self._batch:  # once per batch: the writer drains everything it finds
+            self._wake.set()
+
+    def _start(self) -> None:
+        with self._state:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="headroom-ledger", daemon=True)
+            self._thread = thread
+            self._stop = False
+            try:
+                thread.start()
+            except RuntimeError:  # at interpreter shutdown: the atexit flush writes what is waiting
+                self._thread = None
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        idle = 0.0
+        while True:
+            woken = self._wake.wait(0 if self._stop else self._flush_seconds)  # closing: no waiting
+            self._wake.clear()
+            if self._pending:
+                idle = 0.0
+                self._write_pending()
+            elif not woken:
+                idle += self._flush_seconds
+            if self._stop or idle >= self._idle_seconds:
+                with self._state:
+                    if self._thread is me:
+                        self._thread = None
+                # an event recorded while we were deciding to exit would wait for the next record:
+                # whoever appended it saw this thread still set, so look once more and take over
+                if not self._pending:
+                    return
+                with self._state:
+                    if self._thread is not None:
+                        return
+                    self._thread = me
+                idle = 0.0
+
+    def _write_pending(self) -> None:
+        with self._write:
+            self._write_pending_locked()
+
+    def _write_pending_locked(self) -> None:
+        pending = self._pending
+        while pending:
+            # popleft is atomic, and record only ever appends, so this never loses or repeats an event
+            batch = [pending.popleft() for _ in range(min(len(pending), _MAX_BATCH))]
+            self._insert(batch)
+
+    def _insert(self, batch: list[Event]) -> None:
+        try:
+            if self._db is None:
+                self._db = open_ledger_db(self.path)
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_rows(db, batch)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except Exception as exc:  # the ledger never breaks what it records: say so once, count the loss
+            self.failed += len(batch)
+            if not self._warned:
+                self._warned = True
+                log.warning("headroom: the stats ledger %s cannot be written (%s); events are dropped",
+                            self.path, exc)  # fmt: skip
+            self._close_db()
+
+    @staticmethod
+    def _insert_rows(db: sqlite3.Connection, batch: list[Event]) -> None:
+        import sqlite3
+
+        # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 2,048 or 64 rows of 14
+        largest = 2048 if sqlite3.sqlite_version_info >= (3, 32) else 64
+        start = 0
+        for size in _insert_sizes(len(batch), largest):
+            db.execute(_insert_sql(size), [value for e in batch[start : start + size] for value in _row(e)])
+            start += size
+
+    def _close_db(self) -> None:
+        import sqlite3
+
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                log.debug("headroom: closing the ledger failed", exc_info=True)
+            self._db = None
+
+    def flush(self) -> None:
+        """Write every event recorded so far, on the caller's thread. Never raises."""
+        self._write_pending()
+
+    def close(self) -> None:
+        """Write what is waiting, stop the writer thread and close the file. Never raises.
+
+        A ``record`` after ``close`` starts over: the file is opened again on the next write.
+        """
+        with self._state:
+            thread, self._stop = self._thread, True
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=BUSY_MS / 1000 + 5)
+        with self._write:
+            self._write_pending_locked()
+            self._close_db()
+
+    def events(self, since: float | None = None, source: str | None = None) -> list[Event]:
+        """Every written event after ``since`` from ``source``, oldest first (call ``flush`` first).
+
+        Raises:
+            sqlite3.Error: the file cannot be read.
+        """
+        with self._write:
+            if self._db is None:
+                self._db = open_ledger_db(self.path)
+            return read_events(self._db, since, source)
+
+
+def _flush_all() -> None:
+    for ledger in list(_live):
+        ledger.flush()
+
+
+def _after_fork() -> None:
+    # the child has no writer thread, must not share the parent's connection, and must not write
+    # the parent's buffered events a second time
+    for ledger in list(_live):
+        ledger._pending.clear()
+        ledger._reset_threading()
+
+
+atexit.register(_flush_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,377 @@
+"""What ``headroom stats`` and ``headroom perf`` report, computed once from the ledger.
+
+Each report is a plain dataclass with an ``as_json`` method, so ``--json`` and the rich tables show
+the same numbers from one computation. Aggregates run in SQL (the ledger may hold millions of rows);
+the 95th percentile is the nearest-rank value, read with one ``ORDER BY ... OFFSET`` query. Money is
+always list input price (see ``_prices``), and models without a known price are never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import asdict, dataclass, field
+
+from ._ledger import (
+    BUDGET,
+    COMPRESS,
+    COMPRESS_OUTCOMES,
+    COMPRESSED,
+    FOUND,
+    NOT_FOUND,
+    OVER_BUDGET,
+    RETRIEVE,
+    STUBBED,
+    where,
+)
+from ._prices import Prices
+
+SLOW_MS = 500.0  # a compression slower than this is reported as slow
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """Compression events of one model (None: the caller did not say)."""
+
+    model: str | None
+    blocks: int
+    tokens_before: int
+    tokens_after: int
+    list_price_saved_usd: float | None  # None: no known list price for this model
+
+    @property
+    def saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def saved_pct(self) -> float:
+        return _pct(self.saved, self.tokens_before)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The headline of ``headroom stats``.
+
+    Attributes:
+        events: compression events (one per block seen, memo hits included).
+        tokens_before: tokens of those blocks as given.
+        tokens_after: tokens the models read instead.
+        list_price_saved_usd: the saving at list input price over the models with a known price;
+            None when no event had one.
+        unpriced_tokens_saved: tokens saved for models with no known price (not in the dollars).
+        prices_as_of: the date of the price table.
+    """
+
+    events: int
+    tokens_before: int
+    tokens_after: int
+    list_price_saved_usd: float | None
+    unpriced_tokens_saved: int
+    prices_as_of: str
+
+    @property
+    def saved_pct(self) -> float:
+        return _pct(self.tokens_before - self.tokens_after, self.tokens_before)
+
+    def as_json(self) -> dict[str, object]:
+        """Exactly the keys ``headroom stats --json`` promises."""
+        usd = self.list_price_saved_usd
+        return {
+            "events": self.events,
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "saved_pct": self.saved_pct,
+            "list_price_saved_usd": None if usd is None else round(usd, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """Time compression took on the caller's thread (memo hits excluded: nothing ran)."""
+
+    count: int
+    avg_ms: float
+    p95_ms: float
+    max_ms: float
+    over_500ms: int
+
+
+@dataclass(frozen=True)
+class CompressorRow:
+    """One compressor: how often it ran, how often its output was used, and what that saved."""
+
+    compressor: str
+    uses: int
+    kept: int
+    avg_reduction_pct: float  # mean saving of the blocks whose output was used
+    tokens_saved: int
+    avg_ms: float
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    """One outcome of compression events, its share, and its commonest reasons (reason, count)."""
+
+    outcome: str
+    count: int
+    share_pct: float
+    reasons: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class KindRetrievals:
+    """Retrievals of one kind against the distinct blocks of that kind that were compressed."""
+
+    kind: str
+    retrievals: int
+    compressed_blocks: int
+
+    @property
+    def rate_pct(self) -> float:
+        return _pct(self.retrievals, self.compressed_blocks)
+
+
+@dataclass(frozen=True)
+class Retrievals:
+    total: int
+    found: int
+    not_found: int
+    with_query: int
+    compressed_blocks: int  # distinct refs compressed in the window
+    by_kind: list[KindRetrievals]
+
+    @property
+    def rate_pct(self) -> float:
+        return _pct(self.found, self.compressed_blocks)
+
+
+@dataclass(frozen=True)
+class Budget:
+    stubbed: int
+    stubbed_tokens_saved: int
+    over_budget: int
+
+
+@dataclass(frozen=True)
+class Perf:
+    """Everything ``headroom perf`` shows."""
+
+    stats: Stats
+    models: list[ModelRow]
+    overhead: Overhead
+    compressors: list[CompressorRow]
+    routing: list[RouteRow]
+    memo_hits: int
+    retrievals: Retrievals
+    budget: Budget
+    recommendations: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "stats": self.stats.as_json(),
+            "prices_as_of": self.stats.prices_as_of,
+            "models": [{**asdict(m), "saved": m.saved, "saved_pct": m.saved_pct} for m in self.models],
+            "overhead": asdict(self.overhead),
+            "compressors": [asdict(c) for c in self.compressors],
+            "routing": [
+                {**asdict(r), "reasons": [{"reason": t, "count": n} for t, n in r.reasons]}
+                for r in self.routing
+            ],
+            "memo_hits": self.memo_hits,
+            "retrievals": {
+                **asdict(self.retrievals),
+                "rate_pct": self.retrievals.rate_pct,
+                "by_kind": [{**asdict(k), "rate_pct": k.rate_pct} for k in self.retrievals.by_kind],
+            },
+            "budget": asdict(self.budget),
+            "recommendations": self.recommendations,
+        }
+
+
+class _Query:
+    """The ledger connection plus the ``--since``/``--source`` condition every query shares."""
+
+    def __init__(self, db: sqlite3.Connection, since: float | None, source: str | None) -> None:
+        self.db = db
+        self.condition, self.params = where(since, source)
+
+    def rows(self, sql: str, **params: object) -> list[tuple[object, ...]]:
+        """``sql`` with ``{w}`` replaced by the window condition; ``params`` are its other named ones."""
+        found: list[tuple[object, ...]] = self.db.execute(
+            sql.replace("{w}", self.condition), {**self.params, **params}
+        ).fetchall()
+        return found
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def _float(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def _models(q: _Query, prices: Prices) -> list[ModelRow]:
+    rows = q.rows(
+        "SELECT model, COUNT(*), SUM(tokens_before), SUM(tokens_after) FROM events"
+        " WHERE {w} AND event = :compress GROUP BY model ORDER BY SUM(tokens_before - tokens_after) DESC",
+        compress=COMPRESS,
+    )
+    out = []
+    for model, count, before, after in rows:
+        name = model if isinstance(model, str) else None
+        out.append(ModelRow(name, _int(count), _int(before), _int(after),
+                            prices.usd(name, _int(before) - _int(after))))  # fmt: skip
+    return out
+
+
+def stats_from(models: list[ModelRow], prices: Prices) -> Stats:
+    """The headline from the per-model rows."""
+    priced = [m.list_price_saved_usd for m in models if m.list_price_saved_usd is not None]
+    return Stats(
+        events=sum(m.blocks for m in models),
+        tokens_before=sum(m.tokens_before for m in models),
+        tokens_after=sum(m.tokens_after for m in models),
+        list_price_saved_usd=sum(priced) if priced else None,
+        unpriced_tokens_saved=sum(m.saved for m in models if m.list_price_saved_usd is None),
+        prices_as_of=prices.as_of,
+    )
+
+
+def stats(db: sqlite3.Connection, prices: Prices, since: float | None = None,
+          source: str | None = None) -> Stats:  # fmt: skip
+    """The ``headroom stats`` headline for events after ``since`` (unix time) from ``source``."""
+    return stats_from(_models(_Query(db, since, source), prices), prices)
+
+
+def _overhead(q: _Query) -> Overhead:
+    base = "FROM events WHERE {w} AND event = :compress AND memo = 0"
+    ((count, avg, peak, slow),) = q.rows(
+        f"SELECT COUNT(*), AVG(ms), MAX(ms), SUM(ms > :slow) {base}", compress=COMPRESS, slow=SLOW_MS
+    )
+    n = _int(count)
+    p95 = 0.0
+    if n:
+        rank = math.ceil(0.95 * n)  # nearest rank: the smallest value with 95% of values at or below
+        ((p95_value,),) = q.rows(
+            f"SELECT ms {base} ORDER BY ms LIMIT 1 OFFSET :offset", compress=COMPRESS, offset=rank - 1
+        )
+        p95 = _float(p95_value)
+    return Overhead(n, round(_float(avg), 3), round(p95, 3), round(_float(peak), 3), _int(slow))
+
+
+def _compressors(q: _Query) -> list[CompressorRow]:
+    rows = q.rows(
+        "SELECT compressor, COUNT(*), SUM(outcome = :ok),"
+        " AVG(CASE WHEN outcome = :ok AND tokens_before > 0"
+        "     THEN 1.0 - CAST(tokens_after AS REAL) / tokens_before END),"
+        " SUM(CASE WHEN outcome = :ok THEN tokens_before - tokens_after ELSE 0 END), AVG(ms)"
+        " FROM events WHERE {w} AND event = :compress AND memo = 0 AND compressor IS NOT NULL"
+        " GROUP BY compressor ORDER BY 5 DESC, 2 DESC",
+        ok=COMPRESSED,
+        compress=COMPRESS,
+    )
+    return [
+        CompressorRow(
+            str(c), _int(uses), _int(kept), round(100 * _float(avg), 1), _int(saved), round(_float(ms), 3)
+        )
+        for c, uses, kept, avg, saved, ms in rows
+    ]
+
+
+def reason_group(reason: str) -> str:
+    """A reason without its per-event number: ``212 tokens < min_tokens 300`` -> ``< min_tokens 300``."""
+    head, sep, rule = reason.partition(" < ")
+    return f"< {rule}" if sep and head else reason
+
+
+def _routing(q: _Query) -> tuple[list[RouteRow], int]:
+    rows = q.rows(
+        "SELECT outcome, reason, COUNT(*), SUM(memo) FROM events WHERE {w} AND event = :compress"
+        " GROUP BY outcome, reason",
+        compress=COMPRESS,
+    )
+    counts: dict[str, int] = {}
+    reasons: dict[str, dict[str, int]] = {}
+    memo = 0
+    for outcome, reason, count, memo_count in rows:
+        name, n = str(outcome), _int(count)
+        counts[name] = counts.get(name, 0) + n
+        memo += _int(memo_count)
+        if reason:
+            group = reasons.setdefault(name, {})
+            key = reason_group(str(reason))
+            group[key] = group.get(key, 0) + n
+    total = sum(counts.values())
+    order = {name: i for i, name in enumerate(COMPRESS_OUTCOMES)}
+    routing = [
+        RouteRow(name, n, _pct(n, total),
+                 sorted(reasons.get(name, {}).items(), key=lambda item: (-item[1], item[0]))[:3])
+        for name, n in sorted(counts.items(), key=lambda item: (order.get(item[0], 99), item[0]))
+    ]  # fmt: skip
+    return routing, memo
+
+
+def _by_kind(rows: list[tuple[object, ...]]) -> dict[str, int]:
+    return {str(kind): _int(n) for kind, n in rows if kind is not None}
+
+
+def _retrievals(q: _Query) -> Retrievals:
+    ((total, found, missing, with_query),) = q.rows(
+        "SELECT COUNT(*), SUM(outcome = :found), SUM(outcome = :missing), SUM(has_query) FROM events"
+        " WHERE {w} AND event = :retrieve",
+        found=FOUND,
+        missing=NOT_FOUND,
+        retrieve=RETRIEVE,
+    )
+    blocks = _by_kind(
+        q.rows(
+            "SELECT kind, COUNT(DISTINCT ref) FROM events WHERE {w} AND event = :compress"
+            " AND outcome = :ok AND ref IS NOT NULL GROUP BY kind",
+            compress=COMPRESS,
+            ok=COMPRESSED,
+        )
+    )
+    retrieved = _by_kind(
+        q.rows(
+            "SELECT kind, COUNT(*) FROM events WHERE {w} AND event = :retrieve AND outcome = :found"
+            " GROUP BY kind",
+            retrieve=RETRIEVE,
+            found=FOUND,
+        )
+    )
+    kinds = sorted({*blocks, *retrieved})
+    by_kind = [KindRetrievals(k, retrieved.get(k, 0), blocks.get(k, 0)) for k in kinds]
+    by_kind.sort(key=lambda k: (-k.retrievals, k.kind))
+    return Retrievals(_int(total), _int(found), _int(missing), _int(with_query),
+                      sum(blocks.values()), by_kind)  # fmt: skip
+
+
+def _budget(q: _Query) -> Budget:
+    ((stubbed, saved, over),) = q.rows(
+        "SELECT SUM(outcome = :stubbed),"
+        " SUM(CASE WHEN outcome = :stubbed THEN tokens_before - tokens_after END),"
+        " SUM(outcome = :over) FROM events WHERE {w} AND event = :budget",
+        stubbed=STUBBED,
+        over=OVER_BUDGET,
+        budget=BUDGET,
+    )
+    return Budget(_int(stubbed), _int(saved), _int(over))
+
+
+def perf(db: sqlite3.Connection, prices: Prices, since: float | None = None,
+         source: str | None = None) -> Perf:  # fmt: skip
+    """The ``headroom perf`` breakdown for events after ``since`` (unix time) from ``source``."""
+    from ._advice import recommendations
+
+    q = _Query(db, since, source)
+    models = _models(q, prices)
+    routing, memo = _routing(q)
+    result = Perf(stats_from(models, prices), models, _overhead(q), _compressors(q), routing, memo,
+                  _retrievals(q), _budget(q))  # fmt: skip
+    result.recommendations.extend(recommendations(result))
+    return result

@@ -1,0 +1,241 @@
+"""``headroom stats`` and ``headroom perf`` on a ledger of known events."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from headroom._cli import main
+from headroom._cli_stats import parse_since
+from headroom._ledger import Event, Ledger
+from headroom._prices import load_prices
+
+NOW = time.time()
+HOUR = 3600.0
+
+
+def compress(source: str, outcome: str, before: int, after: int, *, model: str | None = None,
+             kind: str | None = None, compressor: str | None = None, ms: float = 1.0, ref: str | None = None,
+             reason: str = "", ago: float = 60.0, memo: bool = False) -> Event:  # fmt: skip
+    return Event("compress", source, outcome, reason, model, kind, compressor, before, after, ms, ref,
+                 memo=memo, time=NOW - ago)  # fmt: skip
+
+
+KNOWN = [
+    compress("library", "compressed", 10_000, 1_000, model="gpt-4o", kind="json", compressor="json", ms=10,
+             ref="a" * 24, ago=HOUR),
+    compress("proxy", "compressed", 20_000, 2_000, model="claude-sonnet-4-5", kind="log", compressor="log",
+             ms=20, ref="b" * 24),
+    compress("library", "too_small", 200, 200, kind="text", ms=1, reason="200 tokens < min_tokens 300",
+             ago=10 * 24 * HOUR),
+    compress("langchain", "low_saving", 1_000, 1_000, model="my-llm", kind="text", compressor="text", ms=600,
+             reason="saved 4% < min_saving 15%", ago=120),
+    Event("retrieve", "library", "found", kind="json", tokens_after=500, ms=0.5, ref="a" * 24, has_query=True,
+          time=NOW - 30),
+    Event("budget", "proxy", "over_budget", "3 older tool results stubbed", "gpt-4o", tokens_before=9,
+          tokens_after=5, time=NOW - 30),
+]  # fmt: skip
+
+
+def write(store: Path, events: list[Event]) -> None:
+    ledger = Ledger(store.parent / "ledger.db")
+    for event in events:
+        ledger.record(event)
+    ledger.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+def run(store: Path, *args: str) -> Result:
+    result = CliRunner().invoke(main, ["--store", f"sqlite:///{store}", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(store: Path, *args: str) -> Any:
+    return json.loads(run(store, *args, "--json").stdout)
+
+
+def test_stats_json_on_known_events(store: Path) -> None:
+    write(store, KNOWN)
+    assert as_json(store, "stats") == {
+        "events": 4,
+        "tokens_before": 31_200,
+        "tokens_after": 4_200,
+        "saved_pct": 86.5,
+        "list_price_saved_usd": pytest.approx(9_000 * 2.5 / 1e6 + 18_000 * 3.0 / 1e6),
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "events", "before", "after", "usd"),
+    [
+        (["--since", "24h"], 3, 31_000, 4_000, 0.0765),
+        (["--since", "30m"], 2, 21_000, 3_000, 0.054),
+        (["--source", "proxy"], 1, 20_000, 2_000, 0.054),
+        (["--source", "library", "--since", "7d"], 1, 10_000, 1_000, 0.0225),
+        (["--source", "agno"], 0, 0, 0, None),
+    ],
+)
+def test_since_and_source_filter(
+    store: Path, args: list[str], events: int, before: int, after: int, usd: float | None
+) -> None:
+    write(store, KNOWN)
+    found = as_json(store, "stats", *args)
+    assert (found["events"], found["tokens_before"], found["tokens_after"]) == (events, before, after)
+    assert found["list_price_saved_usd"] == (None if usd is None else pytest.approx(usd))
+
+
+def test_since_takes_durations_and_iso_dates() -> None:
+    assert parse_since("24h", now=100_000.0) == 100_000.0 - 86_400
+    assert parse_since("7d", now=1e6) == 1e6 - 7 * 86_400
+    assert parse_since("30m", now=1e4) == 1e4 - 1_800
+    assert parse_since("2026-03-01T00:00:00Z") == 1_772_323_200.0
+    assert parse_since("2026-03-01T10:00+01:00") == 1_772_355_600.0
+    assert parse_since("2026-03-01") == parse_since("2026-03-01T00:00")  # both local midnight
+    with pytest.raises(ValueError, match="ISO date"):
+        parse_since("yesterday")
+
+
+def test_a_bad_since_is_a_usage_error(store: Path) -> None:
+    result = CliRunner().invoke(main, ["--store", f"sqlite:///{store}", "stats", "--since", "soon"])
+    assert result.exit_code == 2
+    assert "'soon' is not 30m, 24h, 7d" in result.output
+
+
+def test_perf_json_on_known_events(store: Path) -> None:
+    write(store, KNOWN)
+    perf = as_json(store, "perf")
+    models = {m["model"]: m for m in perf["models"]}
+    assert models["gpt-4o"]["blocks"] == 1
+    assert models["gpt-4o"]["saved_pct"] == 90.0
+    assert models["my-llm"]["list_price_saved_usd"] is None
+    assert perf["overhead"] == {
+        "count": 4,
+        "avg_ms": 157.75,
+        "p95_ms": 600.0,
+        "max_ms": 600.0,
+        "over_500ms": 1,
+    }
+    compressors = {c["compressor"]: c for c in perf["compressors"]}
+    assert set(compressors) == {"json", "log", "text"}
+    assert (compressors["json"]["uses"], compressors["json"]["kept"]) == (1, 1)
+    assert compressors["json"]["avg_reduction_pct"] == 90.0
+    assert (compressors["text"]["kept"], compressors["text"]["tokens_saved"]) == (0, 0)
+    assert perf["routing"] == [
+        {"outcome": "compressed", "count": 2, "share_pct": 50.0, "reasons": []},
+        {"outcome": "too_small", "count": 1, "share_pct": 25.0,
+         "reasons": [{"reason": "< min_tokens 300", "count": 1}]},
+        {"outcome": "low_saving", "count": 1, "share_pct": 25.0,
+         "reasons": [{"reason": "< min_saving 15%", "count": 1}]},
+    ]  # fmt: skip
+    retrievals = perf["retrievals"]
+    assert retrievals["total"] == retrievals["found"] == retrievals["with_query"] == 1
+    assert retrievals["by_kind"] == [
+        {"kind": "json", "retrievals": 1, "compressed_blocks": 1, "rate_pct": 100.0},
+        {"kind": "log", "retrievals": 0, "compressed_blocks": 1, "rate_pct": 0.0},
+    ]
+    assert perf["budget"] == {"stubbed": 0, "stubbed_tokens_saved": 0, "over_budget": 1}
+    advice = "\n".join(perf["recommendations"])
+    assert "1 requests were over max_context_tokens" in advice
+    assert "1 compressions took over 500 ms" in advice
+    assert "no list price for my-llm" not in advice  # it saved nothing: no money is missing
+
+
+def test_p95_is_the_nearest_rank(store: Path) -> None:
+    write(
+        store,
+        [compress("library", "compressed", 100, 10, compressor="log", ms=float(ms)) for ms in range(1, 101)],
+    )
+    overhead = as_json(store, "perf")["overhead"]
+    assert overhead == {"count": 100, "avg_ms": 50.5, "p95_ms": 95.0, "max_ms": 100.0, "over_500ms": 0}
+
+
+def test_recommendations_come_from_the_numbers(store: Path) -> None:
+    events = [
+        compress("proxy", "too_small", 100, 100, reason="100 tokens < min_tokens 300") for _ in range(63)
+    ]
+    events += [compress("proxy", "compressed", 5_000, 500, model="gpt-4o", kind="json", compressor="json",
+                        ref=f"{n:024x}") for n in range(10)]  # fmt: skip
+    events += [compress("proxy", "compressed", 5_000, 500, model="gpt-4o", kind="json", compressor="json",
+                        ref=f"{0:024x}", memo=True) for _ in range(20)]  # fmt: skip  # the same block again
+    events += [compress("proxy", "store_failed", 900, 900, kind="log", compressor="log") for _ in range(3)]
+    events += [compress("proxy", "failed", 900, 900, kind="log", compressor="log") for _ in range(2)]
+    events += [compress("proxy", "compressed", 800, 100, model="llama-3", kind="log", compressor="log")]
+    events += [compress("proxy", "low_saving", 900, 900, kind="log", compressor="log") for _ in range(1)]
+    events += [Event("retrieve", "proxy", "found", kind="json", ref=f"{n:024x}") for n in range(4)]
+    events += [Event("retrieve", "proxy", "not_found", ref="f" * 24)]
+    write(store, events)
+    perf = as_json(store, "perf")
+    advice = perf["recommendations"]
+    assert isinstance(advice, list)
+    text = "\n".join(advice)
+    assert "63% of blocks were under the size threshold (< min_tokens 300)" in text
+    assert (
+        "json blocks are retrieved 40% of the time: consider a larger budget or excluding that tool" in text
+    )
+    assert "3 originals could not be stored" in text
+    assert "2 compressions failed" in text
+    assert "1 retrievals asked for unknown or expired refs" in text
+    assert "no list price for llama-3" in text
+    assert perf["memo_hits"] == 20
+    assert "took over 500 ms" not in text
+
+
+def test_rich_output_shows_the_key_lines(store: Path) -> None:
+    write(store, KNOWN)
+    as_of = load_prices().as_of
+    stats = run(store, "stats").stdout
+    assert "31,200 → 4,200 (saved 86.5%)" in stats
+    assert f"$0.08 at list input price (prices as of {as_of})" in stats
+    assert "+ 0 tokens" not in stats
+    perf = run(store, "perf").stdout
+    for line in ("per model", "my-llm", "unknown price", "overhead", "p95", "per compressor", "routing",
+                 "skipped: too small", "< min_tokens 300", "retrievals: 1 (1 found", "recommendations",
+                 "at list input price"):  # fmt: skip
+        assert line in perf, line
+
+
+@pytest.mark.parametrize("command", ["stats", "perf"])
+def test_an_empty_ledger_is_a_friendly_message(store: Path, command: str) -> None:
+    result = run(store, command)
+    assert "No compressions recorded" in result.stdout
+    assert not (store.parent / "ledger.db").exists()  # reading never creates the file
+    zeros = as_json(store, command)
+    stats = zeros if command == "stats" else zeros["stats"]
+    assert stats == {"events": 0, "tokens_before": 0, "tokens_after": 0, "saved_pct": 0.0,
+                     "list_price_saved_usd": None}  # fmt: skip
+
+
+def test_a_price_override_changes_the_money(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(store, KNOWN)
+    prices = tmp_path / "mine.json"
+    prices.write_text(json.dumps({"as_of": "2026-11-01", "usd_per_million_input_tokens": {"gpt-4o": 10.0}}))
+    monkeypatch.setenv("HEADROOM_PRICES", str(prices))
+    assert as_json(store, "stats", "--source", "library")["list_price_saved_usd"] == pytest.approx(0.09)
+    assert "prices as of 2026-11-01" in run(store, "stats").stdout
+    prices.write_text("{broken")
+    result = CliRunner().invoke(main, ["--store", f"sqlite:///{store}", "stats"])
+    assert result.exit_code == 1
+    assert "HEADROOM_PRICES=" in result.output
+
+
+def test_the_cli_records_its_own_work(store: Path, tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text("".join(f"2026-03-01 10:00:{i % 60:02d} INFO app: job {i} done\n" for i in range(500)))
+    ref = json.loads(run(store, "compress", str(log), "--json").stdout)["ref"]
+    run(store, "retrieve", ref, "--query", "job 17")
+    found = as_json(store, "stats", "--source", "cli")
+    assert found["events"] == 1
+    assert found["list_price_saved_usd"] is None  # the CLI names no model: no price is guessed
+    assert as_json(store, "perf", "--source", "cli")["retrievals"]["with_query"] == 1
+    assert as_json(store, "stats", "--source", "proxy")["events"] == 0
