@@ -9,7 +9,9 @@ Every ``compress_text`` call records one event, so the ledger's cost is paid per
   SQLite inserts are included (target < 0.2 ms per event).
 
 Plus ``compress_text`` of a small text (below ``min_tokens``: the cheapest call, where the ledger's
-share is largest) with the ledger on and off. The compression sections run with ``ledger=False``.
+share is largest) 20,000 times back to back with the ledger on and off; the mean includes the writer
+thread's share of the GIL, and no event may be lost. The compression sections run with
+``ledger=False``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ._format import mark
 
 EVENTS = 20_000
 TARGET_MS = 0.2
-SMALL_CALLS = 2_000
+SMALL_CALLS = 20_000
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -33,7 +35,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
-def _small_text_ms(tmp: Path, ledger: bool) -> float:
+def _small_text(tmp: Path, ledger: bool) -> tuple[float, float, int]:
+    """Median and mean ms of ``compress_text`` on a text below ``min_tokens``, called back to back
+    (the writer thread competes for the GIL, so the mean carries its share), and events lost."""
     from headroom import Config, Headroom
 
     hr = Headroom(Config(store=f"sqlite:///{tmp}/{'on' if ledger else 'off'}/store.db", ledger=ledger))
@@ -44,8 +48,10 @@ def _small_text_ms(tmp: Path, ledger: bool) -> float:
         start = time.perf_counter()
         hr.compress_text(text, model="gpt-4o")
         times.append((time.perf_counter() - start) * 1000)
+    ledger_used = hr.ledger
     hr.close()
-    return median(times)
+    lost = ledger_used.dropped + ledger_used.failed if ledger_used is not None else 0
+    return median(times), sum(times) / len(times), lost
 
 
 def run_ledger(say: Callable[[str], None]) -> Section:
@@ -61,8 +67,7 @@ def run_ledger(say: Callable[[str], None]) -> Section:
                      "0123456789abcdef01234567")  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="headroom-ledger-") as tmp:
-        # the bound is a safety valve; here every event must reach the file, so the inserts are timed too
-        ledger = Ledger(Path(tmp) / "ledger.db", max_pending=3 * EVENTS)
+        ledger = Ledger(Path(tmp) / "ledger.db")  # the defaults, as the engine uses them
         ledger.record(event(0))
         ledger.flush()  # the file is created and migrated before anything is timed
         events = [event(i) for i in range(EVENTS)]
@@ -91,7 +96,11 @@ def run_ledger(say: Callable[[str], None]) -> Section:
         lost = ledger.dropped + ledger.failed
         ledger.close()
         say("ledger: compress_text of a small text, ledger on and off")
-        on, off = _small_text_ms(Path(tmp), True), _small_text_ms(Path(tmp), False)
+        (on, on_mean, on_lost), (off, off_mean, _) = (
+            _small_text(Path(tmp), True),
+            _small_text(Path(tmp), False),
+        )
+        lost += on_lost
 
     record_median, record_p99 = median(per_call), _percentile(per_call, 0.99)
     section.rows += [
@@ -100,8 +109,10 @@ def run_ledger(say: Callable[[str], None]) -> Section:
         ["Event(...) + record(), median", f"{EVENTS:,}", f"{median(built):.5f}"],
         ["amortised: record() x N + flush() (SQLite inserts included)", f"{EVENTS:,}",
          mark(f"{amortised:.5f}", amortised < TARGET_MS)],
-        ["compress_text(small text), ledger on, median", f"{SMALL_CALLS:,}", f"{on:.5f}"],
-        ["compress_text(small text), ledger off, median", f"{SMALL_CALLS:,}", f"{off:.5f}"],
+        ["compress_text(small text) back to back, ledger on: median", f"{SMALL_CALLS:,}", f"{on:.5f}"],
+        ["  ledger on: mean (the writer's GIL share included)", f"{SMALL_CALLS:,}", f"{on_mean:.5f}"],
+        ["  ledger off: median", f"{SMALL_CALLS:,}", f"{off:.5f}"],
+        ["  ledger off: mean", f"{SMALL_CALLS:,}", f"{off_mean:.5f}"],
     ]  # fmt: skip
     section.data.update(
         events=EVENTS,
@@ -110,7 +121,9 @@ def run_ledger(say: Callable[[str], None]) -> Section:
         event_and_record_median_ms=median(built),
         amortised_ms=amortised,
         small_compress_ledger_on_ms=on,
+        small_compress_ledger_on_mean_ms=on_mean,
         small_compress_ledger_off_ms=off,
+        small_compress_ledger_off_mean_ms=off_mean,
         lost_events=lost,
     )
     section.checks.append(Check(f"ledger < {TARGET_MS} ms per event (amortised, inserts included)",

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from headroom import Config, Headroom
 from headroom import _engine as engine_module
-from headroom._ledger import Event, Ledger, ledger_outcome, ledger_path, open_ledger_db, read_events
+from headroom._ledger import Event, Ledger, ledger_outcome, ledger_path
+from headroom._ledger_db import open_ledger_db, read_events
 
 EVERY_FIELD = Event("compress", "proxy", "low_saving", "saved 4% < min_saving 15%", "gpt-4o", "json", "json",
                     1234, 1200, 12.5, "a" * 24, True, True, 1_700_000_000.25)  # fmt: skip

@@ -24,7 +24,8 @@ from rich.text import Text
 
 from . import Headroom, HeadroomError
 from ._engine import SOURCES
-from ._ledger import MIGRATIONS, ledger_path, open_ledger_db
+from ._ledger import ledger_path
+from ._ledger_db import MIGRATIONS, open_ledger_db
 from ._perf import Perf, Stats, perf, stats
 from ._prices import Prices, load_prices
 from ._sqlite_util import migrate

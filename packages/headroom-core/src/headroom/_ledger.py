@@ -6,7 +6,8 @@ never get in the way of the work it records, so ``Ledger.record`` only appends t
 each. The buffer is bounded: when the writer cannot keep up, new events are dropped and counted rather
 than blocking or growing. Any failure of the file (disk full, locked, read-only, corrupt) is logged
 once and never reaches the caller. The file lives next to the store (``ledger_path``), has its own
-numbered migrations and is shared safely by every process of the user (WAL, ``BEGIN IMMEDIATE``).
+numbered migrations (``_ledger_db``) and is shared safely by every process of the user (WAL,
+``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # sqlite3 is imported on first write: ``import headroom`` stays fast
+if TYPE_CHECKING:  # sqlite3 is imported on first write (see _ledger_db): ``import headroom`` stays fast
     import sqlite3
-
-    from ._sqlite_util import Migration
 
 log = logging.getLogger("headroom")
 
@@ -149,109 +148,10 @@ def ledger_path(store_url: str) -> Path:
     return Path(platformdirs.user_data_dir("headroom")) / "ledger.db"
 
 
-# --- the file ----------------------------------------------------------------------------------------
-
-# in the order of Event's fields, so a row and an Event convert positionally
-_COLUMNS = (
-    "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
-    " has_query, memo, time"
-)
-
-
-def _m001_events(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, event TEXT NOT NULL,"
-        " source TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', model TEXT,"
-        " kind TEXT, compressor TEXT, tokens_before INTEGER NOT NULL DEFAULT 0,"
-        " tokens_after INTEGER NOT NULL DEFAULT 0, ms REAL NOT NULL DEFAULT 0, ref TEXT,"
-        " has_query INTEGER NOT NULL DEFAULT 0, memo INTEGER NOT NULL DEFAULT 0)"
-    )
-    db.execute("CREATE INDEX events_time ON events (time)")
-
-
-MIGRATIONS: list[Migration] = [_m001_events]
-
-BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
-_MAX_BATCH = 4096  # events per transaction when a backlog is written
-
-
-def open_ledger_db(path: Path) -> sqlite3.Connection:
-    """A connection to the ledger file at ``path``, created and migrated as needed.
-
-    Raises:
-        OSError: the file or its directory cannot be created.
-        sqlite3.Error: the file is not a usable database.
-    """
-    from ._sqlite_util import connect, migrate
-
-    db = connect(path, busy_ms=BUSY_MS)
-    try:
-        migrate(db, MIGRATIONS)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-# A batch goes in as a few multi-row INSERTs of power-of-two sizes (a handful of prepared statements,
-# reused), not through ``executemany``: that steps once per row, releasing and retaking the GIL at
-# each step, so a writer behind a busy caller thread waits a switch interval per row, falls behind
-# and drops events. A few steps per batch keep up at any rate.
-_INSERTS: dict[int, str] = {}
-
-
-def _insert_sizes(rows: int, largest: int) -> list[int]:
-    """``rows`` split into powers of two no larger than ``largest``, largest first."""
-    sizes = []
-    while rows:
-        size = min(largest, 1 << (rows.bit_length() - 1))
-        sizes.append(size)
-        rows -= size
-    return sizes
-
-
-def _insert_sql(rows: int) -> str:
-    sql = _INSERTS.get(rows)
-    if sql is None:
-        one = f"({', '.join('?' * 14)})"
-        sql = _INSERTS[rows] = f"INSERT INTO events ({_COLUMNS}) VALUES {', '.join([one] * rows)}"
-    return sql
-
-
-def _row(e: Event) -> tuple[object, ...]:
-    return (e.event, e.source, e.outcome, e.reason, e.model, e.kind, e.compressor, e.tokens_before,
-            e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time)  # fmt: skip
-
-
-def where(since: float | None, source: str | None) -> tuple[str, dict[str, object]]:
-    """A SQL condition (never empty) selecting events after ``since`` from ``source``, with its named
-    parameters (``:since``, ``:source``)."""
-    clauses: list[str] = ["1"]
-    params: dict[str, object] = {}
-    if since is not None:
-        clauses.append("time >= :since")
-        params["since"] = since
-    if source is not None:
-        clauses.append("source = :source")
-        params["source"] = source
-    return " AND ".join(clauses), params
-
-
-def read_events(db: sqlite3.Connection, since: float | None = None, source: str | None = None) -> list[Event]:
-    """Every event after ``since`` (unix time) from ``source``, oldest first."""
-    condition, params = where(since, source)
-    rows = db.execute(f"SELECT {_COLUMNS} FROM events WHERE {condition} ORDER BY time, id", params)
-    return [_event(*row) for row in rows]
-
-
-def _event(event: str, source: str, outcome: str, reason: str, model: str | None, kind: str | None,
-           compressor: str | None, before: int, after: int, ms: float, ref: str | None, has_query: int,
-           memo: int, at: float) -> Event:  # fmt: skip
-    return Event(event, source, outcome, reason, model, kind, compressor, before, after, ms, ref,
-                 bool(has_query), bool(memo), at)  # fmt: skip
-
-
 # --- the writer --------------------------------------------------------------------------------------
+
+_MAX_BATCH = 4096  # events per transaction when a backlog is written
+_JOIN_SECONDS = 15.0  # close() waits this long for a writer stuck behind another process's lock
 
 _live: weakref.WeakSet[Ledger] = weakref.WeakSet()
 
@@ -267,6 +167,8 @@ class Ledger:
         flush_seconds: the longest an event waits in the buffer before it is written.
         batch: a write starts as soon as this many events are waiting.
         max_pending: the buffer's bound; events recorded while it is full are dropped and counted.
+            The default holds a few seconds of a caller compressing tiny texts in a tight loop, which
+            starves the writer of the GIL, and caps the buffer at about 15 MB.
         idle_seconds: how long the writer thread waits for events before it exits.
 
     Attributes:
@@ -275,7 +177,7 @@ class Ledger:
     """
 
     def __init__(
-        self, path: Path, *, flush_seconds: float = 0.5, batch: int = 256, max_pending: int = 10_000,
+        self, path: Path, *, flush_seconds: float = 0.5, batch: int = 256, max_pending: int = 50_000,
         idle_seconds: float = 30.0,
     ) -> None:  # fmt: skip
         self.path = path
@@ -360,12 +262,14 @@ class Ledger:
 
     def _insert(self, batch: list[Event]) -> None:
         try:
+            from ._ledger_db import insert_events, open_ledger_db
+
             if self._db is None:
                 self._db = open_ledger_db(self.path)
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._insert_rows(db, batch)
+                insert_events(db, batch)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -377,17 +281,6 @@ class Ledger:
                 log.warning("headroom: the stats ledger %s cannot be written (%s); events are dropped",
                             self.path, exc)  # fmt: skip
             self._close_db()
-
-    @staticmethod
-    def _insert_rows(db: sqlite3.Connection, batch: list[Event]) -> None:
-        import sqlite3
-
-        # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 2,048 or 64 rows of 14
-        largest = 2048 if sqlite3.sqlite_version_info >= (3, 32) else 64
-        start = 0
-        for size in _insert_sizes(len(batch), largest):
-            db.execute(_insert_sql(size), [value for e in batch[start : start + size] for value in _row(e)])
-            start += size
 
     def _close_db(self) -> None:
         import sqlite3
@@ -412,7 +305,7 @@ class Ledger:
             thread, self._stop = self._thread, True
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=BUSY_MS / 1000 + 5)
+            thread.join(timeout=_JOIN_SECONDS)
         with self._write:
             self._write_pending_locked()
             self._close_db()
@@ -423,6 +316,8 @@ class Ledger:
         Raises:
             sqlite3.Error: the file cannot be read.
         """
+        from ._ledger_db import open_ledger_db, read_events
+
         with self._write:
             if self._db is None:
                 self._db = open_ledger_db(self.path)

@@ -22,8 +22,8 @@ from ._ledger import (
     OVER_BUDGET,
     RETRIEVE,
     STUBBED,
-    where,
 )
+from ._ledger_db import where
 from ._prices import Prices
 
 SLOW_MS = 500.0  # a compression slower than this is reported as slow

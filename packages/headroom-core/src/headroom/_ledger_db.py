@@ -1,0 +1,122 @@
+"""The ledger's SQLite file: its schema and migrations, batched inserts, and reading events back.
+
+``_ledger`` records events and owns the writer thread; this module is everything that touches SQL,
+imported only when the first batch is written or a report is read, so ``import headroom`` never
+loads sqlite3.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ._ledger import Event
+from ._sqlite_util import Migration, connect, migrate
+
+# --- the schema --------------------------------------------------------------------------------------
+
+# in the order of Event's fields, so a row and an Event convert positionally
+_COLUMNS = (
+    "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
+    " has_query, memo, time"
+)
+
+
+def _m001_events(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, event TEXT NOT NULL,"
+        " source TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', model TEXT,"
+        " kind TEXT, compressor TEXT, tokens_before INTEGER NOT NULL DEFAULT 0,"
+        " tokens_after INTEGER NOT NULL DEFAULT 0, ms REAL NOT NULL DEFAULT 0, ref TEXT,"
+        " has_query INTEGER NOT NULL DEFAULT 0, memo INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute("CREATE INDEX events_time ON events (time)")
+
+
+MIGRATIONS: list[Migration] = [_m001_events]
+
+BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
+
+
+def open_ledger_db(path: Path) -> sqlite3.Connection:
+    """A connection to the ledger file at ``path``, created and migrated as needed.
+
+    Raises:
+        OSError: the file or its directory cannot be created.
+        sqlite3.Error: the file is not a usable database.
+    """
+    db = connect(path, busy_ms=BUSY_MS)
+    try:
+        migrate(db, MIGRATIONS)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+# A batch goes in as a few multi-row INSERTs of power-of-two sizes (a handful of prepared statements,
+# reused), not through ``executemany``: that steps once per row, releasing and retaking the GIL at
+# each step, so a writer behind a busy caller thread waits a switch interval per row, falls behind
+# and drops events. A few steps per batch keep up at any rate.
+_INSERTS: dict[int, str] = {}
+
+
+def _insert_sizes(rows: int, largest: int) -> list[int]:
+    """``rows`` split into powers of two no larger than ``largest``, largest first."""
+    sizes = []
+    while rows:
+        size = min(largest, 1 << (rows.bit_length() - 1))
+        sizes.append(size)
+        rows -= size
+    return sizes
+
+
+def _insert_sql(rows: int) -> str:
+    sql = _INSERTS.get(rows)
+    if sql is None:
+        one = f"({', '.join('?' * 14)})"
+        sql = _INSERTS[rows] = f"INSERT INTO events ({_COLUMNS}) VALUES {', '.join([one] * rows)}"
+    return sql
+
+
+def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
+    """Insert ``batch`` inside the caller's transaction, in order."""
+    # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 2,048 or 64 rows of 14
+    largest = 2048 if sqlite3.sqlite_version_info >= (3, 32) else 64
+    start = 0
+    for size in _insert_sizes(len(batch), largest):
+        db.execute(_insert_sql(size), [value for e in batch[start : start + size] for value in _row(e)])
+        start += size
+
+
+def _row(e: Event) -> tuple[object, ...]:
+    return (e.event, e.source, e.outcome, e.reason, e.model, e.kind, e.compressor, e.tokens_before,
+            e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time)  # fmt: skip
+
+
+def where(since: float | None, source: str | None) -> tuple[str, dict[str, object]]:
+    """A SQL condition (never empty) selecting events after ``since`` from ``source``, with its named
+    parameters (``:since``, ``:source``)."""
+    clauses: list[str] = ["1"]
+    params: dict[str, object] = {}
+    if since is not None:
+        clauses.append("time >= :since")
+        params["since"] = since
+    if source is not None:
+        clauses.append("source = :source")
+        params["source"] = source
+    return " AND ".join(clauses), params
+
+
+def read_events(db: sqlite3.Connection, since: float | None = None, source: str | None = None) -> list[Event]:
+    """Every event after ``since`` (unix time) from ``source``, oldest first."""
+    condition, params = where(since, source)
+    rows = db.execute(f"SELECT {_COLUMNS} FROM events WHERE {condition} ORDER BY time, id", params)
+    return [_event(*row) for row in rows]
+
+
+def _event(event: str, source: str, outcome: str, reason: str, model: str | None, kind: str | None,
+           compressor: str | None, before: int, after: int, ms: float, ref: str | None, has_query: int,
+           memo: int, at: float) -> Event:  # fmt: skip
+    return Event(event, source, outcome, reason, model, kind, compressor, before, after, ms, ref,
+                 bool(has_query), bool(memo), at)  # fmt: skip
