@@ -90,6 +90,16 @@ def test_a_large_batch_keeps_every_event_in_order(tmp_path: Path) -> None:
     ledger.close()
 
 
+def test_a_lone_surrogate_loses_one_character_not_the_batch(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.db")
+    ledger.record(Event("compress", "proxy", "compressed", model="gpt-4o"))
+    ledger.record(Event("compress", "proxy", "compressed", model="gpt\ud800-4o"))
+    ledger.flush()
+    assert [e.model for e in ledger.events()] == ["gpt-4o", "gpt?-4o"]
+    assert ledger.failed == 0
+    ledger.close()
+
+
 def test_record_does_no_io_and_flush_writes(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     ledger = Ledger(path, flush_seconds=60, batch=10_000)

@@ -85,8 +85,16 @@ def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
     largest = 2048 if sqlite3.sqlite_version_info >= (3, 32) else 64
     start = 0
     for size in _insert_sizes(len(batch), largest):
-        db.execute(_insert_sql(size), [value for e in batch[start : start + size] for value in _row(e)])
+        values = [value for e in batch[start : start + size] for value in _row(e)]
+        try:
+            db.execute(_insert_sql(size), values)
+        except UnicodeEncodeError:  # a lone surrogate (a model name from a JSON request) loses one char
+            db.execute(_insert_sql(size), [_utf8(value) for value in values])
         start += size
+
+
+def _utf8(value: object) -> object:
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
 
 
 def _row(e: Event) -> tuple[object, ...]:
