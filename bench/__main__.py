@@ -64,6 +64,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ._conversation import run_conversation
 from ._core import Context, Section
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
 from ._kinds import KINDS
@@ -161,6 +162,9 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
         if engine_name == "headroom":
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
+    if engine_name == "headroom":
+        sections.append(run_conversation(ctx))
+        print_section(console, sections[-1])
     if not quick:
         sections.append(run_stress(data, selected, engine_name, ctx.say))
         print_section(console, sections[-1])

@@ -17,6 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     [
         ("quickstart.py", 'match "timed out"'),
         ("conversation.py", "9077"),
+        ("long_session.py", "old results stubbed; over_budget=False"),
     ],
 )
 def test_example_runs(name: str, expected: str) -> None:

@@ -185,3 +185,62 @@ def test_compress_text_never_raises_and_retrieve_gives_the_original_back(
         assert shared.retrieve(ref)  # every emitted ref resolves
     if result.ref is not None and query:
         shared.retrieve(result.ref, query=query)  # query retrieval never raises either
+
+
+# --- whole conversations -----------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+part = st.fixed_dictionaries({"type": st.sampled_from(["text", "tool_result", "image", "tool_use", "input_text"])},
+                             optional={"text": texts | json_values, "content": texts | json_values,
+                                       "tool_use_id": st.text(max_size=4), "id": st.text(max_size=4),
+                                       "input": json_values, "is_error": json_values})  # fmt: skip
+message = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["system", "developer", "user", "assistant", "tool", "function"]) | st.text(max_size=6),
+        "type": st.sampled_from(["message", "function_call", "function_call_output", "reasoning"]),
+        "content": texts | st.lists(part | json_values, max_size=4) | json_values,
+        "tool_calls": st.lists(json_values | st.fixed_dictionaries({"id": st.text(max_size=4), "function": st.fixed_dictionaries({"name": st.text(max_size=8), "arguments": texts | json_values})}), max_size=3),
+        "tool_call_id": st.text(max_size=4), "call_id": st.text(max_size=4), "name": st.text(max_size=8),
+        "output": texts | json_values, "arguments": texts | json_values,
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    messages=st.lists(message | json_values, max_size=8), tools=st.none() | st.lists(json_values, max_size=3)
+)
+def test_compress_never_raises_on_odd_conversations(
+    tmp_path_factory: pytest.TempPathFactory, messages: list[object], tools: list[object] | None
+) -> None:
+    path = tmp_path_factory.mktemp("conv") / "store.db"
+    hr = Headroom(Config(store=f"sqlite:///{path}", min_tokens=0, min_saving=0.0, max_context_tokens=50,
+                         keep_last_turns=1, align_cache=True))  # fmt: skip
+    before = json.dumps(messages, default=repr)
+    result = hr.compress(messages, tools=tools, system=None)
+    assert json.dumps(messages, default=repr) == before  # the caller's objects are never changed
+    assert len(result.messages) == len(messages)
+    for ref in result.refs:
+        assert hr.retrieve(ref) is not None
+    hr.close()
+
+
+def test_deeply_nested_tool_inputs_and_tools(shared: Headroom) -> None:
+    deep: object = "leaf"
+    for _ in range(10_000):
+        deep = {"a": deep}
+    messages = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "x", "input": deep}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": log(400)}]},
+    ]
+    result = shared.compress(messages, tools=[{"name": "x", "input_schema": deep}])
+    assert result.messages[1] is messages[1]
+    assert shared.retrieve(result.refs[0]) == log(400)

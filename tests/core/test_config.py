@@ -53,7 +53,7 @@ def test_every_field_has_a_variable() -> None:
     assert names == {
         "store", "ttl_seconds", "max_store_bytes", "min_tokens", "min_saving", "include_tools",
         "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns", "tokenizer",
-        "ledger",
+        "ledger", "align_cache",
     }  # fmt: skip
 
 

@@ -140,3 +140,25 @@ def test_bad_arguments_raise() -> None:
         hr.compress_text("x", budget=1.5)
     with pytest.raises(ConfigError):
         Headroom(source="somewhere")
+
+
+def test_a_store_that_cannot_open_is_not_dialled_for_every_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headroom import _engine
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    opens: list[str] = []
+    real_open = _engine.open_store
+
+    def counting_open(url: str, **kwargs: int) -> _engine.Store:
+        opens.append(url)
+        return real_open(url, **kwargs)
+
+    monkeypatch.setattr(_engine, "open_store", counting_open)
+    hr = Headroom(Config(store=f"sqlite:///{blocker}/store.db", min_tokens=0))
+    for _ in range(3):
+        result = hr.compress_text(big_log())
+        assert (result.text, result.outcome) == (big_log(), "store_failed")
+    assert len(opens) == 1

@@ -17,7 +17,7 @@ from ._config import Config
 from ._engine import Headroom
 from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
 from ._tool import retrieve_tool
-from ._types import Compressed, CompressResult
+from ._types import Compressed, CompressResult, Volatile
 from ._version import __version__
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "HeadroomError",
     "RefNotFound",
     "StoreError",
+    "Volatile",
     "__version__",
     "compress",
     "compress_text",
@@ -61,9 +62,16 @@ def compress_text(
     return default().compress_text(text, query, kind, budget, retrievable)
 
 
-def compress(messages: Any, query: str | None = None, model: str | None = None) -> CompressResult:
+def compress(
+    messages: Any,
+    query: str | None = None,
+    model: str | None = None,
+    *,
+    system: Any = None,
+    tools: Any = None,
+) -> CompressResult:
     """``Headroom.compress`` on the default instance."""
-    return default().compress(messages, query, model)
+    return default().compress(messages, query, model, system=system, tools=tools)
 
 
 def retrieve(ref: str, query: str | None = None) -> str:

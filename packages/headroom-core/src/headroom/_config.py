@@ -75,6 +75,8 @@ class Config:
         keep_last_turns: turns the budget policy never touches.
         tokenizer: tiktoken encoding for counts (a model's own encoding wins when a model is given).
         ledger: record stats events.
+        align_cache: move volatile lines (timestamps, ids) of the system prompt to the newest user
+            turn and put tool definitions in canonical order, so providers' prompt caches keep hitting.
     """
 
     store: str = field(default_factory=_env("STORE", str, "sqlite"))
@@ -91,6 +93,7 @@ class Config:
     keep_last_turns: int = field(default_factory=_env("KEEP_LAST_TURNS", int, 4))
     tokenizer: str = field(default_factory=_env("TOKENIZER", str, "o200k_base"))
     ledger: bool = field(default_factory=_env("LEDGER", _parse_bool, True))
+    align_cache: bool = field(default_factory=_env("ALIGN_CACHE", _parse_bool, False))
 
     def __post_init__(self) -> None:
         checks = [

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._compressors import Job, compressor_for
 from ._config import Config
@@ -23,11 +23,16 @@ from ._detect import detect
 from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
 from ._ledger import FAILED, FOUND, NOT_FOUND, Event, Ledger, ledger_outcome, ledger_path
 from ._markers import Marker, make_ref, marker_refs, normalize_ref
+from ._memo import Memo
+from ._prefix import PrefixWatch
 from ._split import Part, split_mixed
 from ._store import Original, Store, open_store
 from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
 from ._tool import parse_arguments, retrieve_tool
 from ._types import KINDS, Compressed, CompressResult
+
+if TYPE_CHECKING:
+    from ._conversation import Done
 
 log = logging.getLogger("headroom")
 
@@ -35,6 +40,8 @@ SOURCES = ("library", "langchain", "agno", "llamaindex", "proxy", "cli")
 # Above this size the original's tokens are counted on a second thread while Python compresses:
 # tiktoken releases the GIL, so the two overlap on a multi-core machine.
 _PARALLEL_COUNT_CHARS = 8_192
+
+_STORE_RETRY_SECONDS = 10.0  # after a failed open, the store is tried again after this long
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -78,8 +85,13 @@ class Headroom:
         self.config = config if config is not None else Config()
         self.source = source
         self.outcomes: Counter[str] = Counter()
+        # conversation memos: a re-sent history costs a hash and a lookup per block (see _conversation)
+        self._memo: Memo[Done] = Memo(max_entries=8192, max_size=64 << 20)
+        self._counts: Memo[int] = Memo(max_entries=65536, max_size=65536)
+        self._prefix = PrefixWatch()
         self._store: Store | None = None
         self._store_lock = threading.Lock()
+        self._store_failure: tuple[float, StoreError] | None = None  # (when, why) the last open failed
         self._ledger: Ledger | None = None
         self._ledger_lock = threading.Lock()
         self._ledger_warned = False
@@ -95,11 +107,19 @@ class Headroom:
         """
         with self._store_lock:
             if self._store is None:
-                self._store = open_store(
-                    self.config.store,
-                    ttl_seconds=self.config.ttl_seconds,
-                    max_store_bytes=self.config.max_store_bytes,
-                )
+                failed = self._store_failure
+                if failed is not None and time.monotonic() - failed[0] < _STORE_RETRY_SECONDS:
+                    raise failed[1]  # a store that is down is not dialled again for every block
+                try:
+                    self._store = open_store(
+                        self.config.store,
+                        ttl_seconds=self.config.ttl_seconds,
+                        max_store_bytes=self.config.max_store_bytes,
+                    )
+                except StoreError as exc:
+                    self._store_failure = (time.monotonic(), exc)
+                    raise
+                self._store_failure = None
             return self._store
 
     def close(self) -> None:
@@ -383,26 +403,81 @@ class Headroom:
 
     # --- conversations -------------------------------------------------------------------------------
 
-    def compress(self, messages: Any, query: str | None = None, model: str | None = None) -> CompressResult:
-        """Compress the tool results of a conversation, returned in the caller's own shape.
+    def compress(
+        self,
+        messages: Any,
+        query: str | None = None,
+        model: str | None = None,
+        *,
+        system: Any = None,
+        tools: Any = None,
+    ) -> CompressResult:
+        """Compress a conversation by policy, returned in the caller's own shape.
+
+        Tool results are compressed (``include_tools`` / ``exclude_tools``), user turns only with
+        ``compress_user_messages``, the system prompt and assistant text never. Each tool result is
+        compressed with the user turn before it as its query, so an unchanged prefix compresses to the
+        same bytes on every request. With ``max_context_tokens``, old tool results become stubs.
 
         Args:
-            messages: OpenAI chat messages, Anthropic messages, or a plain string.
-            query: what the model is looking for; by default the user turn before each tool result.
-            model: the model that will read the messages, for its tokenizer.
+            messages: OpenAI chat messages, Responses API input items, Anthropic messages, or a string.
+            query: use this query for every block instead of each block's own preceding user turn
+                (a query that changes between requests then changes earlier blocks too).
+            model: the model that will read the messages, for its tokenizer and the ledger.
+            system: Anthropic's separate system prompt (string or text blocks), checked for volatile
+                content and returned in ``CompressResult.system``.
+            tools: the request's tool definitions, checked for volatile content and ordering and
+                returned in ``CompressResult.tools`` (canonical order with ``align_cache``).
 
         Returns:
-            A new list (the caller's objects are never changed) and the token counts.
-        """
-        from ._messages import compress_messages
+            A new list (the caller's objects are never changed), token counts, refs, budget flags and
+            prompt-cache findings.
 
-        return compress_messages(self, messages, query, model)
+        Raises:
+            ConfigError: ``messages`` is neither a sequence of messages nor a string.
+        """
+        from ._conversation import compress_messages
+
+        return compress_messages(self, messages, query, model, system, tools)
 
     async def acompress(
-        self, messages: Any, query: str | None = None, model: str | None = None
+        self,
+        messages: Any,
+        query: str | None = None,
+        model: str | None = None,
+        *,
+        system: Any = None,
+        tools: Any = None,
     ) -> CompressResult:
-        """``compress`` on a worker thread, so an event loop is never blocked."""
-        return await asyncio.to_thread(self.compress, messages, query, model)
+        """``compress`` on a worker thread: CPU work and store I/O never block the event loop."""
+        return await asyncio.to_thread(self.compress, messages, query, model, system=system, tools=tools)
+
+    def _record_memo(self, done: Done, model: str | None, ms: float) -> None:
+        """Ledger: a block answered from the conversation memo."""
+        if done.outcome in ("excluded", "error_kept"):
+            outcome, reason = "excluded", "error result kept whole" if done.outcome == "error_kept" else ""
+        else:
+            outcome, reason = ledger_outcome(
+                done.outcome, kind=done.kind or "text", tokens_before=done.tokens_before,
+                attempt_tokens=None, min_tokens=self.config.min_tokens, min_saving=self.config.min_saving,
+            )  # fmt: skip
+        self._record(Event("compress", self.source, outcome, reason, model, done.kind, None,
+                           done.tokens_before, done.tokens_after, ms, None, memo=True))  # fmt: skip
+
+    def _record_policy(self, tokens: int, reason: str, model: str | None) -> None:
+        """Ledger: a block the conversation policy did not compress."""
+        self._record(Event("compress", self.source, "excluded", reason, model, tokens_before=tokens,
+                           tokens_after=tokens))  # fmt: skip
+
+    def _record_budget(
+        self, before: int, after: int, stubbed: int, over: bool, budget: int, model: str | None
+    ) -> None:
+        """Ledger: the token budget stubbed old tool results, or could not be met."""
+        reason = f"{stubbed} older tool results stubbed to fit max_context_tokens {budget}"
+        if over:
+            reason += "; the protected turns alone exceed it"
+        self._record(Event("budget", self.source, "over_budget" if over else "stubbed", reason, model,
+                           tokens_before=before, tokens_after=after))  # fmt: skip
 
     # --- retrieval -----------------------------------------------------------------------------------
 

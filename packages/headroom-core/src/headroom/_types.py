@@ -47,6 +47,24 @@ class Compressed:
 
 
 @dataclass(frozen=True)
+class Volatile:
+    """Content of the cached prefix (system prompt, tool definitions) that changes between requests.
+
+    Attributes:
+        where: ``system``, ``tool <name>`` or ``tools``.
+        what: ``timestamp``, ``date``, ``time``, ``uuid``, ``request id``, ``unix time`` or ``order``.
+        sample: the first such value found (``order``: what changed).
+        confirmed: True when an earlier request had the same prefix except for this content, so the
+            provider's prompt cache really missed; False when it only looks volatile.
+    """
+
+    where: str
+    what: str
+    sample: str
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
 class CompressResult:
     """The result of compressing a conversation.
 
@@ -56,6 +74,11 @@ class CompressResult:
         tokens_after: tokens of the text content after compression.
         refs: every ref emitted, in message order.
         over_budget: True when the protected part alone exceeds ``max_context_tokens``.
+        stubbed: how many older tool results were replaced by a stub to fit ``max_context_tokens``.
+        volatile: content of the system prompt and tools that busts providers' prompt caches.
+        system: the separate system prompt (Anthropic), when one was given; moved volatile lines
+            are gone from it when ``Config.align_cache`` is on.
+        tools: the tool definitions, when given; in canonical order when ``Config.align_cache`` is on.
     """
 
     messages: Any
@@ -63,3 +86,7 @@ class CompressResult:
     tokens_after: int
     refs: tuple[str, ...]
     over_budget: bool = False
+    stubbed: int = 0
+    volatile: tuple[Volatile, ...] = ()
+    system: Any = None
+    tools: Any = None

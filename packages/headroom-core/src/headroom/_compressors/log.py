@@ -194,6 +194,8 @@ def compress(job: Job) -> str | None:
     templates: dict[int, str] = {}  # block index of first occurrence -> rendered template line
     optional: list[tuple[int, int, bool]] = []  # (count, block index, is a template) a budget may drop
     for cluster in clusters:
+        if not lines[blocks[cluster.first][0]].strip():
+            continue  # blank lines carry nothing a template line could say
         if cluster.severity >= WARNING or cluster.count == 1:
             shown[cluster.first] = f"[×{cluster.count}] " if cluster.count > 1 else ""
             if cluster.severity >= WARNING and len(cluster.signatures) > 1:

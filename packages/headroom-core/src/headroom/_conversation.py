@@ -1,0 +1,333 @@
+"""The conversation policy: what in a conversation is compressed, with which query, and how.
+
+- Tool results are compressed (``include_tools`` / ``exclude_tools`` globs over the tool's name);
+  user turns only with ``compress_user_messages``; the system prompt, assistant text and tool-call
+  arguments never. ``headroom_retrieve`` results and blocks that already carry our markers pass
+  through, so compressing twice (an adapter at two points) changes nothing.
+- Causal queries: a tool result is compressed with the text of the user turn before it (the request
+  that led to the call), never with a later turn, so an unchanged prefix compresses to the same bytes
+  on every request and providers' prompt caches keep hitting.
+- Errors (``is_error``, a non-zero exit code, a traceback) are compressed gently: the traceback, or the
+  last lines, stay verbatim and only what comes before and after is compressed, with a larger budget.
+- Every decision is memoised by content hash, so re-sending the same history costs a hash and a lookup
+  per block; a memoised result is only reused while the store still holds its originals.
+- Then the token budget (``_budget``) and the prompt-cache checks (``_prefix``) run over the whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from . import _budget
+from ._blocks import SYSTEM_INDEX, Block, read_blocks, replace_at
+from ._detect import detect
+from ._errors import ConfigError, StoreError
+from ._markers import TOOL_NAME, Marker, make_ref
+from ._memo import digest
+from ._prefix import canonical_tools, volatile_lines
+from ._store import Original
+from ._types import CompressResult
+
+if TYPE_CHECKING:
+    from ._engine import Headroom
+
+GENTLE_BUDGET = 0.5  # share of tokens kept around an error (the error itself is always whole)
+_ERROR_TAIL_LINES = 40
+_COUNT_MEMO_CHARS = 256  # shorter texts are cheaper to count than to hash
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):[ \t]*\r?$", re.M)
+_EXIT_CODE = re.compile(
+    r"(?i)\b(?:exit(?:ed)?(?:\s+with)?\s+(?:code|status)|exit_?code|return_?code)\b"
+    r"[\"']?\s*[:=]?\s*[\"']?(-?[1-9]\d*)"
+)
+_EXIT_SCAN_CHARS = 2_000  # shells and tool runners report exit codes at the start or the end
+_MOVED_NOTE = "[moved here from the system prompt by headroom, to keep the prompt cache stable]"
+
+
+@dataclass(frozen=True)
+class Done:
+    """One block's memoised result: ``text`` None when the block is unchanged."""
+
+    text: str | None
+    tokens_before: int
+    tokens_after: int
+    refs: tuple[str, ...]
+    outcome: str
+    kind: str | None
+
+
+def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
+    """The part of an error result that must stay verbatim: the tracebacks, else the last lines."""
+    tracebacks = list(_TRACEBACK.finditer(text))
+    if tracebacks:
+        start = tracebacks[0].start()
+        position = tracebacks[-1].end()
+        lines = text[position:].splitlines(keepends=True)
+        for line in lines[1:] if lines and not lines[0].strip() else lines:
+            position += len(line)
+            if line.strip() and not line[:1].isspace():
+                break  # the exception line ends the traceback
+        return start, position
+    head, tail = text[:_EXIT_SCAN_CHARS], text[-_EXIT_SCAN_CHARS:]
+    if flagged or _EXIT_CODE.search(head) or _EXIT_CODE.search(tail):
+        start = len(text)
+        for _ in range(_ERROR_TAIL_LINES):
+            found = text.rfind("\n", 0, max(start - 1, 0))
+            if found < 0:
+                return 0, len(text)
+            start = found + 1
+        return start, len(text)
+    return None
+
+
+class Conversation:
+    """One ``Headroom.compress`` call: reads the blocks, applies the policy, puts the texts back."""
+
+    def __init__(self, headroom: Headroom, query: str | None, model: str | None) -> None:
+        self.hr = headroom
+        self.config = headroom.config
+        self.query = query
+        self.model = model
+        tokenizer = headroom.tokenizer(model)
+        self.encoding = tokenizer.name
+        self._count = tokenizer.count
+        self.refs: list[str] = []
+
+    # --- counting ------------------------------------------------------------------------------------
+
+    def count(self, text: str) -> int:
+        if len(text) < _COUNT_MEMO_CHARS:
+            return self._count(text)
+        key = digest("count", self.encoding, text)
+        tokens = self.hr._counts.get(key)
+        if tokens is None:
+            tokens = self._count(text)
+            self.hr._counts.put(key, tokens)
+        return tokens
+
+    # --- policy --------------------------------------------------------------------------------------
+
+    def excluded(self, block: Block) -> str | None:
+        """Why ``block`` is never compressed, or None when the policy allows it."""
+        if block.role == "user":
+            return None if self.config.compress_user_messages else "user turn (compress_user_messages off)"
+        if block.role != "tool":
+            return f"{block.role} text is never compressed"
+        if block.tool == TOOL_NAME:
+            return "headroom_retrieve result"
+        name = block.tool or ""
+        included = [p for p in self.config.include_tools if fnmatchcase(name, p)]
+        if not included:
+            return f"tool {name or '(unknown)'} not in include_tools"
+        excluded = [p for p in self.config.exclude_tools if fnmatchcase(name, p)]
+        if excluded:
+            return f"tool {name or '(unknown)'} matches exclude_tools {excluded[0]!r}"
+        return None
+
+    def compress_block(self, block: Block, query: str | None) -> Done:
+        """The policy's result for one allowed block, from the memo when it was computed before."""
+        flags = f"{block.role}:{'error' if block.is_error else ''}"
+        key = digest("block", self.encoding, flags, block.text, query, block.file, self.query)
+        started = time.perf_counter()
+        done = self.hr._memo.get(key)
+        if done is not None and self._held(done.refs):
+            self.hr._record_memo(done, self.model, (time.perf_counter() - started) * 1000)
+            return done
+        done = self._compress(block, query)
+        self.hr._memo.put(key, done, len(done.text or "") + 64)
+        return done
+
+    def _held(self, refs: tuple[str, ...]) -> bool:
+        try:
+            return all(self.hr.store.contains(ref) for ref in refs)
+        except StoreError:
+            return False
+
+    def _compress(self, block: Block, query: str | None) -> Done:
+        text = block.text
+        if self.hr._already_compressed(text):
+            tokens = self.count(text)
+            self.hr._record_policy(tokens, "already carries a headroom marker", self.model)
+            return Done(None, tokens, tokens, (), "already_compressed", None)
+        region = error_region(text, block.is_error) if block.role == "tool" else None
+        if region is not None:
+            return self._compress_error(block, query, region)
+        if block.role == "user":
+            return self._compress_user(text, query)
+        result = self.hr.compress_text(text, query=query, model=self.model, path=block.file)
+        changed = result.text if result.text != text else None
+        return Done(changed, result.tokens_before, result.tokens_after, result.refs, result.outcome,
+                    result.kind)  # fmt: skip
+
+    def _compress_user(self, text: str, query: str | None) -> Done:
+        """A long user turn (a paste, RAG context): its closing question stays whole and is the query."""
+        body, question = _split_question(text)
+        result = self.hr.compress_text(body, query=self.query or question or query, model=self.model)
+        tokens_before = self.count(text)
+        if result.ref is None:
+            return Done(None, tokens_before, tokens_before, (), result.outcome, result.kind)
+        new_text = result.text + text[len(body) :]
+        return Done(new_text, tokens_before, self.count(new_text), result.refs, result.outcome, result.kind)
+
+    def _compress_error(self, block: Block, query: str | None, region: tuple[int, int]) -> Done:
+        """Compress around the error region with a larger budget; the region itself stays verbatim."""
+        text = block.text
+        start, end = region
+        out: list[str] = []
+        refs: list[str] = []
+        for piece, verbatim in ((text[:start], False), (text[start:end], True), (text[end:], False)):
+            if verbatim or not piece.strip():
+                out.append(piece)
+                continue
+            result = self.hr.compress_text(piece, query=query, budget=GENTLE_BUDGET, model=self.model,
+                                           path=block.file)  # fmt: skip
+            new = result.text
+            if piece.endswith("\n") and not new.endswith("\n"):
+                new += "\n"
+            out.append(new)
+            refs.extend(result.refs)
+        tokens_before = self.count(text)
+        if not refs:
+            return Done(None, tokens_before, tokens_before, (), "error_kept", "text")
+        new_text = "".join(out)
+        return Done(new_text, tokens_before, self.count(new_text), tuple(refs), "compressed", "text")
+
+    # --- the whole conversation ----------------------------------------------------------------------
+
+    def run(self, messages: Sequence[Any], system: Any, tools: Any) -> CompressResult:
+        blocks = read_blocks(messages, system)
+        new_texts: dict[int, str] = {}
+        sizes: list[int] = []
+        tokens_before = 0
+        last_user: str | None = None
+        for index, block in enumerate(blocks):
+            query = self.query or last_user
+            reason = self.excluded(block)
+            if reason is not None:
+                tokens = self.count(block.text)
+                if block.role == "tool":
+                    self.hr._record_policy(tokens, reason, self.model)
+                done = Done(None, tokens, tokens, (), "excluded", None)
+            else:
+                done = self.compress_block(block, query)
+            if done.text is not None:
+                new_texts[index] = done.text
+            self.refs.extend(done.refs)
+            tokens_before += done.tokens_before
+            sizes.append(done.tokens_after)
+            if block.role == "user" and block.text.strip():
+                last_user = block.text
+
+        stubbed, over_budget = self._fit_budget(blocks, sizes, new_texts)
+        volatile = self.hr._prefix.check([b.text for b in blocks if b.role == "system"], _tool_list(tools))
+        if self.config.align_cache:
+            self._align(blocks, new_texts)
+            if isinstance(tools, list):
+                with contextlib.suppress(RecursionError):  # nested too deeply to reorder: sent as given
+                    tools = canonical_tools(tools)
+
+        out_messages: list[Any] = list(messages)
+        out_system = system
+        for index, text in new_texts.items():
+            block = blocks[index]
+            if block.path is None:
+                continue
+            if block.message == SYSTEM_INDEX:
+                out_system = replace_at(out_system, block.path, text)
+            else:
+                out_messages[block.message] = replace_at(out_messages[block.message], block.path, text)
+        tokens_after = sum(sizes)
+        return CompressResult(
+            out_messages, tokens_before, tokens_after, tuple(dict.fromkeys(self.refs)), over_budget,
+            stubbed, tuple(volatile), out_system, tools,
+        )  # fmt: skip
+
+    def _fit_budget(
+        self, blocks: list[Block], sizes: list[int], new_texts: dict[int, str]
+    ) -> tuple[int, bool]:
+        budget = self.config.max_context_tokens
+        if budget is None:
+            return 0, False
+        total = sum(sizes)
+        plan = _budget.plan(blocks, sizes, budget, self.config.keep_last_turns)
+        stubbed = 0
+        for index in plan.stub:
+            stub = self._stub(blocks[index])
+            if stub is None:
+                continue  # the original could not be stored: the block stays as it was
+            new_texts[index] = stub
+            sizes[index] = self.count(stub)
+            self.refs.append(make_ref(blocks[index].text))
+            stubbed += 1
+        over = sum(sizes) > budget
+        if stubbed or over:
+            self.hr._record_budget(total, sum(sizes), stubbed, over, budget, self.model)
+        return stubbed, over
+
+    def _stub(self, block: Block) -> str | None:
+        """A one-line stand-in for an old tool result; its original stays retrievable."""
+        ref = make_ref(block.text)
+        try:
+            if not self.hr.store.contains(ref):
+                self.hr.store.put(ref, Original(block.text, detect(block.text).kind))
+        except (StoreError, ConfigError):
+            return None
+        tool = f" of {block.tool}" if block.tool else ""
+        marker = Marker(ref, retrievable=True)(self.count(block.text), "tokens")
+        return f"[older tool result{tool} cleared to fit the context budget] {marker}"
+
+    def _align(self, blocks: list[Block], new_texts: dict[int, str]) -> None:
+        """Move volatile lines of the system prompt to the end of the newest user turn."""
+        users = [i for i, b in enumerate(blocks) if b.role == "user" and b.path is not None]
+        if not users:
+            return
+        moved: list[str] = []
+        for index, block in enumerate(blocks):
+            if block.role == "system" and block.path is not None:
+                kept, lines = volatile_lines(new_texts.get(index, block.text))
+                if lines:
+                    new_texts[index] = kept
+                    moved.extend(lines)
+        if moved:
+            last = users[-1]
+            current = new_texts.get(last, blocks[last].text)
+            new_texts[last] = f"{current}\n\n{_MOVED_NOTE}\n" + "\n".join(moved)
+
+
+def _split_question(text: str) -> tuple[str, str | None]:
+    """A user turn as (body, closing question): its last paragraph, when short, is the question
+    (pastes and RAG context usually end with it); else the whole turn is the body."""
+    stripped = text.rstrip()
+    cut = stripped.rfind("\n\n")
+    last = stripped[cut + 2 :].strip() if cut >= 0 else ""
+    if not last or len(last) > 500:
+        return text, None
+    return text[:cut], last
+
+
+def _tool_list(tools: Any) -> list[Any] | None:
+    return tools if isinstance(tools, list) else None
+
+
+def compress_messages(
+    headroom: Headroom,
+    messages: Any,
+    query: str | None,
+    model: str | None,
+    system: Any = None,
+    tools: Any = None,
+) -> CompressResult:
+    """See ``Headroom.compress``."""
+    if isinstance(messages, (str, bytes)):
+        result = headroom.compress_text(messages, query=query, model=model)
+        return CompressResult(result.text, result.tokens_before, result.tokens_after, result.refs)
+    if not isinstance(messages, Sequence):
+        raise ConfigError(
+            f"messages must be a list of message dicts or a string, not {type(messages).__name__}"
+        )
+    return Conversation(headroom, query, model).run(messages, system, tools)
