@@ -279,7 +279,7 @@ def test_ledger_off_writes_nothing(tmp_path: Path) -> None:
     ref = hr.compress_text(big_log()).ref
     assert ref is not None
     hr.retrieve(ref)
-    hr._record(Event("budget", "library", "stubbed"))
+    hr.events.record(Event("budget", "library", "stubbed"))
     assert hr.ledger is None
     hr.close()
     assert not (tmp_path / "ledger.db").exists()

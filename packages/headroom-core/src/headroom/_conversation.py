@@ -136,7 +136,7 @@ class Conversation:
         started = time.perf_counter()
         done = self.hr._memo.get(key)
         if done is not None and self._held(done.refs):
-            self.hr._record_memo(done, self.model, (time.perf_counter() - started) * 1000)
+            self.hr.events.memo_hit(done, self.model, (time.perf_counter() - started) * 1000)
             return done
         done = self._compress(block, query)
         self.hr._memo.put(key, done, len(done.text or "") + 64)
@@ -152,7 +152,7 @@ class Conversation:
         text = block.text
         if self.hr._already_compressed(text):
             tokens = self.count(text)
-            self.hr._record_policy(tokens, "already carries a headroom marker", self.model)
+            self.hr.events.excluded(tokens, "already carries a headroom marker", self.model)
             return Done(None, tokens, tokens, (), "already_compressed", None)
         region = error_region(text, block.is_error) if block.role == "tool" else None
         if region is not None:
@@ -211,7 +211,7 @@ class Conversation:
             if reason is not None:
                 tokens = self.count(block.text)
                 if block.role == "tool":
-                    self.hr._record_policy(tokens, reason, self.model)
+                    self.hr.events.excluded(tokens, reason, self.model)
                 done = Done(None, tokens, tokens, (), "excluded", None)
             else:
                 done = self.compress_block(block, query)
@@ -266,7 +266,7 @@ class Conversation:
             stubbed += 1
         over = sum(sizes) > budget
         if stubbed or over:
-            self.hr._record_budget(total, sum(sizes), stubbed, over, budget, self.model)
+            self.hr.events.budget(total, sum(sizes), stubbed, over, budget, self.model)
         return stubbed, over
 
     def _stub(self, block: Block) -> str | None:

@@ -21,10 +21,11 @@ from ._compressors import Job, compressor_for
 from ._config import Config
 from ._detect import detect
 from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
-from ._ledger import FAILED, FOUND, NOT_FOUND, Event, Ledger, ledger_outcome, ledger_path
+from ._ledger import FAILED, FOUND, NOT_FOUND, Ledger
 from ._markers import Marker, make_ref, marker_refs, normalize_ref
 from ._memo import Memo
 from ._prefix import PrefixWatch
+from ._recorder import Recorder, Trace
 from ._split import Part, split_mixed
 from ._store import Original, Store, open_store
 from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
@@ -59,17 +60,6 @@ class _BadInput(Exception):
     """The input cannot be compressed safely (nested too deeply): it passes through as ``bad_input``."""
 
 
-class _Trace:
-    """What one ``compress_text`` call did beyond its result, for its ledger event."""
-
-    __slots__ = ("attempt_tokens", "compressor", "error")
-
-    def __init__(self) -> None:
-        self.compressor: str | None = None  # the compressor that ran (``mixed`` for mixed content)
-        self.attempt_tokens: int | None = None  # a discarded output's tokens (saved too little)
-        self.error: str | None = None  # the exception a compressor raised
-
-
 class Headroom:
     """Compresses what an agent reads and keeps every original retrievable.
 
@@ -92,9 +82,7 @@ class Headroom:
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self._store_failure: tuple[float, StoreError] | None = None  # (when, why) the last open failed
-        self._ledger: Ledger | None = None
-        self._ledger_lock = threading.Lock()
-        self._ledger_warned = False
+        self.events = Recorder(self.config, source)
 
     # --- the store -----------------------------------------------------------------------------------
 
@@ -124,70 +112,16 @@ class Headroom:
 
     def close(self) -> None:
         """Write the ledger's pending events and close the store's and the ledger's connections."""
-        with self._ledger_lock:
-            ledger, self._ledger = self._ledger, None
-        if ledger is not None:
-            ledger.close()
+        self.events.close()
         with self._store_lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
 
-    # --- the stats ledger ----------------------------------------------------------------------------
-
     @property
     def ledger(self) -> Ledger | None:
-        """The stats ledger (``ledger.db`` beside the store), None when ``config.ledger`` is off.
-
-        Creating it costs no I/O: the file is opened by the ledger's writer thread on its first batch.
-        """
-        if not self.config.ledger:
-            return None
-        with self._ledger_lock:
-            if self._ledger is None:
-                self._ledger = Ledger(ledger_path(self.config.store))
-            return self._ledger
-
-    def _record(self, event: Event) -> None:
-        """Queue ``event`` in the ledger. A no-op when the ledger is off; never raises."""
-        if not self.config.ledger:
-            return
-        try:
-            ledger = self._ledger if self._ledger is not None else self.ledger
-            if ledger is not None:
-                ledger.record(event)
-        except Exception:  # stats must never break the work they describe
-            if not self._ledger_warned:
-                self._ledger_warned = True
-                log.warning("headroom: could not record a stats event", exc_info=True)
-
-    def _record_compress(self, result: Compressed, model: str | None, trace: _Trace, ms: float) -> None:
-        """Ledger: one ``compress_text`` call."""
-        outcome, reason = ledger_outcome(
-            result.outcome, kind=result.kind, tokens_before=result.tokens_before,
-            attempt_tokens=trace.attempt_tokens, min_tokens=self.config.min_tokens,
-            min_saving=self.config.min_saving,
-        )  # fmt: skip
-        if trace.error is not None:
-            reason = f"{trace.error} in the compressor (see the log)"
-        self._record(Event("compress", self.source, outcome, reason, model, result.kind, trace.compressor,
-                           result.tokens_before, result.tokens_after, ms, result.ref))  # fmt: skip
-
-    def _record_retrieve(
-        self, ref: str, query: str | None, started: float, outcome: str, kind: str | None = None,
-        text: str | None = None, reason: str = "",
-    ) -> None:  # fmt: skip
-        """Ledger: one retrieval; ``tokens_after`` is the exact token count of what was returned."""
-        if not self.config.ledger:
-            return
-        ms = (time.perf_counter() - started) * 1000
-        try:
-            tokens = self.tokenizer().count(text) if text else 0
-        except Exception:  # a count must not turn a successful retrieval into a failure
-            log.warning("headroom: could not count a retrieval's tokens", exc_info=True)
-            tokens = 0
-        self._record(Event("retrieve", self.source, outcome, reason, kind=kind, tokens_after=tokens, ms=ms,
-                           ref=ref, has_query=bool(query and query.strip())))  # fmt: skip
+        """The stats ledger (``ledger.db`` beside the store), None when ``config.ledger`` is off."""
+        return self.events.ledger
 
     # --- compressing one text ------------------------------------------------------------------------
 
@@ -233,7 +167,7 @@ class Headroom:
         if budget is not None and not 0 < budget <= 1:
             raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
         tokenizer = self.tokenizer(model)
-        trace = _Trace()
+        trace = Trace()
         try:
             result = self._compress_text(text, query, kind, budget, retrievable, tokenizer, path, trace)
         except Exception as exc:  # the last line of defence: the caller always gets its text back
@@ -242,7 +176,7 @@ class Headroom:
             result = self._unchanged(text, kind or "text", None, tokenizer.count(text), "error", tokenizer)
         self.outcomes[result.outcome] += 1
         if self.config.ledger:
-            self._record_compress(result, model, trace, (time.perf_counter() - started) * 1000)
+            self.events.compressed(result, model, trace, (time.perf_counter() - started) * 1000)
         return result
 
     async def acompress_text(
@@ -276,7 +210,7 @@ class Headroom:
         retrievable: bool,
         tokenizer: Tokenizer,
         path: str | None,
-        trace: _Trace,
+        trace: Trace,
     ) -> Compressed:
         detected = detect(text, path) if kind is None else None
         kind = kind or detected.kind  # type: ignore[union-attr]
@@ -452,33 +386,6 @@ class Headroom:
         """``compress`` on a worker thread: CPU work and store I/O never block the event loop."""
         return await asyncio.to_thread(self.compress, messages, query, model, system=system, tools=tools)
 
-    def _record_memo(self, done: Done, model: str | None, ms: float) -> None:
-        """Ledger: a block answered from the conversation memo."""
-        if done.outcome in ("excluded", "error_kept"):
-            outcome, reason = "excluded", "error result kept whole" if done.outcome == "error_kept" else ""
-        else:
-            outcome, reason = ledger_outcome(
-                done.outcome, kind=done.kind or "text", tokens_before=done.tokens_before,
-                attempt_tokens=None, min_tokens=self.config.min_tokens, min_saving=self.config.min_saving,
-            )  # fmt: skip
-        self._record(Event("compress", self.source, outcome, reason, model, done.kind, None,
-                           done.tokens_before, done.tokens_after, ms, None, memo=True))  # fmt: skip
-
-    def _record_policy(self, tokens: int, reason: str, model: str | None) -> None:
-        """Ledger: a block the conversation policy did not compress."""
-        self._record(Event("compress", self.source, "excluded", reason, model, tokens_before=tokens,
-                           tokens_after=tokens))  # fmt: skip
-
-    def _record_budget(
-        self, before: int, after: int, stubbed: int, over: bool, budget: int, model: str | None
-    ) -> None:
-        """Ledger: the token budget stubbed old tool results, or could not be met."""
-        reason = f"{stubbed} older tool results stubbed to fit max_context_tokens {budget}"
-        if over:
-            reason += "; the protected turns alone exceed it"
-        self._record(Event("budget", self.source, "over_budget" if over else "stubbed", reason, model,
-                           tokens_before=before, tokens_after=after))  # fmt: skip
-
     # --- retrieval -----------------------------------------------------------------------------------
 
     def retrieve(self, ref: str, query: str | None = None) -> str:
@@ -495,21 +402,27 @@ class Headroom:
         started = time.perf_counter()
         canonical = normalize_ref(ref)
         if canonical is None:
-            self._record_retrieve(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
+            self.events.retrieved(
+                self.tokenizer().count, ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref"
+            )
             raise RefNotFound(ref.strip()[:64])
         try:
             original = self.store.get(canonical)
         except HeadroomError as exc:
-            self._record_retrieve(canonical, query, started, FAILED, reason=str(exc)[:200])
+            self.events.retrieved(
+                self.tokenizer().count, canonical, query, started, FAILED, reason=str(exc)[:200]
+            )
             raise
         if original is None:
-            self._record_retrieve(canonical, query, started, NOT_FOUND, reason="unknown or expired")
+            self.events.retrieved(
+                self.tokenizer().count, canonical, query, started, NOT_FOUND, reason="unknown or expired"
+            )
             raise RefNotFound(canonical)
         if not query or not query.strip():
             text = original.text
         else:
             text = search(original, query, self.tokenizer().count)
-        self._record_retrieve(canonical, query, started, FOUND, original.kind, text)
+        self.events.retrieved(self.tokenizer().count, canonical, query, started, FOUND, original.kind, text)
         return text
 
     def retrieve_tool(self, format: str = "openai") -> dict[str, Any]:

@@ -1,0 +1,132 @@
+"""Turns what the engine and the conversation policy did into ledger events.
+
+One ``Recorder`` per ``Headroom``: it opens the ledger lazily (``ledger.db`` beside the store), builds
+one ``Event`` per compression, retrieval, memo hit, policy exclusion and budget decision, and never
+lets stats break the work they describe: any failure is logged once and swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ._config import Config
+from ._ledger import BUDGET, COMPRESS, EXCLUDED, OVER_BUDGET, RETRIEVE, STUBBED, Event, Ledger, ledger_outcome
+from ._ledger import ledger_path as _ledger_path
+from ._types import Compressed
+
+if TYPE_CHECKING:
+    from ._conversation import Done
+
+log = logging.getLogger("headroom")
+
+
+class Trace:
+    """What one ``compress_text`` call did beyond its result, for its ledger event."""
+
+    __slots__ = ("attempt_tokens", "compressor", "error")
+
+    def __init__(self) -> None:
+        self.compressor: str | None = None  # the compressor that ran (``mixed`` for mixed content)
+        self.attempt_tokens: int | None = None  # a discarded output's tokens (saved too little)
+        self.error: str | None = None  # the exception a compressor raised
+
+
+class Recorder:
+    """The ledger events of one ``Headroom`` (its ``config`` and ``source``)."""
+
+    def __init__(self, config: Config, source: str) -> None:
+        self.config = config
+        self.source = source
+        self._ledger: Ledger | None = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger, None when ``config.ledger`` is off. Creating it costs no I/O: the file is
+        opened by the ledger's writer thread on its first batch."""
+        if not self.config.ledger:
+            return None
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = Ledger(_ledger_path(self.config.store))
+            return self._ledger
+
+    def close(self) -> None:
+        """Write what is pending and close the ledger."""
+        with self._lock:
+            ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            ledger.close()
+
+    def record(self, event: Event) -> None:
+        """Queue ``event``. A no-op when the ledger is off; never raises."""
+        if not self.config.ledger:
+            return
+        try:
+            ledger = self._ledger if self._ledger is not None else self.ledger
+            if ledger is not None:
+                ledger.record(event)
+        except Exception:  # stats must never break the work they describe
+            if not self._warned:
+                self._warned = True
+                log.warning("headroom: could not record a stats event", exc_info=True)
+
+    def compressed(self, result: Compressed, model: str | None, trace: Trace, ms: float) -> None:
+        """One ``compress_text`` call."""
+        outcome, reason = ledger_outcome(
+            result.outcome, kind=result.kind, tokens_before=result.tokens_before,
+            attempt_tokens=trace.attempt_tokens, min_tokens=self.config.min_tokens,
+            min_saving=self.config.min_saving,
+        )  # fmt: skip
+        if trace.error is not None:
+            reason = f"{trace.error} in the compressor (see the log)"
+        self.record(Event(COMPRESS, self.source, outcome, reason, model, result.kind, trace.compressor,
+                          result.tokens_before, result.tokens_after, ms, result.ref))  # fmt: skip
+
+    def retrieved(
+        self, count: Callable[[str], int], ref: str, query: str | None, started: float, outcome: str,
+        kind: str | None = None, text: str | None = None, reason: str = "",
+    ) -> None:  # fmt: skip
+        """One retrieval; ``tokens_after`` is the exact token count (``count``) of what was returned."""
+        if not self.config.ledger:
+            return
+        ms = (time.perf_counter() - started) * 1000
+        try:
+            tokens = count(text) if text else 0
+        except Exception:  # a count must not turn a successful retrieval into a failure
+            log.warning("headroom: could not count a retrieval's tokens", exc_info=True)
+            tokens = 0
+        self.record(Event(RETRIEVE, self.source, outcome, reason, kind=kind, tokens_after=tokens, ms=ms,
+                          ref=ref, has_query=bool(query and query.strip())))  # fmt: skip
+
+    def memo_hit(self, done: Done, model: str | None, ms: float) -> None:
+        """A conversation block answered from the memo."""
+        if done.outcome in ("excluded", "error_kept"):
+            outcome, reason = EXCLUDED, "error result kept whole" if done.outcome == "error_kept" else ""
+        else:
+            outcome, reason = ledger_outcome(
+                done.outcome, kind=done.kind or "text", tokens_before=done.tokens_before,
+                attempt_tokens=None, min_tokens=self.config.min_tokens, min_saving=self.config.min_saving,
+            )  # fmt: skip
+        self.record(Event(COMPRESS, self.source, outcome, reason, model, done.kind, None,
+                          done.tokens_before, done.tokens_after, ms, None, memo=True))  # fmt: skip
+
+    def excluded(self, tokens: int, reason: str, model: str | None) -> None:
+        """A conversation block the policy did not compress."""
+        self.record(Event(COMPRESS, self.source, EXCLUDED, reason, model, tokens_before=tokens,
+                          tokens_after=tokens))  # fmt: skip
+
+    def budget(
+        self, before: int, after: int, stubbed: int, over: bool, budget: int, model: str | None
+    ) -> None:
+        """The token budget stubbed old tool results, or could not be met."""
+        reason = f"{stubbed} older tool results stubbed to fit max_context_tokens {budget}"
+        if over:
+            reason += "; the protected turns alone exceed it"
+        self.record(Event(BUDGET, self.source, OVER_BUDGET if over else STUBBED, reason, model,
+                          tokens_before=before, tokens_after=after))  # fmt: skip
