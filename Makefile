@@ -22,11 +22,12 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## Install every package and the dev tools into .venv (uv sync, locked)
 	$(UV) sync --all-packages --locked
 
-run: install ## Compress the bundled samples with `headroom compress` and show the savings
+run: install ## Compress the bundled samples with `headroom compress`, then show `headroom stats`
 	@for f in samples/*; do \
 		printf '\n\033[1m== %s\033[0m\n' "$$f"; \
 		$(RUN) headroom compress "$$f" || exit 1; \
 	done
+	@printf '\n'; $(RUN) headroom stats --since 1h
 
 test: install redis ## Install, then run the whole test suite
 	$(RUN) pytest -q

@@ -138,11 +138,13 @@ def _print_stats(console: Console, s: Stats, path: Path, window: str) -> None:
     table.add_column()
     table.add_row("events", f"{s.events:,} compressions")
     table.add_row("tokens", f"{s.tokens_before:,} → {s.tokens_after:,} (saved {s.saved_pct:.1f}%)")
-    table.add_row(
-        "saved", f"{_usd(s.list_price_saved_usd)} at list input price (prices as of {s.prices_as_of})"
-    )
-    if s.unpriced_tokens_saved:
-        table.add_row("", f"+ {s.unpriced_tokens_saved:,} tokens saved for models with unknown price")
+    if s.list_price_saved_usd is not None:
+        money = f"{_usd(s.list_price_saved_usd)} at list input price (prices as of {s.prices_as_of})"
+        table.add_row("saved", money)
+        if s.unpriced_tokens_saved:
+            table.add_row("", f"+ {s.unpriced_tokens_saved:,} tokens for models without a list price")
+    else:
+        table.add_row("saved", f"{s.unpriced_tokens_saved:,} tokens; no list price (no known model given)")
     table.add_row("ledger", str(path))
     console.print(table)
 
