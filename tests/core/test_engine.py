@@ -76,6 +76,15 @@ def test_compressed_text_is_never_compressed_again(hr: Headroom) -> None:
     assert twice.text == padded
 
 
+def test_mixed_content_carrying_our_marker_is_never_compressed_again(hr: Headroom) -> None:
+    once = hr.compress_text(big_log())
+    prose = "The deploy failed twice overnight. Here is what the log said.\n\n"
+    mixed = prose + "```\n" + once.text + "\n" + big_log(300) + "```\n"
+    twice = hr.compress_text(mixed)
+    assert twice.outcome == "already_compressed"
+    assert twice.text == mixed
+
+
 def test_foreign_marker_lookalikes_are_ordinary_text(hr: Headroom) -> None:
     fake = Marker(make_ref("nothing we stored"), True)(5, "lines")
     result = hr.compress_text(big_log() + fake + "\n")

@@ -121,13 +121,10 @@ class Conversation:
         if block.tool == TOOL_NAME:
             return "headroom_retrieve result"
         name = block.tool or ""
-        included = [p for p in self.config.include_tools if fnmatchcase(name, p)]
-        if not included:
+        if not any(fnmatchcase(name, p) for p in self.config.include_tools):
             return f"tool {name or '(unknown)'} not in include_tools"
-        excluded = [p for p in self.config.exclude_tools if fnmatchcase(name, p)]
-        if excluded:
-            return f"tool {name or '(unknown)'} matches exclude_tools {excluded[0]!r}"
-        return None
+        pattern = next((p for p in self.config.exclude_tools if fnmatchcase(name, p)), None)
+        return None if pattern is None else f"tool {name or '(unknown)'} matches exclude_tools {pattern!r}"
 
     def compress_block(self, block: Block, query: str | None) -> Done:
         """The policy's result for one allowed block, from the memo when it was computed before."""
@@ -150,10 +147,6 @@ class Conversation:
 
     def _compress(self, block: Block, query: str | None) -> Done:
         text = block.text
-        if self.hr._already_compressed(text):
-            tokens = self.count(text)
-            self.hr.events.excluded(tokens, "already carries a headroom marker", self.model)
-            return Done(None, tokens, tokens, (), "already_compressed", None)
         region = error_region(text, block.is_error) if block.role == "tool" else None
         if region is not None:
             return self._compress_error(block, query, region)
@@ -257,21 +250,22 @@ class Conversation:
         plan = _budget.plan(blocks, sizes, budget, self.config.keep_last_turns)
         stubbed = 0
         for index in plan.stub:
-            stub = self._stub(blocks[index])
+            block = blocks[index]
+            ref = make_ref(block.text)
+            stub = self._stub(block, ref)
             if stub is None:
                 continue  # the original could not be stored: the block stays as it was
             new_texts[index] = stub
             sizes[index] = self.count(stub)
-            self.refs.append(make_ref(blocks[index].text))
+            self.refs.append(ref)
             stubbed += 1
         over = sum(sizes) > budget
         if stubbed or over:
             self.hr.events.budget(total, sum(sizes), stubbed, over, budget, self.model)
         return stubbed, over
 
-    def _stub(self, block: Block) -> str | None:
-        """A one-line stand-in for an old tool result; its original stays retrievable."""
-        ref = make_ref(block.text)
+    def _stub(self, block: Block, ref: str) -> str | None:
+        """A one-line stand-in for an old tool result; its original stays retrievable under ``ref``."""
         try:
             if not self.hr.store.contains(ref):
                 self.hr.store.put(ref, Original(block.text, detect(block.text).kind))

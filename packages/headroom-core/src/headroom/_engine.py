@@ -224,6 +224,9 @@ class Headroom:
             if tokens_before < self.config.min_tokens:
                 return self._unchanged(text, kind, language, tokens_before, "below_min_tokens", tokenizer)
 
+        if self._already_compressed(text):  # never compress twice, whichever kind (parts included)
+            tokens = counting.result() if counting is not None else tokens_before
+            return self._unchanged(text, kind, language, tokens, "already_compressed", tokenizer)
         whole = make_ref(text)
         parts = split_mixed(text, kind) if kind in ("text", "log") else None
         output: str | None
@@ -235,14 +238,11 @@ class Headroom:
                 output = None
         elif compressor_for(kind) is None:
             output, refs = None, []
-        elif self._already_compressed(text):
-            tokens = counting.result() if counting is not None else tokens_before
-            return self._unchanged(text, kind, language, tokens, "already_compressed", tokenizer)
         else:
             trace.compressor = kind
             job = Job(text, query, budget, Marker(whole, retrievable), language)
             try:
-                output = self._run(kind, job, whole=True)
+                output = self._run(kind, job)
             except _BadInput:
                 tokens = counting.result() if counting is not None else tokens_before
                 return self._unchanged(text, kind, language, tokens, "bad_input", tokenizer)
@@ -265,12 +265,11 @@ class Headroom:
         return Compressed(output, kind, language, tokens_before, tokens_after, whole, all_refs,
                           "compressed", not tokenizer.exact)  # fmt: skip
 
-    def _run(self, kind: str, job: Job, *, whole: bool = False) -> str | None:
+    def _run(self, kind: str, job: Job) -> str | None:
         """The compressor's output, or None when it cannot help.
 
         Raises:
-            _BadInput: with ``whole`` (the whole text, not a part of mixed content), the input is
-                nested too deeply to compress; a part is simply left as it is.
+            _BadInput: the input is nested too deeply to compress.
         """
         compressor = compressor_for(kind)
         if compressor is None:
@@ -279,9 +278,7 @@ class Headroom:
             output = compressor(job)
         except RecursionError:
             log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
-            if whole:
-                raise _BadInput(kind) from None
-            return None
+            raise _BadInput(kind) from None
         if output is not None and output == job.text:
             return None
         return output
@@ -298,7 +295,7 @@ class Headroom:
         out: list[str] = []
         refs: list[str] = []
         for part in parts:
-            if part.kind is None or compressor_for(part.kind) is None or self._already_compressed(part.text):
+            if part.kind is None or compressor_for(part.kind) is None:
                 out.append(part.text)
                 continue
             if tokenizer.count(part.text) < self.config.min_tokens:
@@ -306,7 +303,11 @@ class Headroom:
                 continue
             ref = make_ref(part.text)
             body = part.text.rstrip("\n")
-            output = self._run(part.kind, Job(body, query, budget, Marker(ref, retrievable), part.language))
+            job = Job(body, query, budget, Marker(ref, retrievable), part.language)
+            try:
+                output = self._run(part.kind, job)
+            except _BadInput:
+                output = None  # one part too deeply nested: it stays as it is, the others are compressed
             if output is None or not self._keep(ref, part.text, part.kind):
                 out.append(part.text)
                 continue
@@ -402,27 +403,21 @@ class Headroom:
         started = time.perf_counter()
         canonical = normalize_ref(ref)
         if canonical is None:
-            self.events.retrieved(
-                self.tokenizer().count, ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref"
-            )
+            self.events.retrieved(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
             raise RefNotFound(ref.strip()[:64])
         try:
             original = self.store.get(canonical)
         except HeadroomError as exc:
-            self.events.retrieved(
-                self.tokenizer().count, canonical, query, started, FAILED, reason=str(exc)[:200]
-            )
+            self.events.retrieved(canonical, query, started, FAILED, reason=str(exc)[:200])
             raise
         if original is None:
-            self.events.retrieved(
-                self.tokenizer().count, canonical, query, started, NOT_FOUND, reason="unknown or expired"
-            )
+            self.events.retrieved(canonical, query, started, NOT_FOUND, reason="unknown or expired")
             raise RefNotFound(canonical)
         if not query or not query.strip():
             text = original.text
         else:
             text = search(original, query, self.tokenizer().count)
-        self.events.retrieved(self.tokenizer().count, canonical, query, started, FOUND, original.kind, text)
+        self.events.retrieved(canonical, query, started, FOUND, original.kind, text)
         return text
 
     def retrieve_tool(self, format: str = "openai") -> dict[str, Any]:

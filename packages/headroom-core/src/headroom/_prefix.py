@@ -137,8 +137,7 @@ class PrefixWatch:
             found += [Volatile(v.where, v.what, v.sample, confirmed) for v in system_found]
         if tools:
             for tool in tools:
-                for v in find_volatile(_dumps(tool, sort_keys=False), f"tool {_tool_name(tool)}".strip()):
-                    found.append(v)
+                found += find_volatile(_dumps(tool, sort_keys=False), f"tool {_tool_name(tool)}".strip())
             if self.changed(_dumps(canonical_tools(tools), sort_keys=True), _dumps(tools, sort_keys=False)):
                 found.append(Volatile("tools", "order", "tools or keys in a different order", True))
         return found

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._config import Config
 from ._ledger import BUDGET, COMPRESS, EXCLUDED, OVER_BUDGET, RETRIEVE, STUBBED, Event, Ledger, ledger_outcome
 from ._ledger import ledger_path as _ledger_path
+from ._tokens import get_tokenizer
 from ._types import Compressed
 
 if TYPE_CHECKING:
@@ -89,15 +89,16 @@ class Recorder:
                           result.tokens_before, result.tokens_after, ms, result.ref))  # fmt: skip
 
     def retrieved(
-        self, count: Callable[[str], int], ref: str, query: str | None, started: float, outcome: str,
-        kind: str | None = None, text: str | None = None, reason: str = "",
+        self, ref: str, query: str | None, started: float, outcome: str, kind: str | None = None,
+        text: str | None = None, reason: str = "",
     ) -> None:  # fmt: skip
-        """One retrieval; ``tokens_after`` is the exact token count (``count``) of what was returned."""
+        """One retrieval; ``tokens_after`` is the exact token count (``config.tokenizer``) of what was
+        returned."""
         if not self.config.ledger:
             return
         ms = (time.perf_counter() - started) * 1000
         try:
-            tokens = count(text) if text else 0
+            tokens = get_tokenizer(self.config.tokenizer).count(text) if text else 0
         except Exception:  # a count must not turn a successful retrieval into a failure
             log.warning("headroom: could not count a retrieval's tokens", exc_info=True)
             tokens = 0

@@ -9,16 +9,15 @@ migrations recorded in the ``migrations`` table and applied whenever the file is
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
-from .._sqlite_util import migrate as apply_migrations
+from .._sqlite_util import Migration, connect, migrate
 from . import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -46,12 +45,7 @@ def _m001_originals(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_originals]
-
-
-def migrate(db: sqlite3.Connection) -> None:
-    """Apply every migration the file has not seen yet, in order, each in its own transaction."""
-    apply_migrations(db, MIGRATIONS)
+MIGRATIONS: list[Migration] = [_m001_originals]
 
 
 class SQLiteStore:
@@ -63,15 +57,13 @@ class SQLiteStore:
         self._max = max_bytes
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists():
-                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            migrate(self._db)
+            self._db = connect(path, busy_ms=30_000)
         except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
+        try:
+            migrate(self._db, MIGRATIONS)
+        except (OSError, sqlite3.Error) as exc:
+            self._db.close()
             raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
 
     @contextmanager
