@@ -120,3 +120,10 @@ def test_retrieve_results_are_never_stubbed(store_url: str) -> None:
     messages[2]["tool_calls"][0]["function"]["name"] = "headroom_retrieve"
     result = hr.compress(messages)
     assert result.messages[3] == messages[3]
+
+
+def test_stubs_name_no_tool_when_the_model_cannot_retrieve(budgeted: Headroom) -> None:
+    result = budgeted.compress(conversation(20), retrievable=False)
+    stubs = [m["content"] for m in result.messages if m.get("role") == "tool" and "cleared" in m["content"]]
+    assert stubs
+    assert all("headroom_retrieve" not in stub and "ref=" in stub for stub in stubs)

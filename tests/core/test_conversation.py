@@ -316,3 +316,15 @@ def test_conversation_events_reach_the_ledger(store_url: str) -> None:
     assert budget[0].reason.startswith("1 older tool results stubbed")
     assert budget[0].tokens_before > budget[0].tokens_after > 400
     hr.close()
+
+
+def test_without_the_retrieve_tool_markers_name_no_tool(hr: Headroom) -> None:
+    lossy = hr.compress(openai_conversation(big_log()), retrievable=False)
+    content = lossy.messages[3]["content"]
+    marker = MARKER_RE.search(content)
+    assert marker is not None
+    assert marker["tool"] is None
+    assert "headroom_retrieve" not in content
+    assert hr.retrieve(lossy.refs[0]) == big_log()  # the caller still holds the ref
+    retrievable = hr.compress(openai_conversation(big_log()))
+    assert "headroom_retrieve ref=" in retrievable.messages[3]["content"]  # not answered from the lossy memo

@@ -69,9 +69,10 @@ def compress(
     *,
     system: Any = None,
     tools: Any = None,
+    retrievable: bool = True,
 ) -> CompressResult:
     """``Headroom.compress`` on the default instance."""
-    return default().compress(messages, query, model, system=system, tools=tools)
+    return default().compress(messages, query, model, system=system, tools=tools, retrievable=retrievable)
 
 
 def retrieve(ref: str, query: str | None = None) -> str:

@@ -88,11 +88,14 @@ def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
 class Conversation:
     """One ``Headroom.compress`` call: reads the blocks, applies the policy, puts the texts back."""
 
-    def __init__(self, headroom: Headroom, query: str | None, model: str | None) -> None:
+    def __init__(
+        self, headroom: Headroom, query: str | None, model: str | None, retrievable: bool = True
+    ) -> None:
         self.hr = headroom
         self.config = headroom.config
         self.query = query
         self.model = model
+        self.retrievable = retrievable
         tokenizer = headroom.tokenizer(model)
         self.encoding = tokenizer.name
         self._count = tokenizer.count
@@ -128,7 +131,7 @@ class Conversation:
 
     def compress_block(self, block: Block, query: str | None) -> Done:
         """The policy's result for one allowed block, from the memo when it was computed before."""
-        flags = f"{block.role}:{'error' if block.is_error else ''}"
+        flags = f"{block.role}:{'error' if block.is_error else ''}:{'' if self.retrievable else 'lossy'}"
         key = digest("block", self.encoding, flags, block.text, query, block.file, self.query)
         started = time.perf_counter()
         done = self.hr._memo.get(key)
@@ -152,7 +155,8 @@ class Conversation:
             return self._compress_error(block, query, region)
         if block.role == "user":
             return self._compress_user(text, query)
-        result = self.hr.compress_text(text, query=query, model=self.model, path=block.file)
+        result = self.hr.compress_text(text, query=query, retrievable=self.retrievable, model=self.model,
+                                       path=block.file)  # fmt: skip
         changed = result.text if result.text != text else None
         return Done(changed, result.tokens_before, result.tokens_after, result.refs, result.outcome,
                     result.kind)  # fmt: skip
@@ -160,7 +164,8 @@ class Conversation:
     def _compress_user(self, text: str, query: str | None) -> Done:
         """A long user turn (a paste, RAG context): its closing question stays whole and is the query."""
         body, question = _split_question(text)
-        result = self.hr.compress_text(body, query=self.query or question or query, model=self.model)
+        result = self.hr.compress_text(body, query=self.query or question or query,
+                                       retrievable=self.retrievable, model=self.model)  # fmt: skip
         tokens_before = self.count(text)
         if result.ref is None:
             return Done(None, tokens_before, tokens_before, (), result.outcome, result.kind)
@@ -177,7 +182,8 @@ class Conversation:
             if verbatim or not piece.strip():
                 out.append(piece)
                 continue
-            result = self.hr.compress_text(piece, query=query, budget=GENTLE_BUDGET, model=self.model,
+            result = self.hr.compress_text(piece, query=query, budget=GENTLE_BUDGET,
+                                           retrievable=self.retrievable, model=self.model,
                                            path=block.file)  # fmt: skip
             new = result.text
             if piece.endswith("\n") and not new.endswith("\n"):
@@ -272,7 +278,7 @@ class Conversation:
         except (StoreError, ConfigError):
             return None
         tool = f" of {block.tool}" if block.tool else ""
-        marker = Marker(ref, retrievable=True)(self.count(block.text), "tokens")
+        marker = Marker(ref, self.retrievable)(self.count(block.text), "tokens")
         return f"[older tool result{tool} cleared to fit the context budget] {marker}"
 
     def _align(self, blocks: list[Block], new_texts: dict[int, str]) -> None:
@@ -315,13 +321,14 @@ def compress_messages(
     model: str | None,
     system: Any = None,
     tools: Any = None,
+    retrievable: bool = True,
 ) -> CompressResult:
     """See ``Headroom.compress``."""
     if isinstance(messages, (str, bytes)):
-        result = headroom.compress_text(messages, query=query, model=model)
+        result = headroom.compress_text(messages, query=query, retrievable=retrievable, model=model)
         return CompressResult(result.text, result.tokens_before, result.tokens_after, result.refs)
     if not isinstance(messages, Sequence):
         raise ConfigError(
             f"messages must be a list of message dicts or a string, not {type(messages).__name__}"
         )
-    return Conversation(headroom, query, model).run(messages, system, tools)
+    return Conversation(headroom, query, model, retrievable).run(messages, system, tools)

@@ -346,6 +346,7 @@ class Headroom:
         *,
         system: Any = None,
         tools: Any = None,
+        retrievable: bool = True,
     ) -> CompressResult:
         """Compress a conversation by policy, returned in the caller's own shape.
 
@@ -363,6 +364,9 @@ class Headroom:
                 content and returned in ``CompressResult.system``.
             tools: the request's tool definitions, checked for volatile content and ordering and
                 returned in ``CompressResult.tools`` (canonical order with ``align_cache``).
+            retrievable: whether the model can call ``headroom_retrieve``; when False (an LCEL chain
+                without tools), markers and budget stubs name no tool and the refs are only for the
+                caller (``CompressResult.refs``).
 
         Returns:
             A new list (the caller's objects are never changed), token counts, refs, budget flags and
@@ -373,7 +377,7 @@ class Headroom:
         """
         from ._conversation import compress_messages
 
-        return compress_messages(self, messages, query, model, system, tools)
+        return compress_messages(self, messages, query, model, system, tools, retrievable)
 
     async def acompress(
         self,
@@ -383,9 +387,12 @@ class Headroom:
         *,
         system: Any = None,
         tools: Any = None,
+        retrievable: bool = True,
     ) -> CompressResult:
         """``compress`` on a worker thread: CPU work and store I/O never block the event loop."""
-        return await asyncio.to_thread(self.compress, messages, query, model, system=system, tools=tools)
+        return await asyncio.to_thread(
+            self.compress, messages, query, model, system=system, tools=tools, retrievable=retrievable
+        )
 
     # --- retrieval -----------------------------------------------------------------------------------
 
