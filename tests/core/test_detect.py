@@ -70,3 +70,13 @@ def test_detection_reads_only_a_sample_of_huge_inputs() -> None:
     line = "2026-01-01 10:00:00 INFO served\n"
     text = line * 400_000 + "{ this is not json }"
     assert detect(text).kind == "log"
+
+
+def test_iso_timestamped_logs_are_not_grep_output() -> None:
+    # "2026-03-14T09:00:01.970Z" looks like path "2026-03-14T09", line 00: it is a timestamp
+    log = "\n".join(
+        f"2026-03-14T09:{i // 60:02d}:{i % 60:02d}.{i:03d}Z INFO worker[{i % 4}]: job {i} finished in {i % 90}ms"
+        for i in range(200)
+    )
+    assert detect(log).kind == "log"
+    assert detect("src/app.py:12:def main():\nsrc/app.py:40:    main()\nsrc/b.py:3:import app\n").kind == "search"

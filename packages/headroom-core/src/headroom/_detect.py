@@ -77,9 +77,13 @@ def _looks_diff(lines: list[str]) -> bool:
 
 # --- search -----------------------------------------------------------------------------------------
 
-# path:line:text or path:line:col:text; the path holds a non-digit so "12:00:01" is not a hit
-SEARCH_HIT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?")
-_SEARCH_CONTEXT = re.compile(r"^(?=[^:\s]*[^\d:\s])[^\s:]+?-\d+-")
+# path:line:text or path:line:col:text; the path holds a non-digit so "12:00:01" is not a hit, and is
+# no ISO timestamp, so a log line "2026-03-14T09:00:01Z ..." is not one either
+NOT_A_TIMESTAMP = r"(?!\d{4}-\d{2}-\d{2}T\d)"
+SEARCH_HIT = re.compile(
+    rf"^(?P<path>{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?"
+)
+_SEARCH_CONTEXT = re.compile(rf"^{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+?-\d+-")
 _DIAGNOSTIC = re.compile(r"^\S+:\d+:(?:\d+:)? (?:fatal error|error|warning|note)\b", re.IGNORECASE)
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .._detect import NOT_A_TIMESTAMP
 from .._lines import split_lines
 from . import Job, QueryMatcher
 
-_HIT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?(?P<text>.*)$")
-_CONTEXT = re.compile(r"^(?P<path>(?=[^:\s]*[^\d:\s])[^\s:]+?)-(?P<line>\d+)-(?P<text>.*)$")
+_PATH = rf"{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+"
+_HIT = re.compile(rf"^(?P<path>{_PATH}):(?P<line>\d+):(?:(?P<col>\d+):)?(?P<text>.*)$")
+_CONTEXT = re.compile(rf"^(?P<path>{_PATH}?)-(?P<line>\d+)-(?P<text>.*)$")
 _DEFAULT_SHARE = 0.18
 _CONTEXT_REACH = 3
 
