@@ -203,6 +203,22 @@ def test_a_traceback_stays_verbatim_and_the_log_around_it_is_compressed(hr: Head
     assert len(out) < len(output) / 2
 
 
+def test_a_log_with_tracebacks_inside_is_no_error_and_compresses_fully(hr: Headroom) -> None:
+    output = "".join(big_log(f"w{i}", 150) + TRACEBACK for i in range(6)) + big_log("end", 150)
+    result = hr.compress(openai_conversation(output))
+    out = result.messages[3]["content"]
+    assert TRACEBACK.splitlines()[-1] in out  # the log compressor keeps the stack trace
+    assert result.tokens_after * 10 < result.tokens_before  # not held back by the error policy
+
+
+def test_output_ending_in_a_chained_traceback_keeps_it_whole(hr: Headroom) -> None:
+    chained = TRACEBACK + "\nDuring handling of the above exception, another exception occurred:\n\n" + TRACEBACK
+    output = big_log() + chained + "exiting\n"
+    out = hr.compress(openai_conversation(output)).messages[3]["content"]
+    assert chained in out
+    assert MARKER_RE.search(out)
+
+
 def test_error_results_keep_their_last_lines(hr: Headroom) -> None:
     lines = [f"step {i}: compiling module_{i}.c" for i in range(300)]
     tail = [f"error: undefined reference to symbol_{i}" for i in range(10)]

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 GENTLE_BUDGET = 0.5  # share of tokens kept around an error (the error itself is always whole)
 _ERROR_TAIL_LINES = 40
+_CRASH_TAIL_LINES = 5  # an output that ends this close after a traceback crashed with it
+_CHAIN_GAP_LINES = 3  # lines between two tracebacks of one chained exception
 _COUNT_MEMO_CHARS = 256  # shorter texts are cheaper to count than to hash
 _TRACEBACK = re.compile(r"^Traceback \(most recent call last\):[ \t]*\r?$", re.M)
 _EXIT_CODE = re.compile(
@@ -61,20 +63,45 @@ class Done:
     kind: str | None
 
 
+def _traceback_end(text: str, position: int) -> int:
+    """Where the traceback whose header ends at ``position`` ends: after its exception line."""
+    lines = text[position:].splitlines(keepends=True)
+    for line in lines[1:] if lines and not lines[0].strip() else lines:
+        position += len(line)
+        if line.strip() and not line[:1].isspace():
+            break  # the exception line ends the traceback
+    return position
+
+
+def _last_traceback(text: str) -> tuple[int, int] | None:
+    """The last traceback, with the ones chained to it ("During handling of the above exception")."""
+    spans = [(m.start(), _traceback_end(text, m.end())) for m in _TRACEBACK.finditer(text)]
+    if not spans:
+        return None
+    start, end = spans[-1]
+    for earlier_start, earlier_end in reversed(spans[:-1]):
+        if text[earlier_end:start].strip().count("\n") > _CHAIN_GAP_LINES:
+            break
+        start = earlier_start
+    return start, end
+
+
 def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
-    """The part of an error result that must stay verbatim: the tracebacks, else the last lines."""
-    tracebacks = list(_TRACEBACK.finditer(text))
-    if tracebacks:
-        start = tracebacks[0].start()
-        position = tracebacks[-1].end()
-        lines = text[position:].splitlines(keepends=True)
-        for line in lines[1:] if lines and not lines[0].strip() else lines:
-            position += len(line)
-            if line.strip() and not line[:1].isspace():
-                break  # the exception line ends the traceback
-        return start, position
+    """The part of an error result that must stay verbatim: its last traceback, else its last lines.
+
+    A result is an error when it is flagged (``is_error``), reports a non-zero exit code, or ends in
+    a traceback (at most a few lines follow it: the command crashed). Tracebacks in the middle of a log are the log's own content:
+    the log compressor keeps those, so such a result is no error and gets its full compression.
+    """
     head, tail = text[:_EXIT_SCAN_CHARS], text[-_EXIT_SCAN_CHARS:]
-    if flagged or _EXIT_CODE.search(head) or _EXIT_CODE.search(tail):
+    failed = flagged or bool(_EXIT_CODE.search(head) or _EXIT_CODE.search(tail))
+    traceback = _last_traceback(text)
+    if traceback is not None:
+        start, end = traceback
+        if failed or text[end:].strip().count("\n") < _CRASH_TAIL_LINES:
+            return start, end
+        return None
+    if failed:
         start = len(text)
         for _ in range(_ERROR_TAIL_LINES):
             found = text.rfind("\n", 0, max(start - 1, 0))
