@@ -90,8 +90,9 @@ def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
     """The part of an error result that must stay verbatim: its last traceback, else its last lines.
 
     A result is an error when it is flagged (``is_error``), reports a non-zero exit code, or ends in
-    a traceback (at most a few lines follow it: the command crashed). Tracebacks in the middle of a log are the log's own content:
-    the log compressor keeps those, so such a result is no error and gets its full compression.
+    a traceback (at most a few lines follow it: the command crashed). Tracebacks in the middle of a
+    log are the log's own content: the log compressor keeps those, so such a result is no error and
+    gets its full compression.
     """
     head, tail = text[:_EXIT_SCAN_CHARS], text[-_EXIT_SCAN_CHARS:]
     failed = flagged or bool(_EXIT_CODE.search(head) or _EXIT_CODE.search(tail))

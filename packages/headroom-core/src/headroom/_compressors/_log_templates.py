@@ -31,7 +31,7 @@ _REFINE = [
     (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), ""),  # signs: blk_-<*> -> blk_<*>
     (re.compile(rf"\b{_DAY},? (?={MONTH}\b)"), ""),
     (re.compile(rf"\b{MONTH}\b(?= +<\*>)"), "<*>"),
-    (re.compile(r"<\*>(?:[-.:,/T]<\*>)+(?:Z(?!\w))?"), "<*>"),  # dates (ISO 8601 with its Z), addresses, uuids
+    (re.compile(r"<\*>(?:[-.:,/T]<\*>)+(?:Z(?!\w))?"), "<*>"),  # dates (ISO 8601 Z too), addresses, uuids
     (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...
 ]
 WILD = "<*>"
