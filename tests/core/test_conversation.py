@@ -212,7 +212,9 @@ def test_a_log_with_tracebacks_inside_is_no_error_and_compresses_fully(hr: Headr
 
 
 def test_output_ending_in_a_chained_traceback_keeps_it_whole(hr: Headroom) -> None:
-    chained = TRACEBACK + "\nDuring handling of the above exception, another exception occurred:\n\n" + TRACEBACK
+    chained = (
+        TRACEBACK + "\nDuring handling of the above exception, another exception occurred:\n\n" + TRACEBACK
+    )
     output = big_log() + chained + "exiting\n"
     out = hr.compress(openai_conversation(output)).messages[3]["content"]
     assert chained in out

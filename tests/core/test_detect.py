@@ -79,4 +79,7 @@ def test_iso_timestamped_logs_are_not_grep_output() -> None:
         for i in range(200)
     )
     assert detect(log).kind == "log"
-    assert detect("src/app.py:12:def main():\nsrc/app.py:40:    main()\nsrc/b.py:3:import app\n").kind == "search"
+    assert (
+        detect("src/app.py:12:def main():\nsrc/app.py:40:    main()\nsrc/b.py:3:import app\n").kind
+        == "search"
+    )

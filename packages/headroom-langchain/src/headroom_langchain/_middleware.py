@@ -129,7 +129,7 @@ class HeadroomMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             log.warning("headroom: could not check the store for this thread's originals (%s)", exc)
 
     def _restore_from(self, messages: Sequence[Any]) -> None:
-        calls: dict[str, Any] | None = None
+        calls: dict[str | None, Any] | None = None
         for index, message in enumerate(messages):
             meta = message.response_metadata.get(METADATA_KEY) if isinstance(message, ToolMessage) else None
             if not isinstance(meta, dict) or all(
