@@ -47,6 +47,9 @@ compressor's own numbers):
 - ledger: ``record()`` on the caller's thread (median, p99) and amortised with the writer's SQLite
   inserts (20,000 events then ``flush()``; < 0.2 ms per event). Every other section runs with
   ``Config(ledger=False)``, so it times compression, not the ledger.
+- langchain: a real ``create_agent`` with ``HeadroomMiddleware`` and a scripted model on the loghub logs
+  and GitHub recordings: tokens the model reads against the same agent without it (>= 5x), the
+  retrieval judged like the log section's, and the middleware's time beyond the core (< 1 ms).
 - stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
   RSS growth, and the 10 MB / 1 MB time ratio (about 10 when linear).
 """
@@ -68,6 +71,7 @@ from ._conversation import run_conversation
 from ._core import Context, Section
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
 from ._kinds import KINDS
+from ._langchain import run_langchain
 from ._ledger import run_ledger
 from ._report import make_console, print_checks, print_section, write_json
 from ._speed import run_speed
@@ -163,8 +167,9 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
     if engine_name == "headroom":
-        sections.append(run_conversation(ctx))
-        print_section(console, sections[-1])
+        for adapter in (run_conversation, run_langchain):
+            sections.append(adapter(ctx))
+            print_section(console, sections[-1])
     if not quick:
         sections.append(run_stress(data, selected, engine_name, ctx.say))
         print_section(console, sections[-1])
