@@ -97,6 +97,22 @@ def _cases(data: Path) -> Iterator[tuple[str, str, Callable[[str], Any] | None, 
         yield path.name, read_text(path), None, None
 
 
+def _time_core(hr: Any) -> list[float]:
+    """Time every ``hr.compress`` call from now on: each call's ms is appended to the returned list."""
+    spent: list[float] = []
+    compress = hr.compress
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return compress(*args, **kwargs)
+        finally:
+            spent.append((time.perf_counter() - started) * 1000)
+
+    hr.compress = timed
+    return spent
+
+
 def _overhead(output: str, tmp: str, run: int) -> tuple[float, float]:
     """One ``wrap_tool_call`` on a fresh engine: (total ms, ms inside ``Headroom.compress``)."""
     from headroom import Config, Headroom
@@ -106,17 +122,7 @@ def _overhead(output: str, tmp: str, run: int) -> tuple[float, float]:
 
     hr = Headroom(Config(store=f"sqlite:///{tmp}/overhead{run}.db", ledger=False), source="langchain")
     hr.compress_text("warm up: open the store " * 200, query="store")
-    inner: list[float] = []
-    compress = hr.compress
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return compress(*args, **kwargs)
-        finally:
-            inner.append((time.perf_counter() - started) * 1000)
-
-    hr.compress = timed  # type: ignore[method-assign]
+    inner = _time_core(hr)
     middleware = HeadroomMiddleware(headroom=hr)
     call = {"name": "read_output", "args": {"source": "x"}, "id": "call_1", "type": "tool_call"}
     request = ToolCallRequest(tool_call=call, tool=None, state={"messages": [HumanMessage("any errors?")]},
@@ -149,18 +155,9 @@ def _view_overhead(outputs: list[str], tmp: str) -> tuple[float, float]:
     request = ModelRequest(model=_scripted([]), messages=messages)
     middleware.wrap_model_call(request, lambda r: r)  # compress once; later steps hit the memo
     totals, outside = [], []
-    compress = hr.compress
+    inner = _time_core(hr)
     for _ in range(_RUNS):
-        inner: list[float] = []
-
-        def timed(*args: Any, inner: list[float] = inner, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return compress(*args, **kwargs)
-            finally:
-                inner.append((time.perf_counter() - started) * 1000)
-
-        hr.compress = timed  # type: ignore[method-assign]
+        inner.clear()
         started = time.perf_counter()
         middleware.wrap_model_call(request, lambda r: r)
         total = (time.perf_counter() - started) * 1000
