@@ -170,3 +170,17 @@ def test_a_budget_shortens_long_values_but_keeps_required_records() -> None:
     assert len(tight) < len(default)
     assert "5000" in tight
     assert "5039" in tight
+
+
+def test_long_prose_strings_keep_the_sentences_the_query_asks_about() -> None:
+    # RAG results and issue bodies: a long text field is excerpted, not cut after its first 400 chars
+    filler = [
+        f"The billing process in region {j} is reviewed every week by the platform team." for j in range(40)
+    ]
+    body = " ".join([*filler[:25], "Refunds above 500 euros need approval from Dana Okafor.", *filler[25:]])
+    documents = [{"name": f"doc-{i}", "content": body if i == 1 else " ".join(filler)} for i in range(3)]
+    out = run(documents, query="Who approves refunds above 500 euros?")
+    assert "Refunds above 500 euros need approval from Dana Okafor." in out
+    assert "(+" in out  # the cut is still counted
+    blob = "x" * 5000  # not prose: cut to its start as before
+    assert '"' + "x" * 400 + '…" (+4600 chars)' in run({"blob": blob, "n": 1})

@@ -22,10 +22,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._json_pick import dumps
+from .text import excerpt
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
@@ -38,6 +39,7 @@ _LIST_HEAD, _LIST_TAIL = 20, 10
 _LONG_STRING = 2000
 _LONG_STRING_KEEP = 400
 _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
+_EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
 _MAX_TABLE_COLUMNS = 60
 
@@ -47,9 +49,11 @@ def scalar(
     delimiter: str = "",
     cut: list[int] | None = None,
     limits: tuple[int, int] = (_LONG_STRING, _LONG_STRING_KEEP),
+    shorten: Callable[[str], str | None] | None = None,
 ) -> str:
-    """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened
-    (the number of characters cut is added to ``cut[0]``)."""
+    """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened,
+    by ``shorten`` (an excerpt of the sentences that matter) or else to their start (the number of
+    characters cut is added to ``cut[0]``)."""
     if value is None:
         return "null"
     if value is True:
@@ -61,7 +65,7 @@ def scalar(
     if not isinstance(value, str):
         return dumps(value)
     if len(value) > limits[0]:
-        kept = value[: limits[1]]
+        kept = (shorten(value) if shorten is not None else None) or value[: limits[1]]
         if cut is not None:
             cut[0] += len(value) - len(kept)
         return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
@@ -116,10 +120,16 @@ class Renderer:
     """Renders one document; ``keep`` maps ``id(list)`` to the indices of records to show."""
 
     def __init__(
-        self, keep: dict[int, set[int]], extra_paths: dict[int, list[str]], tight: bool = False
+        self,
+        keep: dict[int, set[int]],
+        extra_paths: dict[int, list[str]],
+        tight: bool = False,
+        query: str | None = None,
     ) -> None:
-        """``tight`` shortens long strings and long lists much more (used to meet a budget)."""
+        """``tight`` shortens long strings and long lists much more (used to meet a budget); long
+        prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies)."""
         self.keep = keep
+        self.query = query
         self.string_limits = (
             (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (_LONG_STRING, _LONG_STRING_KEEP)
         )
@@ -133,6 +143,16 @@ class Renderer:
         self.dropped = 0  # records and list items left out
         self.cut = [0]  # characters cut from very long strings
         self.preambles: dict[str, str] = {}  # a table's constants and templates -> the table's path
+
+    def _scalar(self, value: Any, delimiter: str) -> str:
+        return scalar(value, delimiter, self.cut, self.string_limits, self._excerpt)
+
+    def _excerpt(self, value: str) -> str | None:
+        """The sentences of a long prose string that matter to the query (None: not prose)."""
+        keep = self.string_limits[1]
+        room = max(keep, min(_EXCERPT_SHARE * len(value), _EXCERPT_MAX * keep))
+        picked = excerpt(value, self.query, lambda _: room)
+        return None if picked is None else picked[0]
 
     # --- entry ----------------------------------------------------------------------------------------
 
@@ -152,7 +172,7 @@ class Renderer:
         elif isinstance(value, list):
             self._array(head, value, path, indent)
         else:
-            text = scalar(value, "", self.cut, self.string_limits)
+            text = self._scalar(value, "")
             self.lines.append(f"{head}: {text}" if label else f"{indent}{text}")
 
     def _shared(self, head: str, value: Any, path: str) -> bool:
@@ -242,7 +262,7 @@ class Renderer:
             if isinstance(ref_items, list) and self._scalar_diff(head, items, ref_path, ref_items, indent):
                 return
         self.references.setdefault(key, []).append((path, items, {}))
-        shown = [scalar(item, ",", self.cut, self.string_limits) for item in items]
+        shown = [self._scalar(item, ",") for item in items]
         longest, head_count, tail_count = self.list_limits
         if len(items) > longest:
             omitted = len(items) - head_count - tail_count
@@ -265,7 +285,7 @@ class Renderer:
             if tag == "equal":
                 continue
             if j2 > j1:
-                values = ", ".join(scalar(item, ",", self.cut, self.string_limits) for item in items[j1:j2])
+                values = ", ".join(self._scalar(item, ",") for item in items[j1:j2])
                 where = f"[{j1}]" if j2 - j1 == 1 else f"[{j1}..{j2 - 1}]"
                 verb = "inserted" if tag == "insert" else "now"
                 self.lines.append(f"{inner}{where} {verb}: {values}")
@@ -340,10 +360,7 @@ class Renderer:
         inner = indent + "  "
         preamble: list[str] = []
         if constant:
-            pairs = "; ".join(
-                f"{column}={scalar(flat[0][column], ';', self.cut, self.string_limits)}"
-                for column in constant
-            )
+            pairs = "; ".join(f"{column}={self._scalar(flat[0][column], ';')}" for column in constant)
             preamble.append(f"all rows: {pairs}")
         preamble.extend(f"{column} = {template}" for column, template in templates.items())
         key = "\n".join(preamble)
@@ -356,10 +373,7 @@ class Renderer:
         for (index, gap), row in zip(_with_gaps(indices), flat, strict=True):
             if gap:
                 self._gap(inner, gap, index)
-            cells = [
-                "" if column not in row else scalar(row[column], "|", self.cut, self.string_limits)
-                for column in shown
-            ]
+            cells = ["" if column not in row else self._scalar(row[column], "|") for column in shown]
             self.lines.append(inner + "|".join(cells))
         if indices and indices[-1] < len(records) - 1:
             self._gap(inner, len(records) - 1 - indices[-1], len(records))

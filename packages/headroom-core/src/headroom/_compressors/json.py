@@ -95,11 +95,11 @@ def compress(job: Job) -> str | None:
         return None
     picker = _Picker(QueryMatcher(job.query))
     picker.walk(document)
-    renderer = Renderer(picker.keep, picker.extra_paths)
+    renderer = Renderer(picker.keep, picker.extra_paths, query=job.query)
     rendered = renderer.render(document)
     if job.budget is not None and len(rendered) > job.budget * len(job.text):
         # every kept record is required; what a budget can still take is length
-        renderer = Renderer(picker.keep, picker.extra_paths, tight=True)
+        renderer = Renderer(picker.keep, picker.extra_paths, tight=True, query=job.query)
         rendered = renderer.render(document)
     if renderer.dropped:
         unit = "records" if picker.keep else "items"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from itertools import pairwise
 
 from . import Job
@@ -90,7 +91,29 @@ def _words(text: str) -> list[str]:
 
 
 def compress(job: Job) -> str | None:
-    lines = job.text.split("\n")
+    def room(with_query: bool) -> float:
+        share = job.budget if job.budget is not None else _QUERY_SHARE if with_query else _PLAIN_SHARE
+        return share * len(job.text) - 80  # the closing marker
+
+    picked = excerpt(job.text, job.query, room)
+    if picked is None:
+        return None
+    body, omitted = picked
+    return f"{body}\n{job.marker(omitted, 'sentences')}"
+
+
+def excerpt(text: str, query: str | None, room: Callable[[bool], float]) -> tuple[str, int] | None:
+    """The sentences of ``text`` that matter, rendered in order, and how many were left out.
+
+    Args:
+        text: prose.
+        query: what the reader looks for, or None.
+        room: the characters to fill, given whether the query had terms to score by.
+
+    Returns:
+        (the kept text, the number of units omitted); None when the text is too short or too odd to cut.
+    """
+    lines = text.split("\n")
     found = units(lines)
     if len(found) < 4:
         return None
@@ -99,21 +122,15 @@ def compress(job: Job) -> str | None:
     candidates = [unit for unit in found if unit.order not in dropped]
     if not candidates:
         return None  # nothing but boilerplate: too odd a text to cut with confidence
-    query_terms = _terms(_words(job.query)) if job.query else []
-    if job.query and query_terms:
-        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], job.query, query_terms)
-        share = _QUERY_SHARE
+    query_terms = _terms(_words(query)) if query else []
+    if query and query_terms:
+        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], query, query_terms)
     else:
         scores = _plain_scores(candidates)
-        share = _PLAIN_SHARE
-    share = job.budget if job.budget is not None else share
-    room = share * len(job.text) - 80  # the closing marker
-    kept = _select(candidates, scores, room)
+    kept = _select(candidates, scores, room(bool(query and query_terms)))
     if len(kept) == len(found):
         return None
-    body = _render(lines, found, kept)
-    omitted = len(found) - len(kept)
-    return f"{body}\n{job.marker(omitted, 'sentences')}"
+    return _render(lines, found, kept), len(found) - len(kept)
 
 
 def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
