@@ -346,3 +346,35 @@ def test_without_the_retrieve_tool_markers_name_no_tool(hr: Headroom) -> None:
     assert hr.retrieve(lossy.refs[0]) == big_log()  # the caller still holds the ref
     retrievable = hr.compress(openai_conversation(big_log()))
     assert "headroom_retrieve ref=" in retrievable.messages[3]["content"]  # not answered from the lossy memo
+
+
+# --- one tool result, as an adapter's tool hook sees it ---------------------------------------------------
+
+
+def test_compress_tool_result_by_the_policy(hr: Headroom) -> None:
+    log = big_log()
+    result = hr.compress_tool_result(log, "read_logs", arguments={"service": "api"}, query="request 217")
+    assert MARKER_RE.search(result.messages)
+    assert "request 217 served" in result.messages  # the query is used
+    assert result.tokens_before == hr.tokenizer().count(log)  # the result's own tokens, not the call's
+    assert result.tokens_after == hr.tokenizer().count(result.messages)
+    assert hr.retrieve(result.refs[0]) == log
+    short = "ok"
+    assert hr.compress_tool_result(short, "read_logs").messages is short
+    assert hr.compress_tool_result(log, "headroom_retrieve").messages is log
+
+
+def test_compress_tool_result_with_parts_errors_and_filters(store_url: str) -> None:
+    hr = Headroom(Config(store=store_url, min_tokens=0, min_saving=0.0, exclude_tools=("secret_*",)))
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    parts = [{"type": "text", "text": big_log()}, image]
+    out = hr.compress_tool_result(parts, "snapshot").messages
+    assert MARKER_RE.search(out[0]["text"])
+    assert out[1] is image
+    assert parts[0]["text"] == big_log()  # the caller's parts are untouched
+    failure = big_log() + "\n".join(f"error: step {i} failed" for i in range(50))
+    kept = hr.compress_tool_result(failure, "make", is_error=True).messages
+    assert kept.endswith("\n".join(failure.splitlines()[-40:]))
+    assert hr.compress_tool_result(big_log(), "secret_logs").messages == big_log()
+    with pytest.raises(ConfigError, match="string or a list"):
+        hr.compress_tool_result({"a": 1}, "x")  # type: ignore[arg-type]

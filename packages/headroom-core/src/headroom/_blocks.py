@@ -77,7 +77,7 @@ def _file_of(arguments: Any) -> str | None:
     return None
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """A tool call's input object as the model reads it (counted, never changed); "" if unserialisable."""
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
@@ -115,7 +115,7 @@ class _Reader:
         tool = name if isinstance(name, str) else None
         key = str(call_id)
         self.calls[key] = (tool, _file_of(arguments))
-        text = arguments if isinstance(arguments, str) else _json_text(arguments)
+        text = arguments if isinstance(arguments, str) else json_text(arguments)
         self.add(message, path if isinstance(arguments, str) else None, "call", text, tool=tool, call_id=key)
 
     def result(self, message: int, path: Path, content: Any, call_id: Any, *, name: Any = None,

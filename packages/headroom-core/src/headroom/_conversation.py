@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from . import _budget
-from ._blocks import SYSTEM_INDEX, Block, read_blocks, replace_at
+from ._blocks import SYSTEM_INDEX, Block, json_text, read_blocks, replace_at
 from ._detect import detect
 from ._errors import ConfigError, StoreError
 from ._markers import TOOL_NAME, Marker, make_ref
@@ -360,3 +360,36 @@ def compress_messages(
             f"messages must be a list of message dicts or a string, not {type(messages).__name__}"
         )
     return Conversation(headroom, query, model, retrievable).run(messages, system, tools)
+
+
+_CALL_ID = "headroom_call"
+
+
+def compress_tool_result(
+    headroom: Headroom,
+    content: Any,
+    tool: str | None,
+    arguments: Any = None,
+    query: str | None = None,
+    is_error: bool = False,
+    model: str | None = None,
+    retrievable: bool = True,
+) -> CompressResult:
+    """See ``Headroom.compress_tool_result``."""
+    if not isinstance(content, (str, list)):
+        raise ConfigError(
+            f"a tool result must be a string or a list of text parts, not {type(content).__name__}"
+        )
+    call = {
+        "type": "tool_use",
+        "id": _CALL_ID,
+        "name": tool,
+        "input": arguments if arguments is not None else {},
+    }
+    result = {"type": "tool_result", "tool_use_id": _CALL_ID, "content": content, "is_error": is_error}
+    messages = [{"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
+    conversation = Conversation(headroom, query, model, retrievable)
+    done = conversation.run(messages, None, None)
+    new = done.messages[1]["content"][0]["content"]
+    call_tokens = conversation.count(arguments if isinstance(arguments, str) else json_text(call["input"]))
+    return CompressResult(new, done.tokens_before - call_tokens, done.tokens_after - call_tokens, done.refs)

@@ -394,6 +394,42 @@ class Headroom:
             self.compress, messages, query, model, system=system, tools=tools, retrievable=retrievable
         )
 
+    def compress_tool_result(
+        self,
+        content: Any,
+        tool: str | None = None,
+        *,
+        arguments: Any = None,
+        query: str | None = None,
+        is_error: bool = False,
+        model: str | None = None,
+        retrievable: bool = True,
+    ) -> CompressResult:
+        """One tool result, as it is produced, by the conversation policy: the tool filters, the error
+        policy, the memo, and never a ``headroom_retrieve`` result. For adapters that see each result
+        once (framework tool hooks).
+
+        Args:
+            content: the result: a string, or a list of content parts (text parts are compressed,
+                images and other parts kept as they are).
+            tool: the tool's name, for ``include_tools`` / ``exclude_tools``.
+            arguments: the call's arguments (a dict or JSON string); a file path in them helps detect code.
+            query: what the model is looking for, usually the newest user message.
+            is_error: the tool reported an error: its error text stays verbatim.
+            model: the model that will read the result, for its tokenizer and the ledger.
+            retrievable: whether the model can call ``headroom_retrieve``.
+
+        Returns:
+            ``messages`` is the new content (the very object given when nothing changed); token counts
+            are the result's own.
+
+        Raises:
+            ConfigError: ``content`` is neither a string nor a list.
+        """
+        from ._conversation import compress_tool_result
+
+        return compress_tool_result(self, content, tool, arguments, query, is_error, model, retrievable)
+
     # --- retrieval -----------------------------------------------------------------------------------
 
     def retrieve(self, ref: str, query: str | None = None) -> str:

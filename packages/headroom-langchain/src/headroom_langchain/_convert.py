@@ -53,7 +53,7 @@ def _arguments(args: Any) -> str:
         return "{}"
 
 
-def tool_result(message: ToolMessage) -> dict[str, Any]:
+def _tool_result(message: ToolMessage) -> dict[str, Any]:
     """A tool result as the core reads it (an Anthropic ``tool_result`` block in a user turn)."""
     block = {
         "type": "tool_result",
@@ -64,7 +64,7 @@ def tool_result(message: ToolMessage) -> dict[str, Any]:
     return {"role": "user", "content": [block]}
 
 
-def tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
+def _tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     """One LangChain tool call as the core reads it (an OpenAI chat ``tool_calls`` entry)."""
     function = {"name": call.get("name"), "arguments": _arguments(call.get("args"))}
     return {"id": call.get("id"), "type": "function", "function": function}
@@ -73,11 +73,11 @@ def tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
 def to_provider(message: BaseMessage) -> dict[str, Any]:
     """``message`` as the dict the core's block reader understands."""
     if isinstance(message, ToolMessage):
-        return tool_result(message)
+        return _tool_result(message)
     if isinstance(message, AIMessage):
         converted: dict[str, Any] = {"role": "assistant", "content": message.content}
         if message.tool_calls:
-            converted["tool_calls"] = [tool_call(call) for call in message.tool_calls]
+            converted["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
         return converted
     if isinstance(message, HumanMessage):
         return {"role": "user", "content": message.content}

@@ -30,8 +30,7 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
-from ._convert import METADATA_KEY, compress_view, latest_human, messages_of, model_name, tagged, tool_call
-from ._convert import tool_result as result_dict
+from ._convert import METADATA_KEY, compress_view, latest_human, messages_of, model_name, tagged
 from ._shared import engine
 from ._tool import headroom_retrieve_tool
 
@@ -98,18 +97,16 @@ class HeadroomMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         return result
 
     def _compress_message(self, message: ToolMessage, call: Any, query: str | None) -> ToolMessage:
-        """One tool result through the core's conversation policy (tool filters, errors, memo)."""
+        """One tool result by the core's policy (tool filters, errors, memo); metadata and artifact set."""
         if METADATA_KEY in message.response_metadata or not isinstance(message.content, (str, list)):
             return message  # compressed already (another HeadroomMiddleware further in)
-        name = message.name or call.get("name")
-        conversation = [
-            {"role": "assistant", "content": None, "tool_calls": [tool_call({**call, "name": name})]},
-            result_dict(message),
-        ]
-        result = self.headroom.compress(conversation, query=query, model=self._model)
-        if result.messages[1] is conversation[1]:
+        result = self.headroom.compress_tool_result(
+            message.content, message.name or call.get("name"), arguments=call.get("args"), query=query,
+            is_error=message.status == "error", model=self._model,
+        )  # fmt: skip
+        content = result.messages
+        if content is message.content:
             return message
-        content = result.messages[1]["content"][0]["content"]
         if message.artifact is None:
             new = tagged(message, content, result.refs)
             return new.model_copy(update={"artifact": message.content})
