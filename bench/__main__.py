@@ -47,9 +47,11 @@ compressor's own numbers):
 - ledger: ``record()`` on the caller's thread (median, p99) and amortised with the writer's SQLite
   inserts (20,000 events then ``flush()``; < 0.2 ms per event). Every other section runs with
   ``Config(ledger=False)``, so it times compression, not the ledger.
-- langchain: a real ``create_agent`` with ``HeadroomMiddleware`` and a scripted model on the loghub logs
-  and GitHub recordings: tokens the model reads against the same agent without it (>= 5x), the
-  retrieval judged like the log section's, and the middleware's time beyond the core (< 1 ms).
+- langchain, agno, agno-manager: a real agent of each framework (``create_agent`` with
+  ``HeadroomMiddleware``; an Agno ``Agent`` with ``HeadroomHook``, or with ``HeadroomCompressionManager``)
+  and a scripted model on the loghub logs and GitHub recordings: tokens the model reads against the
+  same agent without Headroom (>= 5x), the retrieval judged like the log section's, and the adapter's
+  time beyond the core (< 1 ms per tool call). See ``bench/_adapters.py``.
 - stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
   RSS growth, and the 10 MB / 1 MB time ratio (about 10 when linear).
 """
@@ -67,6 +69,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ._agno import run_agno, run_agno_manager
 from ._conversation import run_conversation
 from ._core import Context, Section
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
@@ -167,7 +170,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
     if engine_name == "headroom":
-        for adapter in (run_conversation, run_langchain):
+        for adapter in (run_conversation, run_langchain, run_agno, run_agno_manager):
             sections.append(adapter(ctx))
             print_section(console, sections[-1])
     if not quick:
