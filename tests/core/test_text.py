@@ -193,3 +193,43 @@ def test_setext_headings_keep_their_underline() -> None:
     text = "Eastbridge\n==========\n\n" + document().split("\n", 2)[2]
     out = run(text, query="When was the harbor dredged?", budget=0.15)
     assert out.startswith("Eastbridge\n==========\n")
+
+
+def filler(n: int, topic: str = "billing") -> list[str]:
+    return [
+        f"The {topic} process in region {j} is reviewed every week by the platform team." for j in range(n)
+    ]
+
+
+def test_a_possessive_s_is_no_query_term() -> None:
+    # "Robert's" must not match every other possessive ("David's", "the island's") in the text
+    from headroom._compressors.text import _terms, _words
+
+    assert _terms(_words("Who was Robert's son in 1096?")) == ["robert", "son", "1096"]
+
+
+def test_accents_are_folded_when_matching() -> None:
+    sentences = [*filler(12), "His fiancée Berengaria waited on the southern coast."]
+    out = run(" ".join(sentences), "Who was the fiancee?", budget=0.15)
+    assert "Berengaria" in out
+
+
+def test_questions_that_ask_for_a_name() -> None:
+    from headroom._compressors.text import _ANSWER_TYPES, _NAME
+
+    def answer_type(question: str) -> object:
+        return next((pattern for asks, pattern in _ANSWER_TYPES if asks.search(question)), None)
+
+    for question in ("In what country is Normandy located?", "Which religion did they follow?",
+                     "Where was the treaty signed?", "Who was Robert's son?"):  # fmt: skip
+        assert answer_type(question) is _NAME, question
+    assert answer_type("What did Paul Baran develop?") is None
+
+
+def test_a_sentence_added_to_a_near_duplicate_paragraph_stays() -> None:
+    paragraph = " ".join(filler(8))
+    added = " ".join([*filler(4), "Refunds above 500 euros need approval from Dana Okafor.", *filler(8)[4:]])
+    out = run(
+        f"{paragraph}\n\n{added}\n\n{' '.join(filler(6, 'hiring'))}", "Who approves refunds?", budget=0.3
+    )
+    assert "Refunds above 500 euros need approval from Dana Okafor." in out

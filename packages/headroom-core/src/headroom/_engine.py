@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -335,6 +335,58 @@ class Headroom:
             self.outcomes["store_errors"] += 1
             return False
         return True
+
+    def compress_texts(
+        self,
+        texts: Sequence[str],
+        query: str | None = None,
+        *,
+        budget: float | None = None,
+        max_tokens: int | None = None,
+        retrievable: bool = True,
+        model: str | None = None,
+    ) -> list[Compressed]:
+        """Compress several texts as one context (RAG chunks retrieved for one question).
+
+        The sentences kept are chosen across all texts under one budget: the chunks that match the query
+        best keep the most, a chunk with nothing worth keeping comes back as "" (or, with
+        ``retrievable``, as its marker alone), and repeats of earlier chunks go first. Each text is read
+        as prose. Texts carrying a marker of ours pass through.
+
+        Args:
+            texts: the chunks, most relevant first or in any order.
+            query: the question they were retrieved for.
+            budget: share of the context's tokens to keep (default a quarter with a query, half without).
+            max_tokens: a cap on the tokens kept, whatever the share.
+            retrievable: whether the model can call ``headroom_retrieve``: each changed text then ends
+                with a marker; without, omissions show as ``…`` and the refs are in ``Compressed.ref``.
+            model: the model that will read them, for its tokenizer and the ledger.
+
+        Returns:
+            One ``Compressed`` per text, in order.
+
+        Raises:
+            ConfigError: ``budget`` or ``max_tokens`` is out of range.
+        """
+        from ._texts import compress_texts
+
+        return compress_texts(self, list(texts), query, budget, max_tokens, retrievable, model)
+
+    async def acompress_texts(
+        self,
+        texts: Sequence[str],
+        query: str | None = None,
+        *,
+        budget: float | None = None,
+        max_tokens: int | None = None,
+        retrievable: bool = True,
+        model: str | None = None,
+    ) -> list[Compressed]:
+        """``compress_texts`` on a worker thread."""
+        return await asyncio.to_thread(
+            self.compress_texts, texts, query, budget=budget, max_tokens=max_tokens, retrievable=retrievable,
+            model=model,
+        )  # fmt: skip
 
     # --- conversations -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
@@ -32,6 +33,7 @@ from ._sentences import Unit, units
 _QUERY_SHARE = 0.25
 _NEAR_DUPLICATE = 0.75  # share of sentences in common above which a paragraph repeats an earlier one
 _PLAIN_SHARE = 0.5
+_CHUNK_PRIOR = 0.6  # several chunks: a sentence's weight grows with its chunk's best match of the query
 _K1, _B = 1.2, 0.75
 _BIGRAM, _NAMES, _ANSWER, _NEIGHBOUR = 0.5, 0.5, 0.5, 0.2  # weights of the evidence beyond BM25
 _GAP = "…"
@@ -55,7 +57,12 @@ _WHEN = re.compile(r"^\s*(?:when|what (?:year|century|decade|date|time|day|month
 _HOW_MUCH = re.compile(
     r"\b(?:how (?:many|much|long|old|far|large|big|tall|high)|what (?:percentage|number|amount))\b", re.I
 )
-_WHO = re.compile(r"^\s*(?:who|whom|whose)\b", re.I)
+_WHO = re.compile(
+    r"^\s*(?:who|whom|whose|where)\b|\b(?:what|which)\s+(?:\w+\s+)?(?:country|countries|city|"
+    r"cities|state|nation|language|religion|company|organi[sz]ation|team|river|region|province|empire|king|"
+    r"queen|emperor|person|group|university|church|party|dynasty|island|continent|ship|capital)\b",
+    re.I,
+)  # questions whose answer is a name
 _ANSWER_TYPES = ((_WHEN, _YEAR), (_HOW_MUCH, _QUANTITY), (_WHO, _NAME))
 _BOILERPLATE = re.compile(
     r"\b(?:cookies?|consent|accept all|privacy policy|terms of (?:use|service)|all rights reserved|"
@@ -82,12 +89,17 @@ def _stem(word: str) -> str:
 
 
 def _terms(words: list[str]) -> list[str]:
-    """The stems of ``words`` (lower-cased) that carry meaning."""
-    return [_stem(word) for word in words if word not in _STOP]
+    """The stems of ``words`` (lower-cased) that carry meaning: no stop words, and no single letters
+    (the ``s`` of ``Robert's`` would match every possessive)."""
+    return [_stem(word) for word in words if word not in _STOP and (len(word) > 1 or word.isdigit())]
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    """Lower-cased words, accents folded (``fiancée`` matches ``fiancee``)."""
+    lowered = text.lower()
+    if not lowered.isascii():
+        lowered = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    return _WORD.findall(lowered)
 
 
 def compress(job: Job) -> str | None:
@@ -133,6 +145,63 @@ def excerpt(text: str, query: str | None, room: Callable[[bool], float]) -> tupl
     return _render(lines, found, kept), len(found) - len(kept)
 
 
+def excerpt_many(
+    texts: list[str], query: str | None, room: Callable[[bool], float]
+) -> list[tuple[str, int] | None]:
+    """``excerpt`` over several texts read as one context (RAG chunks): sentences are scored and chosen
+    across all of them under one ``room``; with a query, a sentence counts for more when its text holds
+    the best match of the query (the most relevant chunks keep the most); a sentence or paragraph that
+    repeats one of an earlier text (overlapping chunks) goes first.
+
+    Returns:
+        Per text: None when it is kept whole, else (its kept sentences, the number omitted); the kept
+        text is "" when nothing of it was chosen.
+    """
+    lines: list[str] = []
+    owner: list[int] = []  # the text each line belongs to
+    for number, text in enumerate(texts):
+        parts = text.split("\n")
+        lines.extend([*parts, ""])  # a blank line: no paragraph runs from one text into the next
+        owner.extend([number] * (len(parts) + 1))
+    found = units(lines)
+    words = [_words(unit.text) for unit in found]
+    dropped = _boilerplate(found, words, lines)
+    candidates = [unit for unit in found if unit.order not in dropped]
+    query_terms = _terms(_words(query)) if query else []
+    if not candidates:
+        kept: set[int] = set()
+    elif query and query_terms:
+        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], query, query_terms)
+        best = [0.0] * len(texts)
+        for unit in candidates:
+            best[owner[unit.line]] = max(best[owner[unit.line]], scores[unit.order])
+        top = max(best) or 1.0
+        for unit in candidates:
+            scores[unit.order] *= 1 + _CHUNK_PRIOR * best[owner[unit.line]] / top
+        kept = _select(candidates, scores, room(True))
+    else:
+        kept = _select(candidates, _plain_scores(candidates), room(False))
+    per_text: list[list[Unit]] = [[] for _ in texts]
+    starts = [0] * len(texts)
+    for line, number in enumerate(owner):
+        if line == 0 or owner[line - 1] != number:
+            starts[number] = line
+    for unit in found:
+        number = owner[unit.line]
+        per_text[number].append(unit._replace(line=unit.line - starts[number]))
+    out: list[tuple[str, int] | None] = []
+    for number, own in enumerate(per_text):
+        chosen = sum(1 for unit in own if unit.order in kept)
+        if chosen == len(own):
+            out.append(None)
+        elif not chosen:
+            out.append(("", len(own)))
+        else:
+            lines_of = lines[starts[number] : starts[number] + len(texts[number].split("\n"))]
+            out.append((_render(lines_of, own, kept), len(own) - chosen))
+    return out
+
+
 def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
     """Units not worth a token: banners and prompts, lines repeated 3+ times, repeated sentences, and
     paragraphs that nearly repeat an earlier one."""
@@ -152,27 +221,40 @@ def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) ->
 
 
 def _near_duplicates(found: list[Unit], keys: list[str]) -> set[int]:
-    """The units of paragraphs whose sentences mostly (Jaccard >= ``_NEAR_DUPLICATE``) repeat an earlier
-    paragraph's."""
+    """In paragraphs whose sentences mostly (Jaccard >= ``_NEAR_DUPLICATE``) repeat an earlier
+    paragraph's, the units that repeat or nearly repeat one of its sentences; a sentence of their own
+    (a chunk that overlaps another and adds to it) stays."""
     paragraphs: dict[int, list[Unit]] = {}
     for unit in found:
         if not unit.heading:
             paragraphs.setdefault(unit.paragraph, []).append(unit)
     index: dict[str, list[int]] = {}
-    sizes: dict[int, int] = {}
+    sentences_of: dict[int, set[str]] = {}
     dropped: set[int] = set()
     for number, members in paragraphs.items():
         sentences = {keys[unit.order] for unit in members}
         if len(sentences) < 3:
             continue
         shared = Counter(other for key in sentences for other in index.get(key, ()))
-        if any(n / (len(sentences) + sizes[other] - n) >= _NEAR_DUPLICATE for other, n in shared.items()):
-            dropped.update(unit.order for unit in members)
+        earlier = next(
+            (other for other, n in shared.items()
+             if n / (len(sentences) + len(sentences_of[other]) - n) >= _NEAR_DUPLICATE),
+            None,
+        )  # fmt: skip
+        if earlier is not None:
+            before = [set(key.split()) for key in sentences_of[earlier]]
+            dropped.update(unit.order for unit in members if _repeats(keys[unit.order], before))
             continue
-        sizes[number] = len(sentences)
+        sentences_of[number] = sentences
         for key in sentences:
             index.setdefault(key, []).append(number)
     return dropped
+
+
+def _repeats(key: str, before: list[set[str]]) -> bool:
+    """Whether a sentence (its words) nearly repeats one of ``before`` (word Jaccard >= 0.6)."""
+    words = set(key.split())
+    return any(len(words & other) >= 0.6 * len(words | other) for other in before)
 
 
 def _query_scores(
