@@ -52,6 +52,9 @@ compressor's own numbers):
   and a scripted model on the loghub logs and GitHub recordings: tokens the model reads against the
   same agent without Headroom (>= 5x), the retrieval judged like the log section's, and the adapter's
   time beyond the core (< 1 ms per tool call). See ``bench/_adapters.py``.
+- llamaindex: SQuAD articles as paragraph nodes in a ``VectorStoreIndex`` (deterministic bag-of-words
+  embedding), top-8 per question through ``HeadroomNodePostprocessor``: context ratio (>= 4x), answers
+  kept of those the top-8 held (>= 97%) and of all questions, overhead per node (< 1 ms).
 - stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
   RSS growth, and the 10 MB / 1 MB time ratio (about 10 when linear).
 """
@@ -76,6 +79,7 @@ from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
 from ._kinds import KINDS
 from ._langchain import run_langchain
 from ._ledger import run_ledger
+from ._llamaindex import run_llamaindex
 from ._report import make_console, print_checks, print_section, write_json
 from ._speed import run_speed
 from ._stress import run_stress
@@ -170,7 +174,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
     if engine_name == "headroom":
-        for adapter in (run_conversation, run_langchain, run_agno, run_agno_manager):
+        for adapter in (run_conversation, run_langchain, run_agno, run_agno_manager, run_llamaindex):
             sections.append(adapter(ctx))
             print_section(console, sections[-1])
     if not quick:

@@ -203,8 +203,8 @@ def excerpt_many(
 
 
 def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
-    """Units not worth a token: banners and prompts, lines repeated 3+ times, repeated sentences, and
-    paragraphs that nearly repeat an earlier one."""
+    """Units not worth a token: banners and prompts, short lines repeated 3+ times, repeated sentences
+    (the first stays), and paragraphs that nearly repeat an earlier one."""
     repeats = Counter(line.strip() for line in lines if line.strip())
     keys = [" ".join(unit_words) for unit_words in words]
     seen: set[str] = set()
@@ -212,7 +212,8 @@ def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) ->
     for unit in found:
         line = lines[unit.line].strip()
         key = keys[unit.order]
-        if (len(line) < 200 and _BOILERPLATE.search(line)) or (repeats[line] >= 3 and not unit.heading):
+        short = len(line) < 200  # a menu item or banner; a long line repeated is overlapping chunks
+        if short and (_BOILERPLATE.search(line) or (repeats[line] >= 3 and not unit.heading)):
             dropped.add(unit.order)
         elif key in seen and len(key) > 20:
             dropped.add(unit.order)  # the same sentence again (overlapping chunks, repeated notes)
