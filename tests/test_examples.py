@@ -20,6 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("long_session.py", "old results stubbed; over_budget=False"),
         ("langchain_agent.py", "with Headroom   : 16 payments failed with card_declined"),
         ("agno_agent.py", "with Headroom   : 16 payments failed with card_declined"),
+        ("llamaindex_rag.py", "with Headroom   : 542 context tokens, answer in context"),
     ],
 )
 def test_example_runs(name: str, expected: str) -> None:
