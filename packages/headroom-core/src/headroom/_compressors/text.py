@@ -94,11 +94,20 @@ def _terms(words: list[str]) -> list[str]:
     return [_stem(word) for word in words if word not in _STOP and (len(word) > 1 or word.isdigit())]
 
 
+def _fold(code: int) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
+
+
+# accented Latin letters (Latin-1 Supplement, Latin Extended-A and -B) to their base letters, applied
+# with str.translate: other scripts are left as they are, and folding costs no Python loop per character
+_FOLD = str.maketrans({chr(code): _fold(code) for code in range(0xC0, 0x250) if _fold(code) != chr(code)})
+
+
 def _words(text: str) -> list[str]:
     """Lower-cased words, accents folded (``fiancée`` matches ``fiancee``)."""
     lowered = text.lower()
     if not lowered.isascii():
-        lowered = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+        lowered = lowered.translate(_FOLD)
     return _WORD.findall(lowered)
 
 
