@@ -118,5 +118,5 @@ def _no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def kit(outputs: Any) -> Any:
-    shared = ("app_log", "api_records", "matching_lines", "expected_retrieval")
-    return type("Kit", (Kit,), {name: staticmethod(getattr(outputs, name)) for name in shared})
+    """The helpers above and the generated tool outputs of the root conftest, in one namespace."""
+    return type("Kit", (Kit, outputs), {})

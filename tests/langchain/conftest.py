@@ -95,6 +95,5 @@ class Kit:
 
 @pytest.fixture
 def kit(outputs: Any) -> Any:
-    """The helpers above, and the generated tool outputs of the root conftest (``outputs``)."""
-    shared = ("app_log", "api_records", "matching_lines", "expected_retrieval")
-    return type("Kit", (Kit,), {name: staticmethod(getattr(outputs, name)) for name in shared})
+    """The helpers above and the generated tool outputs of the root conftest, in one namespace."""
+    return type("Kit", (Kit, outputs), {})

@@ -93,8 +93,8 @@ class Kit:
 
 @pytest.fixture
 def kit(outputs: Any) -> Any:
-    shared = ("app_log", "api_records", "matching_lines", "expected_retrieval")
-    return type("Kit", (Kit,), {name: staticmethod(getattr(outputs, name)) for name in shared})
+    """The helpers above and the generated tool outputs of the root conftest, in one namespace."""
+    return type("Kit", (Kit, outputs), {})
 
 
 @pytest.fixture

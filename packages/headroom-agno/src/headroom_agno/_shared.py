@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from headroom import Config, ConfigError, Headroom
+from headroom import Config, Headroom
+from headroom._adapters import adapter_engine
 
 SOURCE = "agno"
 TOOL_NAME = "headroom_retrieve"
@@ -13,14 +14,8 @@ KNOWLEDGE_TOOLS = ("search_knowledge_base",)  # their own ``query`` argument is 
 
 
 def engine(headroom: Headroom | None, config: Config | None) -> Headroom:
-    """``headroom`` when given, else a new ``Headroom(config, source="agno")``.
-
-    Raises:
-        ConfigError: both were given (a shared engine already has its config).
-    """
-    if headroom is not None and config is not None:
-        raise ConfigError("pass headroom= (a shared engine, which has its own config) or config=, not both")
-    return headroom if headroom is not None else Headroom(config, source=SOURCE)
+    """``headroom`` when given, else a new ``Headroom(config, source="agno")``."""
+    return adapter_engine(headroom, config, SOURCE)
 
 
 def message_text(message: Any) -> str:
