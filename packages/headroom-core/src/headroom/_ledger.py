@@ -30,7 +30,7 @@ log = logging.getLogger("headroom")
 
 # --- the vocabulary ----------------------------------------------------------------------------------
 
-COMPRESS, RETRIEVE, BUDGET = "compress", "retrieve", "budget"
+COMPRESS, RETRIEVE, BUDGET, REQUEST = "compress", "retrieve", "budget", "request"
 
 # compress outcomes
 COMPRESSED = "compressed"  # the compressed text was used
@@ -44,6 +44,8 @@ COMPRESS_OUTCOMES = (COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, STO
 
 # retrieve outcomes (a store error while retrieving is recorded as FAILED)
 FOUND, NOT_FOUND = "found", "not_found"
+# request outcomes (the proxy: one event per request, beside its blocks' compress events)
+FORWARDED = "forwarded"  # sent on as it came: nothing to compress, bypassed, or not parseable
 # budget outcomes
 STUBBED = "stubbed"  # older tool results replaced by stubs to fit max_context_tokens
 OVER_BUDGET = "over_budget"  # the protected part alone exceeds max_context_tokens
@@ -54,7 +56,8 @@ class Event:
     """One row of the ledger.
 
     Attributes:
-        event: ``compress``, ``retrieve`` or ``budget``.
+        event: ``compress``, ``retrieve``, ``budget`` or ``request`` (a proxied request: its tokens
+            before and after, the proxy's own time in ``ms``, the retrieval rounds in ``reason``).
         source: who called: ``library``, ``langchain``, ``agno``, ``llamaindex``, ``proxy`` or ``cli``.
         outcome: one of the outcome constants of this module.
         reason: why, for people (``212 tokens < min_tokens 300``); empty when there is nothing to say.

@@ -13,7 +13,18 @@ import time
 from typing import TYPE_CHECKING
 
 from ._config import Config
-from ._ledger import BUDGET, COMPRESS, EXCLUDED, OVER_BUDGET, RETRIEVE, STUBBED, Event, Ledger, ledger_outcome
+from ._ledger import (
+    BUDGET,
+    COMPRESS,
+    EXCLUDED,
+    OVER_BUDGET,
+    REQUEST,
+    RETRIEVE,
+    STUBBED,
+    Event,
+    Ledger,
+    ledger_outcome,
+)
 from ._ledger import ledger_path as _ledger_path
 from ._tokens import get_tokenizer
 from ._types import Compressed
@@ -131,3 +142,10 @@ class Recorder:
             reason += "; the protected turns alone exceed it"
         self.record(Event(BUDGET, self.source, OVER_BUDGET if over else STUBBED, reason, model,
                           tokens_before=before, tokens_after=after))  # fmt: skip
+
+    def request(
+        self, outcome: str, model: str | None, api: str, before: int, after: int, ms: float, rounds: int
+    ) -> None:
+        """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's."""
+        self.record(Event(REQUEST, self.source, outcome, f"retrieval rounds: {rounds}", model, api,
+                          tokens_before=before, tokens_after=after, ms=ms))  # fmt: skip

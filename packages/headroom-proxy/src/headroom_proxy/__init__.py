@@ -1,9 +1,17 @@
-"""headroom-proxy: an OpenAI- and Anthropic-compatible compressing proxy.
+"""headroom-proxy: an OpenAI- and Anthropic-compatible compressing proxy (``headroom proxy``).
 
-This package is reserved in the workspace so the layout is final; its integration lands in its own
-issue. Until then it exposes only the shared version number.
+    headroom proxy                      # 127.0.0.1:8787
+    export OPENAI_BASE_URL=http://127.0.0.1:8787/v1
+    export ANTHROPIC_BASE_URL=http://127.0.0.1:8787
+
+For ASGI servers: ``headroom_proxy.create_app(config=None)``.
 """
+
+from __future__ import annotations
 
 from headroom import __version__
 
-__all__ = ["__version__"]
+from ._app import create_app
+from ._settings import ProxySettings
+
+__all__ = ["ProxySettings", "__version__", "create_app"]

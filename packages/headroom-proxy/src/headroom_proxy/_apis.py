@@ -1,0 +1,275 @@
+"""The three provider APIs the proxy compresses, each as one small class.
+
+An ``Api`` knows where its conversation sits in a request body (messages, system prompt, tools), how
+the retrieve tool is defined for it, how to find ``headroom_retrieve`` calls in a response and take them
+out, how to build the follow-up request that carries their answers, how its usage adds up, and what its
+errors look like. The loops in ``_exchange`` and the stream states in ``_streams`` are written once
+against this interface.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+TOOL_NAME = "headroom_retrieve"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``headroom_retrieve`` call of the model: its id and its arguments (JSON text or object)."""
+
+    id: str
+    arguments: Any
+
+
+def add_usage(total: dict[str, Any] | None, usage: Any) -> dict[str, Any] | None:
+    """``total`` plus ``usage``, field by field (nested counts too); None stays None until usage comes."""
+    if not isinstance(usage, dict):
+        return total
+    if total is None:
+        return copy.deepcopy(usage)
+    out = dict(total)
+    for key, value in usage.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)) and isinstance(out.get(key, 0), (int, float)):
+            out[key] = out.get(key, 0) + value
+        elif isinstance(value, dict):
+            out[key] = add_usage(out.get(key) if isinstance(out.get(key), dict) else None, value)
+    return out
+
+
+class Api:
+    """What differs between the providers; see the subclasses."""
+
+    name = ""
+    tool_format = ""
+
+    # --- the request -------------------------------------------------------------------------------------
+
+    def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
+        """(messages or input items, separate system prompt) of a request; messages None: nothing to do."""
+        raise NotImplementedError
+
+    def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def with_tool(self, body: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the retrieve tool appended last (once), so its bytes never move."""
+        tools = body.get("tools")
+        tools = list(tools) if isinstance(tools, list) else []
+        if any(_tool_name(t) == TOOL_NAME for t in tools):
+            return body
+        return {**body, "tools": [*tools, tool]}
+
+    # --- the response ------------------------------------------------------------------------------------
+
+    def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
+        """The ``headroom_retrieve`` calls in a response, and whether it calls the client's tools too."""
+        raise NotImplementedError
+
+    def strip(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The response without our calls (the client never sees one)."""
+        raise NotImplementedError
+
+    def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
+                  answers: list[str]) -> dict[str, Any]:  # fmt: skip
+        """The next request: this one, the model's turn with our calls, and their answers."""
+        raise NotImplementedError
+
+    def usage_of(self, data: dict[str, Any]) -> Any:
+        return data.get("usage")
+
+    def with_usage(self, data: dict[str, Any], usage: dict[str, Any] | None) -> dict[str, Any]:
+        return data if usage is None else {**data, "usage": usage}
+
+    def error(self, status: int, message: str, kind: str) -> dict[str, Any]:
+        """An error body in the provider's own shape."""
+        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def _tool_name(tool: Any) -> Any:
+    if not isinstance(tool, dict):
+        return None
+    function = tool.get("function")
+    return function.get("name") if isinstance(function, dict) else tool.get("name")
+
+
+class ChatCompletions(Api):
+    """OpenAI ``POST /v1/chat/completions``."""
+
+    name = "openai_chat"
+    tool_format = "openai"
+
+    def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
+        messages = body.get("messages")
+        return (messages if isinstance(messages, list) else None), None
+
+    def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
+        return {**body, "messages": messages}
+
+    def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
+        ours: list[Call] = []
+        client = False
+        for call in _chat_message(data).get("tool_calls") or ():
+            function = call.get("function") or {}
+            if function.get("name") == TOOL_NAME:
+                ours.append(Call(str(call.get("id")), function.get("arguments")))
+            else:
+                client = True
+        return ours, client
+
+    def strip(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(data)
+        for choice in out.get("choices") or ():
+            message = choice.get("message") or {}
+            kept = [
+                c
+                for c in message.get("tool_calls") or ()
+                if (c.get("function") or {}).get("name") != TOOL_NAME
+            ]
+            if message.get("tool_calls") is not None:
+                message["tool_calls"] = kept or None
+                if not kept and choice.get("finish_reason") == "tool_calls":
+                    choice["finish_reason"] = "stop"
+        return out
+
+    def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
+                  answers: list[str]) -> dict[str, Any]:  # fmt: skip
+        message = _chat_message(data)
+        ours = [
+            c for c in message.get("tool_calls") or () if (c.get("function") or {}).get("name") == TOOL_NAME
+        ]
+        turn = {"role": "assistant", "content": message.get("content"), "tool_calls": ours}
+        results = [
+            {"role": "tool", "tool_call_id": c.id, "content": a} for c, a in zip(calls, answers, strict=True)
+        ]
+        return {**body, "messages": [*body["messages"], turn, *results]}
+
+
+def _chat_message(data: dict[str, Any]) -> dict[str, Any]:
+    choices = data.get("choices") or [{}]
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    return message if isinstance(message, dict) else {}
+
+
+class Responses(Api):
+    """OpenAI ``POST /v1/responses``. With ``previous_response_id`` only the new input items are sent,
+    so only they are compressed, and the retrieval follow-up chains the same way."""
+
+    name = "openai_responses"
+    tool_format = "openai_responses"
+    _REMEMBERED = 100_000
+
+    def __init__(self) -> None:
+        # a response with a retrieval in it is several upstream responses; the client sees the first id
+        # (the SDK's streams require one identity), and the next request's previous_response_id is
+        # mapped back to the last, which holds the whole exchange
+        self._last: OrderedDict[str, str] = OrderedDict()
+
+    def remember(self, shown: str, last: str) -> None:
+        if shown and last and shown != last:
+            self._last[shown] = last
+            while len(self._last) > self._REMEMBERED:
+                self._last.popitem(last=False)
+
+    def resolve(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with ``previous_response_id`` pointing at the whole exchange it names."""
+        previous = body.get("previous_response_id")
+        last = self._last.get(previous) if isinstance(previous, str) else None
+        return {**body, "previous_response_id": last} if last else body
+
+    def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
+        items = body.get("input")
+        return (items if isinstance(items, list) else None), None  # a plain string is the user's turn
+
+    def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
+        return {**body, "input": messages}
+
+    def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
+        ours: list[Call] = []
+        client = False
+        for item in data.get("output") or ():
+            if item.get("type") in ("function_call", "custom_tool_call"):
+                if item.get("name") == TOOL_NAME:
+                    ours.append(Call(str(item.get("call_id")), item.get("arguments")))
+                else:
+                    client = True
+        return ours, client
+
+    def strip(self, data: dict[str, Any]) -> dict[str, Any]:
+        output = [i for i in data.get("output") or () if not _our_item(i)]
+        return {**data, "output": output}
+
+    def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
+                  answers: list[str]) -> dict[str, Any]:  # fmt: skip
+        results = [{"type": "function_call_output", "call_id": c.id, "output": a}
+                   for c, a in zip(calls, answers, strict=True)]  # fmt: skip
+        if body.get("previous_response_id") and data.get("id"):
+            return {**body, "previous_response_id": data["id"], "input": results}
+        earlier = body.get("input")
+        items = earlier if isinstance(earlier, list) else [{"role": "user", "content": earlier}]
+        return {**body, "input": [*items, *(data.get("output") or ()), *results]}
+
+
+def _our_item(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME
+
+
+class Messages(Api):
+    """Anthropic ``POST /v1/messages`` (and ``/v1/messages/count_tokens``)."""
+
+    name = "anthropic"
+    tool_format = "anthropic"
+
+    def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
+        messages = body.get("messages")
+        return (messages if isinstance(messages, list) else None), body.get("system")
+
+    def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
+        out = {**body, "messages": messages}
+        if system is not None:
+            out["system"] = system
+        return out
+
+    def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
+        ours: list[Call] = []
+        client = False
+        for block in data.get("content") or ():
+            if block.get("type") == "tool_use":
+                if block.get("name") == TOOL_NAME:
+                    ours.append(Call(str(block.get("id")), block.get("input")))
+                else:
+                    client = True
+        return ours, client
+
+    def strip(self, data: dict[str, Any]) -> dict[str, Any]:
+        content = [
+            b
+            for b in data.get("content") or ()
+            if not (b.get("type") == "tool_use" and b.get("name") == TOOL_NAME)
+        ]
+        out = {**data, "content": content}
+        if data.get("stop_reason") == "tool_use" and not any(b.get("type") == "tool_use" for b in content):
+            out["stop_reason"] = "end_turn"
+        return out
+
+    def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
+                  answers: list[str]) -> dict[str, Any]:  # fmt: skip
+        turn = {"role": "assistant", "content": data.get("content") or []}
+        results = [
+            {"type": "tool_result", "tool_use_id": c.id, "content": a}
+            for c, a in zip(calls, answers, strict=True)
+        ]
+        return {**body, "messages": [*body["messages"], turn, {"role": "user", "content": results}]}
+
+    def error(self, status: int, message: str, kind: str) -> dict[str, Any]:
+        return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+CHAT = ChatCompletions()
+RESPONSES = Responses()
+MESSAGES = Messages()

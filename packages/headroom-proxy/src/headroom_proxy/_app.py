@@ -1,0 +1,198 @@
+"""``create_app``: the Starlette application behind ``headroom proxy``.
+
+Routes: OpenAI ``POST /v1/chat/completions`` and ``POST /v1/responses``, Anthropic ``POST /v1/messages``
+and ``POST /v1/messages/count_tokens`` are compressed (``_exchange``); ``GET /health`` answers itself;
+every other path and method is forwarded byte for byte, to Anthropic when the request carries
+Anthropic's headers, else to OpenAI. Upstream faults reach the client as the provider would report
+them (its error JSON, or an error event that ends a stream), never as a hang, and a client that goes
+away cancels its upstream request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+
+import httpx
+from headroom import Config, Headroom, __version__
+from headroom._ledger import COMPRESSED, FORWARDED
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ._apis import CHAT, MESSAGES, RESPONSES, Api
+from ._exchange import Exchange, complete, prepare, stream
+from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
+from ._upstream import Upstream, forward_headers, response_headers
+
+log = logging.getLogger("headroom")
+T = TypeVar("T")
+_ANTHROPIC_HEADERS = ("anthropic-version", "x-api-key", "anthropic-beta")
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    settings: ProxySettings | None = None,
+    headroom: Headroom | None = None,
+) -> Starlette:
+    """The proxy as an ASGI application.
+
+    Args:
+        config: compression settings (``Config()`` and ``HEADROOM_*`` variables when None).
+        settings: upstream URLs, retrieval rounds and timeouts.
+        headroom: a shared engine instead of a new one (``source="proxy"``).
+    """
+    settings = settings or ProxySettings()
+    engine = headroom if headroom is not None else Headroom(config, source="proxy")
+    state: dict[str, Upstream] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state["upstream"] = Upstream(settings)
+        try:
+            yield
+        finally:
+            await state["upstream"].close()
+            await asyncio.to_thread(engine.events.close)
+
+    def upstream() -> Upstream:
+        if "upstream" not in state:  # used without the lifespan (some test clients skip it)
+            state["upstream"] = Upstream(settings)
+        return state["upstream"]
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    def handler(api: Api, url: str) -> Any:
+        async def handle(request: Request) -> Response:
+            raw = await request.body()
+            target = _with_query(url, request)
+            try:
+                exchange = await prepare(api, request, raw, engine, settings, upstream(), target)
+                if exchange is None:
+                    response = await _forward(request, raw, upstream(), target)
+                    response.background = BackgroundTask(_record, engine, api, None)
+                    return response
+                response = await _until_disconnect(
+                    request, stream(exchange) if exchange.body.get("stream") is True else complete(exchange)
+                )
+            except httpx.TimeoutException as exc:
+                return _error(api, 504, f"upstream timed out: {type(exc).__name__}")
+            except httpx.HTTPError as exc:
+                return _error(api, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
+            response.background = BackgroundTask(_record, engine, api, exchange)
+            return response
+
+        return handle
+
+    async def passthrough(request: Request) -> Response:
+        anthropic = any(h in request.headers for h in _ANTHROPIC_HEADERS)
+        path = request.url.path
+        if anthropic:
+            url = settings.anthropic_url.rstrip("/") + path
+        elif path.startswith("/v1/") or path == "/v1":
+            url = settings.openai_url.rstrip("/") + path[3:]
+        else:
+            url = httpx.URL(settings.openai_url).copy_with(path=path, query=None).__str__()
+        api = MESSAGES if anthropic else CHAT
+        try:
+            return await _forward(request, None, upstream(), _with_query(url, request))
+        except httpx.TimeoutException as exc:
+            return _error(api, 504, f"upstream timed out: {type(exc).__name__}")
+        except httpx.HTTPError as exc:
+            return _error(api, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
+
+    openai = settings.openai_url.rstrip("/")
+    anthropic = settings.anthropic_url.rstrip("/")
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/v1/chat/completions", handler(CHAT, f"{openai}/chat/completions"), methods=["POST"]),
+        Route("/v1/responses", handler(RESPONSES, f"{openai}/responses"), methods=["POST"]),
+        Route("/v1/messages", handler(MESSAGES, f"{anthropic}/v1/messages"), methods=["POST"]),
+        # count_tokens: counted upstream on the body /v1/messages would send (no retrieval loop: no calls)
+        Route(
+            "/v1/messages/count_tokens",
+            handler(MESSAGES, f"{anthropic}/v1/messages/count_tokens"),
+            methods=["POST"],
+        ),
+        Route(
+            "/{path:path}", passthrough, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        ),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.headroom = engine
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The app ``headroom proxy`` serves (a uvicorn factory: every worker builds its own)."""
+    settings = ProxySettings(
+        openai_url=os.environ.get("HEADROOM_PROXY_OPENAI_URL", OPENAI_URL),
+        anthropic_url=os.environ.get("HEADROOM_PROXY_ANTHROPIC_URL", ANTHROPIC_URL),
+    )
+    return create_app(settings=settings)
+
+
+def _with_query(url: str, request: Request) -> str:
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def _forward(request: Request, raw: bytes | None, upstream: Upstream, url: str) -> Response:
+    """The request as it came (its bytes, its headers), the response as it comes back."""
+    headers = forward_headers(request.headers, identity=False)
+    content: Any = raw if raw is not None else request.stream()
+    outgoing = upstream.client.build_request(request.method, url, content=content, headers=headers)
+    reply = await upstream.client.send(outgoing, stream=True)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in reply.aiter_raw():
+                yield chunk
+        finally:
+            await reply.aclose()
+
+    return StreamingResponse(body(), reply.status_code, response_headers(reply.headers, decoded=False))
+
+
+async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """``work``, cancelled if the client goes away first (so is its upstream request)."""
+    task: asyncio.Future[T] = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    finally:
+        watcher.cancel()
+
+
+def _error(api: Api, status: int, message: str) -> Response:
+    kind = "timeout_error" if status == 504 else "api_error"
+    return JSONResponse(api.error(status, message, kind), status)
+
+
+def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
+    """The request's ledger event, written once the response has gone out."""
+    if exchange is None:
+        engine.events.request(FORWARDED, None, api.name, 0, 0, 0.0, 0)
+        return
+    result = exchange.result
+    compressed = result is not None and result.tokens_after < result.tokens_before
+    before = result.tokens_before if result is not None else 0
+    after = result.tokens_after if result is not None else 0
+    engine.events.request(COMPRESSED if compressed else FORWARDED, exchange.model, api.name, before, after,
+                          exchange.overhead_ms, exchange.rounds)  # fmt: skip

@@ -1,0 +1,54 @@
+"""``headroom proxy``: the subcommand this package adds to the ``headroom`` CLI (entry point
+``headroom.commands``). Compression settings go through the ``HEADROOM_*`` variables, so every uvicorn
+worker builds the same app."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ._settings import ANTHROPIC_URL, OPENAI_URL
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--openai-url", default=OPENAI_URL, show_default=True, help="OpenAI base URL, /v1 included.")
+@click.option("--anthropic-url", default=ANTHROPIC_URL, show_default=True,
+              help="Anthropic base URL, without /v1.")  # fmt: skip
+@click.option(
+    "--store", default=None, help="Where originals are kept (memory, sqlite, sqlite:///path, redis://...)."
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--max-context-tokens", type=click.IntRange(1), default=None, help="Conversation token budget.")
+@click.option("--compress-user-messages", is_flag=True, default=None, help="Also compress long user turns.")
+@click.option(
+    "--align-cache", is_flag=True, default=None, help="Move volatile system-prompt lines out of the cache."
+)
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
+def proxy(
+    host: str, port: int, openai_url: str, anthropic_url: str, store: str | None, workers: int,
+    max_context_tokens: int | None, compress_user_messages: bool | None, align_cache: bool | None,
+    log_level: str,
+) -> None:  # fmt: skip
+    """Run the OpenAI- and Anthropic-compatible compressing proxy."""
+    import uvicorn
+
+    settings = {
+        "HEADROOM_PROXY_OPENAI_URL": openai_url,
+        "HEADROOM_PROXY_ANTHROPIC_URL": anthropic_url,
+        "HEADROOM_STORE": store,
+        "HEADROOM_MAX_CONTEXT_TOKENS": None if max_context_tokens is None else str(max_context_tokens),
+        "HEADROOM_COMPRESS_USER_MESSAGES": None if compress_user_messages is None else "1",
+        "HEADROOM_ALIGN_CACHE": None if align_cache is None else "1",
+    }
+    os.environ.update({k: v for k, v in settings.items() if v is not None})
+    from headroom import Config
+
+    Config()  # a bad HEADROOM_* variable fails here, with its name, not in every worker
+    click.echo(f"headroom proxy on http://{host}:{port} (OpenAI: {openai_url}, Anthropic: {anthropic_url})",
+               err=True)  # fmt: skip
+    uvicorn.run("headroom_proxy._app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False)  # fmt: skip

@@ -1,0 +1,248 @@
+"""One compressing request, from the client's bytes to the client's response.
+
+1. Parse the body; anything that does not parse, or ``x-headroom-bypass: 1``, is forwarded as it came.
+2. Compress the conversation (``Headroom.acompress``: memoised, so a growing conversation costs its new
+   messages). Requests with no tool result long enough to matter skip it without counting a token.
+   A failure anywhere here forwards the original bytes: the proxy never breaks a working request.
+3. When markers were emitted, append ``headroom_retrieve`` to the tools (last, same bytes every time).
+4. Forward, re-serialised the same way every time. Answer the model's retrieval calls from the store
+   (refs of this request only) and call upstream again, up to ``max_rounds``; the client never sees a
+   call of ours. Streams are relayed event by event (``_streams``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from headroom import CompressResult, Headroom
+from headroom._markers import MARKER_RE
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from ._apis import Api, Call, Responses, add_usage
+from ._settings import ProxySettings
+from ._sse import Event, event, events
+from ._streams import stream_state
+from ._upstream import Upstream, forward_headers, response_headers
+
+log = logging.getLogger("headroom")
+
+BYPASS = "x-headroom-bypass"
+
+
+def dumps(body: Any) -> bytes:
+    """The body as compact JSON, the same bytes for the same body whatever happened to it."""
+    try:
+        return orjson.dumps(body)
+    except (TypeError, orjson.JSONEncodeError):  # lone surrogates, huge ints: the standard library copes
+        import json
+
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+@dataclass
+class Exchange:
+    """The state of one request through the proxy."""
+
+    api: Api
+    headroom: Headroom
+    settings: ProxySettings
+    upstream: Upstream
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    model: str | None
+    result: CompressResult | None = None
+    allowed: set[str] = field(default_factory=set)  # refs this request carries: the only ones answered
+    started: float = field(default_factory=time.perf_counter)
+    overhead_ms: float = 0.0
+    rounds: int = 0
+
+    @property
+    def retrieval(self) -> bool:
+        return bool(self.allowed)
+
+    def answer(self, call: Call) -> str:
+        """The tool result for one of the model's retrieval calls."""
+        from headroom._tool import parse_arguments
+
+        try:
+            ref, _ = parse_arguments(call.arguments)
+        except ValueError as exc:
+            return str(exc)
+        if ref.strip().lower() not in self.allowed:
+            return f"ref {ref.strip()[:64]} is unknown or has expired; call the original tool again"
+        return self.headroom.answer_tool_call(call.arguments)
+
+    def headers_out(self) -> dict[str, str]:
+        if self.result is None or (
+            not self.result.refs and self.result.tokens_before == self.result.tokens_after
+        ):
+            return {}
+        return {"x-headroom-tokens-before": str(self.result.tokens_before),
+                "x-headroom-tokens-after": str(self.result.tokens_after)}  # fmt: skip
+
+
+async def prepare(
+    api: Api, request: Request, raw: bytes, headroom: Headroom, settings: ProxySettings, upstream: Upstream,
+    url: str,
+) -> Exchange | None:  # fmt: skip
+    """The exchange for ``raw``, compressed; None when it must be forwarded as it came."""
+    if request.headers.get(BYPASS, "").strip() in ("1", "true", "yes"):
+        return None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if isinstance(api, Responses):
+        body = api.resolve(body)
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model)
+    messages, system = api.conversation(body)
+    if messages is None or not _worth_compressing(headroom, messages, system):
+        exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
+        return exchange
+    try:
+        result = await headroom.acompress(messages, model=model, system=system)
+    except Exception:  # the request goes out as it came
+        log.exception("headroom proxy: compression failed; forwarding the request unchanged")
+        return None
+    exchange.result = result
+    body = api.with_conversation(body, result.messages, result.system if system is not None else None)
+    if result.refs:
+        body = api.with_tool(body, headroom.retrieve_tool(api.tool_format))
+        exchange.allowed = {
+            m["ref"].lower() for m in MARKER_RE.finditer(dumps(body).decode("utf-8", "replace"))
+        }
+    exchange.body = body
+    exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
+    return exchange
+
+
+def _worth_compressing(headroom: Headroom, messages: Any, system: Any) -> bool:
+    """Whether any block could be compressed: a text shorter than ``min_tokens`` characters has fewer
+    than ``min_tokens`` tokens, so such requests skip the tokenizer altogether."""
+    config = headroom.config
+    if config.max_context_tokens is not None or config.align_cache:
+        return True
+    from headroom._blocks import read_blocks
+
+    roles = ("tool", "user") if config.compress_user_messages else ("tool",)
+    return any(b.role in roles and len(b.text) >= config.min_tokens for b in read_blocks(messages, system))
+
+
+# --- non-streaming ---------------------------------------------------------------------------------------
+
+
+async def complete(exchange: Exchange) -> Response:
+    """Send, answer our retrieval calls, send again; the client gets one response without them."""
+    api, body = exchange.api, exchange.body
+    usage: dict[str, Any] | None = None
+    first_id: str | None = None
+    while True:
+        reply = await exchange.upstream.post(exchange.url, dumps(body), exchange.headers)
+        if reply.status_code >= 400 or not exchange.retrieval:
+            return Response(
+                reply.content, reply.status_code, response_headers(reply.headers, exchange.headers_out())
+            )
+        try:
+            data = orjson.loads(reply.content)
+        except orjson.JSONDecodeError:
+            return Response(reply.content, reply.status_code, response_headers(reply.headers))
+        usage = add_usage(usage, api.usage_of(data))
+        first_id = first_id or data.get("id")
+        calls, client = api.calls(data)
+        if not calls:
+            break
+        if client or exchange.rounds >= exchange.settings.max_rounds:
+            data = api.strip(data)
+            break
+        answers = await asyncio.to_thread(_answers, exchange, calls)
+        body = api.follow_up(body, data, calls, answers)
+        exchange.rounds += 1
+    if exchange.rounds:
+        data = api.with_usage(data, usage)
+        if isinstance(api, Responses) and first_id:
+            api.remember(first_id, str(data.get("id", "")))
+            data = {**data, "id": first_id}
+    headers = response_headers(reply.headers, exchange.headers_out())
+    return JSONResponse(data, reply.status_code, headers)
+
+
+def _answers(exchange: Exchange, calls: list[Call]) -> list[str]:
+    return [exchange.answer(call) for call in calls]
+
+
+# --- streaming -------------------------------------------------------------------------------------------
+
+
+async def stream(exchange: Exchange) -> Response:
+    """Relay the upstream stream; with a retrieval in it, hold back from the call and join the rounds."""
+    reply = await exchange.upstream.open(exchange.url, dumps(exchange.body), exchange.headers)
+    if reply.status_code >= 400:
+        content = await reply.aread()
+        await reply.aclose()
+        return Response(content, reply.status_code, response_headers(reply.headers))
+    headers = response_headers(reply.headers, exchange.headers_out())
+    if not exchange.retrieval:
+        return StreamingResponse(_relay(reply), reply.status_code, headers)
+    return StreamingResponse(_rounds(exchange, reply), reply.status_code, headers)
+
+
+async def _relay(reply: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in reply.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as exc:  # the upstream broke off: end the stream with an error the SDK reads
+        log.warning("headroom proxy: upstream stream failed: %s", exc)
+        failure = {"type": "api_error", "message": f"upstream stream failed: {exc}"}
+        yield event({"type": "error", "error": failure}, "error").encode()
+    finally:
+        await reply.aclose()
+
+
+async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
+    api, body = exchange.api, exchange.body
+    state = stream_state(api.name)
+    try:
+        while True:
+            try:
+                async for item in events(reply.aiter_bytes()):
+                    for out in state.feed(item):
+                        yield out.encode()
+            finally:
+                await reply.aclose()
+            calls = state.calls() if state.retrieving else []
+            if not calls or state.client_calls or exchange.rounds >= exchange.settings.max_rounds:
+                for out in state.finish():
+                    yield out.encode()
+                return
+            answers = await asyncio.to_thread(_answers, exchange, calls)
+            body = api.follow_up(body, state.response(), calls, answers)
+            exchange.rounds += 1
+            reply = await exchange.upstream.open(exchange.url, dumps(body), exchange.headers)
+            if reply.status_code >= 400:
+                message = (await reply.aread()).decode("utf-8", "replace")[:500]
+                await reply.aclose()
+                yield _error_event(api, f"upstream error {reply.status_code} after a retrieval: {message}")
+                return
+            state = state.next_round()
+    except httpx.HTTPError as exc:
+        log.warning("headroom proxy: upstream stream failed: %s", exc)
+        yield _error_event(api, f"upstream stream failed: {exc}")
+
+
+def _error_event(api: Api, message: str) -> bytes:
+    payload = api.error(502, message, "api_error")
+    if api.name == "anthropic":
+        return event(payload, "error").encode()
+    return Event(orjson.dumps(payload).decode(), "error").encode()

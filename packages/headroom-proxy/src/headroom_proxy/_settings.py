@@ -1,0 +1,27 @@
+"""The proxy's own settings (the compression settings are the core ``Config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OPENAI_URL = "https://api.openai.com/v1"
+ANTHROPIC_URL = "https://api.anthropic.com"
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Where requests go and how long the proxy waits.
+
+    Attributes:
+        openai_url: OpenAI's base URL, ``/v1`` included (as the OpenAI SDK's own base URL).
+        anthropic_url: Anthropic's base URL, without ``/v1`` (as the Anthropic SDK's own).
+        max_rounds: retrieval rounds per request before the model must answer without more.
+        connect_timeout: seconds to open a connection upstream.
+        read_timeout: seconds without a byte from upstream before giving up (long generations stream).
+    """
+
+    openai_url: str = OPENAI_URL
+    anthropic_url: str = ANTHROPIC_URL
+    max_rounds: int = 3
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0

@@ -1,0 +1,255 @@
+"""A real proxy and a fake upstream, both served by uvicorn on loopback, for the official SDKs.
+
+The fake upstream answers in the providers' formats (JSON and SSE, text and tool calls) from a script:
+each reply is ``Text("...")`` or ``Calls([(name, arguments), ...])``, or a function of the request
+body returning one. It records every request it receives (path, headers, JSON body).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from headroom import Config, Headroom
+from headroom_proxy import ProxySettings, create_app
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Text:
+    text: str
+
+
+@dataclass
+class Calls:
+    calls: list[tuple[str, dict[str, Any]]]
+    text: str = ""
+
+
+Reply = Text | Calls | Callable[[dict[str, Any]], "Text | Calls"]
+USAGE = {"prompt": 100, "completion": 10}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """An ASGI app served by uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                    lifespan="on"))  # fmt: skip
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class Fake:
+    """The fake upstream's script and what it received."""
+
+    script: list[Reply] = field(default_factory=list)
+    received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
+    status: int | None = None  # answer every request with this error status
+    delay: float = 0.0
+
+    def next(self, body: dict[str, Any]) -> Text | Calls:
+        reply = self.script.pop(0) if self.script else Text("done")
+        return reply(body) if callable(reply) else reply
+
+    def bodies(self, path: str) -> list[Any]:
+        return [body for p, _, body in self.received if p == path]
+
+
+def _sse(events: list[tuple[str | None, Any]]) -> Iterator[bytes]:
+    for name, data in events:
+        head = f"event: {name}\n" if name else ""
+        payload = data if isinstance(data, str) else json.dumps(data)
+        yield f"{head}data: {payload}\n\n".encode()
+
+
+def chat_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
+    base = {"id": "chatcmpl-1", "created": 1, "model": model}
+    calls = [{"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+             for i, (n, a) in enumerate(reply.calls)] if isinstance(reply, Calls) else []  # fmt: skip
+    text = reply.text or None
+    finish = "tool_calls" if calls else "stop"
+    usage = {"prompt_tokens": USAGE["prompt"], "completion_tokens": USAGE["completion"],
+             "total_tokens": USAGE["prompt"] + USAGE["completion"]}  # fmt: skip
+    if not stream:
+        message = {"role": "assistant", "content": text, "tool_calls": calls or None}
+        return {**base, "object": "chat.completion", "usage": usage,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}]}  # fmt: skip
+    chunk = {**base, "object": "chat.completion.chunk"}
+    events: list[tuple[str | None, Any]] = [(None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
+    for word in (text or "").split(" ") if text else []:
+        events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"content": word + " "}}]}))
+    for i, call in enumerate(calls):
+        head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+        events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [head]}}]}))
+        arguments = call["function"]["arguments"]
+        for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": part}}]}}]}))
+    events.append((None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+    events.append((None, {**chunk, "choices": [], "usage": usage}))
+    events.append((None, "[DONE]"))
+    return events
+
+
+def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
+    content: list[dict[str, Any]] = []
+    if reply.text:
+        content.append({"type": "text", "text": reply.text})
+    if isinstance(reply, Calls):
+        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a} for i, (n, a) in enumerate(reply.calls)]
+    stop = "tool_use" if isinstance(reply, Calls) else "end_turn"
+    usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"]}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": content,
+               "stop_reason": stop, "stop_sequence": None, "usage": usage}  # fmt: skip
+    if not stream:
+        return message
+    start = {**message, "content": [], "stop_reason": None, "usage": {"input_tokens": USAGE["prompt"], "output_tokens": 1}}
+    events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
+                                            ("ping", {"type": "ping"})]  # fmt: skip
+    for i, block in enumerate(content):
+        if block["type"] == "text":
+            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
+            events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": block["text"]}}))
+        else:
+            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}}))
+            partial = json.dumps(block["input"])
+            for part in (partial[: len(partial) // 2], partial[len(partial) // 2 :]):
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": part}}))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                                     "usage": {"output_tokens": USAGE["completion"]}}))  # fmt: skip
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int) -> Any:
+    output: list[dict[str, Any]] = []
+    if reply.text:
+        output.append({"type": "message", "id": f"msg_{number}", "status": "completed", "role": "assistant",
+                       "content": [{"type": "output_text", "text": reply.text, "annotations": []}]})  # fmt: skip
+    if isinstance(reply, Calls):
+        output += [{"type": "function_call", "id": f"fc_{number}_{i}", "call_id": f"call_{number}_{i}", "name": n,
+                    "arguments": json.dumps(a), "status": "completed"} for i, (n, a) in enumerate(reply.calls)]  # fmt: skip
+    usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"],
+             "total_tokens": USAGE["prompt"] + USAGE["completion"],
+             "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+    response = {"id": f"resp_{number}", "object": "response", "created_at": 1, "model": model, "status": "completed",
+                "output": output, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}  # fmt: skip
+    if not stream:
+        return response
+    pending = {**response, "status": "in_progress", "output": [], "usage": None}
+    events: list[tuple[str | None, Any]] = [("response.created", {"type": "response.created", "response": pending}),
+                                            ("response.in_progress", {"type": "response.in_progress", "response": pending})]  # fmt: skip
+    for index, item in enumerate(output):
+        events.append(("response.output_item.added", {"type": "response.output_item.added", "output_index": index,
+                                                      "item": {**item, "status": "in_progress"}}))  # fmt: skip
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            events.append(("response.output_text.delta", {"type": "response.output_text.delta", "item_id": item["id"],
+                                                          "output_index": index, "content_index": 0, "delta": text}))  # fmt: skip
+        else:
+            events.append(("response.function_call_arguments.delta", {"type": "response.function_call_arguments.delta",
+                           "item_id": item["id"], "output_index": index, "delta": item["arguments"]}))  # fmt: skip
+        events.append(("response.output_item.done", {"type": "response.output_item.done", "output_index": index, "item": item}))
+    events.append(("response.completed", {"type": "response.completed", "response": response}))
+    return [(name, {**data, "sequence_number": n}) for n, (name, data) in enumerate(events)]
+
+
+def fake_upstream(fake: Fake) -> Starlette:
+    async def handle(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        fake.received.append((request.url.path, dict(request.headers), body))
+        if fake.delay:
+            import asyncio
+
+            await asyncio.sleep(fake.delay)
+        path = request.url.path
+        if fake.status is not None:
+            shape = ({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}} if "messages" in path
+                     else {"error": {"message": "busy", "type": "server_error", "param": None, "code": None}})  # fmt: skip
+            return JSONResponse(shape, fake.status)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": {"message": "We could not parse the JSON body", "type": "invalid_request_error"}}, 400)
+        if path.endswith("/count_tokens"):
+            return JSONResponse({"input_tokens": len(json.dumps(body)) // 4})
+        reply = fake.next(body)
+        stream = body.get("stream") is True
+        model = body.get("model", "m")
+        if path.endswith("/chat/completions"):
+            rendered = chat_reply(reply, stream, model)
+        elif path.endswith("/responses"):
+            rendered = responses_reply(reply, stream, model, len(fake.bodies(path)))
+        else:
+            rendered = messages_reply(reply, stream, model)
+        if not stream:
+            return JSONResponse(rendered)
+        return StreamingResponse(_sse(rendered), media_type="text/event-stream")
+
+    async def models(request: Request) -> Response:
+        fake.received.append((request.url.path, dict(request.headers), None))
+        return JSONResponse({"object": "list", "data": [{"id": "gpt-test", "object": "model", "created": 1, "owned_by": "x"}]})
+
+    return Starlette(routes=[
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/{path:path}", handle, methods=["POST"]),
+    ])  # fmt: skip
+
+
+@dataclass
+class Stack:
+    fake: Fake
+    upstream: Server
+    proxy: Server
+    headroom: Headroom
+
+    @property
+    def openai_url(self) -> str:
+        return f"{self.proxy.url}/v1"
+
+
+@pytest.fixture
+def stack(store_url: str) -> Iterator[Stack]:
+    fake = Fake()
+    upstream = Server(fake_upstream(fake))
+    hr = Headroom(Config(store=store_url), source="proxy")
+    settings = ProxySettings(openai_url=f"{upstream.url}/v1", anthropic_url=upstream.url, read_timeout=5.0)
+    proxy = Server(create_app(settings=settings, headroom=hr))
+    yield Stack(fake, upstream, proxy, hr)
+    proxy.stop()
+    upstream.stop()
+    hr.close()
