@@ -107,15 +107,35 @@ def chat_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
         return {**base, "object": "chat.completion", "usage": usage,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}]}  # fmt: skip
     chunk = {**base, "object": "chat.completion.chunk"}
-    events: list[tuple[str | None, Any]] = [(None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})]
+    events: list[tuple[str | None, Any]] = [
+        (None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+    ]
     for word in (text or "").split(" ") if text else []:
         events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"content": word + " "}}]}))
     for i, call in enumerate(calls):
-        head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+        head = {
+            "index": i,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
         events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [head]}}]}))
         arguments = call["function"]["arguments"]
         for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
-            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": part}}]}}]}))
+            events.append(
+                (
+                    None,
+                    {
+                        **chunk,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"tool_calls": [{"index": i, "function": {"arguments": part}}]},
+                            }
+                        ],
+                    },
+                )
+            )
     events.append((None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
     events.append((None, {**chunk, "choices": [], "usage": usage}))
     events.append((None, "[DONE]"))
@@ -127,25 +147,65 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     if reply.text:
         content.append({"type": "text", "text": reply.text})
     if isinstance(reply, Calls):
-        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a} for i, (n, a) in enumerate(reply.calls)]
+        content += [
+            {"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a}
+            for i, (n, a) in enumerate(reply.calls)
+        ]
     stop = "tool_use" if isinstance(reply, Calls) else "end_turn"
     usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"]}
     message = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": content,
                "stop_reason": stop, "stop_sequence": None, "usage": usage}  # fmt: skip
     if not stream:
         return message
-    start = {**message, "content": [], "stop_reason": None, "usage": {"input_tokens": USAGE["prompt"], "output_tokens": 1}}
+    start = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": USAGE["prompt"], "output_tokens": 1},
+    }
     events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                             ("ping", {"type": "ping"})]  # fmt: skip
     for i, block in enumerate(content):
         if block["type"] == "text":
-            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": block["text"]}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": i,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                )
+            )
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": i,
+                        "delta": {"type": "text_delta", "text": block["text"]},
+                    },
+                )
+            )
         else:
-            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}},
+                )
+            )
             partial = json.dumps(block["input"])
             for part in (partial[: len(partial) // 2], partial[len(partial) // 2 :]):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": part}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": i,
+                            "delta": {"type": "input_json_delta", "partial_json": part},
+                        },
+                    )
+                )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
     events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
                                      "usage": {"output_tokens": USAGE["completion"]}}))  # fmt: skip
@@ -181,7 +241,12 @@ def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int) 
         else:
             events.append(("response.function_call_arguments.delta", {"type": "response.function_call_arguments.delta",
                            "item_id": item["id"], "output_index": index, "delta": item["arguments"]}))  # fmt: skip
-        events.append(("response.output_item.done", {"type": "response.output_item.done", "output_index": index, "item": item}))
+        events.append(
+            (
+                "response.output_item.done",
+                {"type": "response.output_item.done", "output_index": index, "item": item},
+            )
+        )
     events.append(("response.completed", {"type": "response.completed", "response": response}))
     return [(name, {**data, "sequence_number": n}) for n, (name, data) in enumerate(events)]
 
@@ -204,7 +269,10 @@ def fake_upstream(fake: Fake) -> Starlette:
                      else {"error": {"message": "busy", "type": "server_error", "param": None, "code": None}})  # fmt: skip
             return JSONResponse(shape, fake.status)
         if not isinstance(body, dict):
-            return JSONResponse({"error": {"message": "We could not parse the JSON body", "type": "invalid_request_error"}}, 400)
+            return JSONResponse(
+                {"error": {"message": "We could not parse the JSON body", "type": "invalid_request_error"}},
+                400,
+            )
         if path.endswith("/count_tokens"):
             return JSONResponse({"input_tokens": len(json.dumps(body)) // 4})
         reply = fake.next(body)
@@ -222,7 +290,9 @@ def fake_upstream(fake: Fake) -> Starlette:
 
     async def models(request: Request) -> Response:
         fake.received.append((request.url.path, dict(request.headers), None))
-        return JSONResponse({"object": "list", "data": [{"id": "gpt-test", "object": "model", "created": 1, "owned_by": "x"}]})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": "gpt-test", "object": "model", "created": 1, "owned_by": "x"}]}
+        )
 
     return Starlette(routes=[
         Route("/v1/models", models, methods=["GET"]),
@@ -253,3 +323,17 @@ def stack(store_url: str) -> Iterator[Stack]:
     proxy.stop()
     upstream.stop()
     hr.close()
+
+
+class Kit:
+    Text = Text
+    Calls = Calls
+    Server = Server
+    Fake = Fake
+    fake_upstream = staticmethod(fake_upstream)
+
+
+@pytest.fixture
+def kit(outputs: Any) -> Any:
+    """The helpers above and the generated tool outputs of the root conftest, in one namespace."""
+    return type("Kit", (Kit, outputs), {})

@@ -1,0 +1,244 @@
+"""The proxy between the official SDKs and a fake upstream: compression, the retrieve loop, streams."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import anthropic
+import openai
+from headroom._markers import MARKER_RE
+
+QUERY = "payment card_declined"
+REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")
+
+
+def chat_messages(log: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": log},
+    ]  # fmt: skip
+
+
+def anthropic_messages(log: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "read_logs", "input": {}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": log}]},
+    ]
+
+
+def responses_input(log: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {"type": "function_call", "call_id": "c1", "name": "read_logs", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": log},
+    ]
+
+
+def retrieve(kit: Any, query: str = QUERY) -> Any:
+    """A scripted model turn: call headroom_retrieve with the ref found in the request."""
+
+    def reply(body: dict[str, Any]) -> Any:
+        found = REF.search(json.dumps(body.get("messages") or body.get("input")))
+        assert found, "the upstream request carries no retrieve marker"
+        return kit.Calls([("headroom_retrieve", {"ref": found[1], "query": query})])
+
+    return reply
+
+
+def tool_names(body: dict[str, Any]) -> list[str]:
+    return [(t.get("function") or t).get("name") for t in body.get("tools") or []]
+
+
+def check_upstream(stack: Any, path: str, log: str, texts: Any) -> None:
+    """The first upstream request carried the compressed log; the second the retrieval's answer."""
+    first, second = stack.fake.bodies(path)[:2]
+    sent = texts(first)
+    assert MARKER_RE.search(sent)
+    count = stack.headroom.tokenizer().count
+    assert count(sent) * 20 < count(log)
+    assert tool_names(first)[-1] == "headroom_retrieve"  # appended last
+    assert tool_names(second) == tool_names(first)
+    lines = [line for line in log.splitlines() if all(w in line.lower() for w in QUERY.split())]
+    assert lines
+    assert all(line in json.dumps(second) for line in lines)  # the original lines went back up
+
+
+def chat_tool_text(body: dict[str, Any]) -> str:
+    return body["messages"][2]["content"]
+
+
+def test_chat_completions(kit: Any, stack: Any) -> None:
+    log = kit.app_log()
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=chat_messages(log))
+    completion = reply.parse()
+    assert completion.choices[0].message.content == "Card declines at the gateway."
+    assert not completion.choices[0].message.tool_calls  # the retrieval round is invisible
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 220  # both rounds' usage
+    assert int(reply.headers["x-headroom-tokens-after"]) < int(reply.headers["x-headroom-tokens-before"])
+    check_upstream(stack, "/v1/chat/completions", log, chat_tool_text)
+    headers = stack.fake.received[0][1]
+    assert headers["authorization"] == "Bearer sk-test"  # authentication passes through untouched
+
+
+def test_chat_completions_streaming(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=2)
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=chat_messages(log), stream=True,
+                                                 stream_options={"include_usage": True}))  # fmt: skip
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() == "Card declines at the gateway."
+    assert not any(c.choices and c.choices[0].delta.tool_calls for c in chunks)
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "stop"
+    ]
+    assert {c.id for c in chunks} == {"chatcmpl-1"}
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens == 220
+    check_upstream(stack, "/v1/chat/completions", log, chat_tool_text)
+
+
+def test_anthropic_messages(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=3)
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
+    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    message = client.messages.create(model="claude-x", max_tokens=100, messages=anthropic_messages(log))
+    assert [b.type for b in message.content] == ["text"]
+    assert message.content[0].text == "Card declines."  # type: ignore[union-attr]
+    assert message.stop_reason == "end_turn"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (200, 20)
+    check_upstream(stack, "/v1/messages", log, lambda body: body["messages"][2]["content"][0]["content"])
+    headers = stack.fake.received[0][1]
+    assert "sk-ant" in (headers.get("x-api-key") or headers.get("authorization", ""))  # untouched
+    assert "anthropic-version" in headers
+
+
+def test_anthropic_messages_streaming(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=4)
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
+    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    with client.messages.stream(model="claude-x", max_tokens=100, messages=anthropic_messages(log)) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    assert kinds.count("message_start") == 1
+    assert kinds.count("message_stop") == 1
+    assert [b.type for b in final.content] == ["text"]
+    assert final.content[0].text == "Card declines."  # type: ignore[union-attr]
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (200, 20)
+    check_upstream(stack, "/v1/messages", log, lambda body: body["messages"][2]["content"][0]["content"])
+
+
+def test_responses(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=5)
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    response = client.responses.create(model="gpt-4o", input=responses_input(log))
+    assert response.output_text == "Card declines."
+    assert [o.type for o in response.output] == ["message"]
+    assert response.usage is not None
+    assert response.usage.total_tokens == 220
+    check_upstream(stack, "/v1/responses", log, lambda body: body["input"][2]["output"])
+
+
+def test_responses_streaming_and_chaining(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=6)
+    stack.fake.script = [retrieve(kit), kit.Text("Card declines."), kit.Text("Thanks.")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    with client.responses.stream(model="gpt-4o", input=responses_input(log)) as stream:
+        final = stream.get_final_response()
+    assert final.output_text == "Card declines."
+    assert [o.type for o in final.output] == ["message"]
+    check_upstream(stack, "/v1/responses", log, lambda body: body["input"][2]["output"])
+    # the client continues from the id it saw; upstream gets the response that holds the whole exchange
+    client.responses.create(model="gpt-4o", input="and now?", previous_response_id=final.id)
+    assert stack.fake.bodies("/v1/responses")[-1]["previous_response_id"] == "resp_2"
+    assert final.id == "resp_1"  # the first round's id, the one the stream began with
+
+
+def test_the_clients_own_tool_calls_come_back_without_ours(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=7)
+
+    def both(body: dict[str, Any]) -> Any:
+        ref = REF.search(json.dumps(body["messages"]))
+        assert ref
+        return kit.Calls([("headroom_retrieve", {"ref": ref[1]}), ("read_logs", {"service": "db"})])
+
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    for stream in (False, True):
+        stack.fake.script = [both]
+        if stream:
+            chunks = list(
+                client.chat.completions.create(model="gpt-4o", messages=chat_messages(log), stream=True)
+            )
+            calls = [c for chunk in chunks if chunk.choices for c in chunk.choices[0].delta.tool_calls or ()]
+            names = [c.function.name for c in calls if c.function and c.function.name]
+            assert [c.index for c in calls] == [0] * len(calls)  # renumbered: no gap where ours was
+        else:
+            message = client.chat.completions.create(model="gpt-4o", messages=chat_messages(log)).choices[0]
+            names = [c.function.name for c in message.message.tool_calls or ()]  # type: ignore[union-attr]
+            assert message.finish_reason == "tool_calls"
+        assert names == ["read_logs"]
+
+
+def test_a_ref_the_request_never_carried_is_not_answered(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=8)
+    other = stack.headroom.compress_text(kit.app_log(seed=99)).ref  # held by the store, not in this request
+    stack.fake.script = [kit.Calls([("headroom_retrieve", {"ref": other})]), kit.Text("ok")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    answer = stack.fake.bodies("/v1/chat/completions")[1]["messages"][-1]["content"]
+    assert answer == f"ref {other} is unknown or has expired; call the original tool again"
+
+
+def test_small_requests_pass_through_and_other_paths_are_forwarded(kit: Any, stack: Any) -> None:
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    stack.fake.script = [kit.Text("hi")]
+    small = [{"role": "user", "content": "hello"}]
+    reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=small)
+    assert reply.parse().choices[0].message.content == "hi"
+    assert "x-headroom-tokens-before" not in reply.headers
+    assert stack.fake.bodies("/v1/chat/completions")[-1] == {"model": "gpt-4o", "messages": small}
+    assert "tools" not in stack.fake.bodies("/v1/chat/completions")[-1]  # no marker, no retrieve tool
+    assert [m.id for m in client.models.list()] == ["gpt-test"]  # any other path, forwarded
+    counted = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0).messages.count_tokens(
+        model="claude-x", messages=anthropic_messages(kit.app_log()))  # fmt: skip
+    sent = stack.fake.bodies("/v1/messages/count_tokens")[-1]
+    assert MARKER_RE.search(json.dumps(sent, ensure_ascii=False))  # counted on the compressed body
+    assert counted.input_tokens == len(json.dumps(sent)) // 4
+
+
+def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=9)
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0,
+                           default_headers={"x-headroom-bypass": "1"})  # fmt: skip
+    client.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    assert stack.fake.bodies("/v1/chat/completions")[-1]["messages"][2]["content"] == log
+    plain = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    stack.fake.script = [retrieve(kit), kit.Text("ok")]
+    plain.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    ledger = stack.headroom.ledger
+    assert ledger is not None
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        ledger.flush()
+        requests = [e for e in ledger.events(source="proxy") if e.event == "request"]
+        if len(requests) >= 2:
+            break
+        time.sleep(0.05)
+    assert [e.outcome for e in requests][-2:] == ["forwarded", "compressed"]
+    assert requests[-1].model == "gpt-4o"
+    assert requests[-1].reason == "retrieval rounds: 1"
+    assert requests[-1].tokens_after < requests[-1].tokens_before
