@@ -77,7 +77,10 @@ class Fake:
     script: list[Reply] = field(default_factory=list)
     received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     status: int | None = None  # answer every request with this error status
-    delay: float = 0.0
+    delay: float = 0.0  # seconds before answering
+    event_delay: float = 0.0  # seconds between stream events
+    fail_after: int | None = None  # break the connection after this many stream events
+    cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
 
     def next(self, body: dict[str, Any]) -> Text | Calls:
         reply = self.script.pop(0) if self.script else Text("done")
@@ -251,6 +254,22 @@ def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int) 
     return [(name, {**data, "sequence_number": n}) for n, (name, data) in enumerate(events)]
 
 
+async def _paced(fake: Fake, chunks: list[bytes]) -> Any:
+    import asyncio
+
+    finished = False
+    try:
+        for number, chunk in enumerate(chunks):
+            if fake.fail_after is not None and number >= fake.fail_after:
+                raise ConnectionResetError("the fake upstream breaks off mid-stream")
+            if fake.event_delay:
+                await asyncio.sleep(fake.event_delay)
+            yield chunk
+        finished = True
+    finally:
+        fake.cancelled.append(not finished)
+
+
 def fake_upstream(fake: Fake) -> Starlette:
     async def handle(request: Request) -> Response:
         raw = await request.body()
@@ -286,7 +305,7 @@ def fake_upstream(fake: Fake) -> Starlette:
             rendered = messages_reply(reply, stream, model)
         if not stream:
             return JSONResponse(rendered)
-        return StreamingResponse(_sse(rendered), media_type="text/event-stream")
+        return StreamingResponse(_paced(fake, list(_sse(rendered))), media_type="text/event-stream")
 
     async def models(request: Request) -> Response:
         fake.received.append((request.url.path, dict(request.headers), None))
@@ -312,20 +331,38 @@ class Stack:
         return f"{self.proxy.url}/v1"
 
 
-@pytest.fixture
-def stack(store_url: str) -> Iterator[Stack]:
+def make_stack(store_url: str, **settings: Any) -> Stack:
     fake = Fake()
     upstream = Server(fake_upstream(fake))
     hr = Headroom(Config(store=store_url), source="proxy")
-    settings = ProxySettings(openai_url=f"{upstream.url}/v1", anthropic_url=upstream.url, read_timeout=5.0)
-    proxy = Server(create_app(settings=settings, headroom=hr))
-    yield Stack(fake, upstream, proxy, hr)
-    proxy.stop()
-    upstream.stop()
-    hr.close()
+    options = {"read_timeout": 5.0, **settings}
+    proxy_settings = ProxySettings(openai_url=f"{upstream.url}/v1", anthropic_url=upstream.url, **options)
+    return Stack(fake, upstream, Server(create_app(settings=proxy_settings, headroom=hr)), hr)
+
+
+def stop(stack: Stack) -> None:
+    stack.proxy.stop()
+    stack.upstream.stop()
+    stack.headroom.close()
+
+
+@pytest.fixture
+def stack(store_url: str) -> Iterator[Stack]:
+    built = make_stack(store_url)
+    yield built
+    stop(built)
+
+
+@pytest.fixture
+def impatient_stack(store_url: str) -> Iterator[Stack]:
+    """A proxy that waits half a second for the upstream."""
+    built = make_stack(store_url, read_timeout=0.5)
+    yield built
+    stop(built)
 
 
 class Kit:
+    free_port = staticmethod(free_port)
     Text = Text
     Calls = Calls
     Server = Server

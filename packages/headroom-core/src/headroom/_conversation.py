@@ -64,13 +64,21 @@ class Done:
 
 
 def _traceback_end(text: str, position: int) -> int:
-    """Where the traceback whose header ends at ``position`` ends: after its exception line."""
-    lines = text[position:].splitlines(keepends=True)
-    for line in lines[1:] if lines and not lines[0].strip() else lines:
-        position += len(line)
+    """Where the traceback whose header ends at ``position`` ends: after its exception line. Reads
+    line by line from there (never a copy of the rest of the text: a log may hold thousands)."""
+    cursor, first = position, True
+    while cursor < len(text):
+        newline = text.find("\n", cursor)
+        end = len(text) if newline < 0 else newline + 1
+        line = text[cursor:end]
+        cursor = end
+        if first and not line.strip():
+            first = False  # the rest of the header line
+            continue
+        first = False
         if line.strip() and not line[:1].isspace():
             break  # the exception line ends the traceback
-    return position
+    return cursor
 
 
 def _last_traceback(text: str) -> tuple[int, int] | None:
