@@ -1,0 +1,66 @@
+"""Prompt-cache safety through the proxy, and the ``headroom proxy`` command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from typing import Any
+
+import openai
+from click.testing import CliRunner
+from headroom._cli import main as cli
+
+
+def canonical(items: list[Any]) -> list[str]:
+    return [json.dumps(item, sort_keys=True, ensure_ascii=False) for item in items]
+
+
+def test_a_growing_conversation_keeps_its_prefix(kit: Any, stack: Any) -> None:
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    tools = [{"type": "function", "function": {"name": "read_logs", "description": "Read logs.",
+                                               "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "You are an SRE."}]
+    for turn in range(20):
+        output = (
+            kit.app_log(lines=300 + 40 * turn, seed=turn)
+            if turn % 3
+            else kit.api_records(count=60 + turn, seed=turn)
+        )
+        messages += [
+            {"role": "user", "content": f"Step {turn}: what failed?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"c{turn}", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": f"c{turn}", "content": output},
+        ]  # fmt: skip
+        stack.fake.script = [kit.Text(f"answer {turn}")]
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)  # type: ignore[arg-type]
+        messages.append({"role": "assistant", "content": reply.choices[0].message.content})
+    sent = stack.fake.bodies("/v1/chat/completions")
+    assert len(sent) == 20
+    for before, after in itertools.pairwise(sent):
+        assert canonical(after["messages"])[: len(before["messages"])] == canonical(before["messages"])
+        assert after["tools"] == before["tools"]  # the retrieve tool sits last, byte for byte the same
+    assert sent[-1]["tools"][-1]["function"]["name"] == "headroom_retrieve"
+    count = stack.headroom.tokenizer().count
+    assert count(json.dumps(sent[-1])) * 5 < count(json.dumps(messages))
+
+
+def test_the_proxy_command_comes_from_its_entry_point() -> None:
+    result = CliRunner().invoke(cli, ["proxy", "--help"])
+    assert result.exit_code == 0, result.output
+    for flag in ("--host", "--port", "--openai-url", "--anthropic-url", "--store", "--workers"):
+        assert flag in result.output
+    listed = subprocess.run(
+        [sys.executable, "-m", "headroom", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "proxy" in listed.stdout
+
+
+def test_health(stack: Any) -> None:
+    import httpx
+
+    reply = httpx.get(f"{stack.proxy.url}/health")
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "ok"
