@@ -22,12 +22,14 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## Install every package and the dev tools into .venv (uv sync, locked)
 	$(UV) sync --all-packages --locked
 
-run: install ## Compress the bundled samples with `headroom compress`, then show `headroom stats`
+run: install ## Compress the bundled samples, show `headroom stats`, then start `headroom proxy` (127.0.0.1:8787)
 	@for f in samples/*; do \
 		printf '\n\033[1m== %s\033[0m\n' "$$f"; \
 		$(RUN) headroom compress "$$f" || exit 1; \
 	done
 	@printf '\n'; $(RUN) headroom stats --since 1h
+	@printf '\nPoint OPENAI_BASE_URL at http://127.0.0.1:8787/v1 and ANTHROPIC_BASE_URL at http://127.0.0.1:8787\n'
+	$(RUN) headroom proxy
 
 test: install redis ## Install, then run the whole test suite
 	$(RUN) pytest -q

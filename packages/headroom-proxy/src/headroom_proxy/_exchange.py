@@ -24,9 +24,9 @@ import orjson
 from headroom import CompressResult, Headroom
 from headroom._markers import MARKER_RE
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from ._apis import Api, Call, Responses, add_usage
+from ._apis import TOOL_NAME, Api, Call, Responses, add_usage
 from ._settings import ProxySettings
 from ._sse import Event, event, events
 from ._streams import stream_state
@@ -62,8 +62,10 @@ class Exchange:
     result: CompressResult | None = None
     allowed: set[str] = field(default_factory=set)  # refs this request carries: the only ones answered
     started: float = field(default_factory=time.perf_counter)
-    overhead_ms: float = 0.0
+    overhead_ms: float = 0.0  # the proxy's time before forwarding, compression included
+    compress_ms: float = 0.0  # of which in Headroom.acompress
     rounds: int = 0
+    raw: bytes | None = None  # the body as sent upstream, once serialised
 
     @property
     def retrieval(self) -> bool:
@@ -87,7 +89,8 @@ class Exchange:
         ):
             return {}
         return {"x-headroom-tokens-before": str(self.result.tokens_before),
-                "x-headroom-tokens-after": str(self.result.tokens_after)}  # fmt: skip
+                "x-headroom-tokens-after": str(self.result.tokens_after),
+                "x-headroom-compress-ms": f"{self.compress_ms:.2f}"}  # fmt: skip
 
 
 async def prepare(
@@ -111,18 +114,20 @@ async def prepare(
     if messages is None or not _worth_compressing(headroom, messages, system):
         exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
         return exchange
+    started = time.perf_counter()
     try:
         result = await headroom.acompress(messages, model=model, system=system)
     except Exception:  # the request goes out as it came
         log.exception("headroom proxy: compression failed; forwarding the request unchanged")
         return None
+    exchange.compress_ms = (time.perf_counter() - started) * 1000
     exchange.result = result
     body = api.with_conversation(body, result.messages, result.system if system is not None else None)
     if result.refs:
         body = api.with_tool(body, headroom.retrieve_tool(api.tool_format))
-        exchange.allowed = {
-            m["ref"].lower() for m in MARKER_RE.finditer(dumps(body).decode("utf-8", "replace"))
-        }
+        exchange.raw = dumps(body)
+        sent = exchange.raw.decode("utf-8", "replace")
+        exchange.allowed = {m["ref"].lower() for m in MARKER_RE.finditer(sent)}
     exchange.body = body
     exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
     return exchange
@@ -149,11 +154,13 @@ async def complete(exchange: Exchange) -> Response:
     usage: dict[str, Any] | None = None
     first_id: str | None = None
     while True:
-        reply = await exchange.upstream.post(exchange.url, dumps(body), exchange.headers)
-        if reply.status_code >= 400 or not exchange.retrieval:
-            return Response(
-                reply.content, reply.status_code, response_headers(reply.headers, exchange.headers_out())
-            )
+        raw = exchange.raw if body is exchange.body and exchange.raw is not None else dumps(body)
+        reply = await exchange.upstream.post(exchange.url, raw, exchange.headers)
+        untouched = exchange.rounds == 0 and TOOL_NAME.encode() not in reply.content
+        if reply.status_code >= 400 or not exchange.retrieval or untouched:
+            # no call of ours in a first answer: the upstream's bytes go back as they came
+            headers = response_headers(reply.headers, exchange.headers_out())
+            return Response(reply.content, reply.status_code, headers)
         try:
             data = orjson.loads(reply.content)
         except orjson.JSONDecodeError:
@@ -175,7 +182,7 @@ async def complete(exchange: Exchange) -> Response:
             api.remember(first_id, str(data.get("id", "")))
             data = {**data, "id": first_id}
     headers = response_headers(reply.headers, exchange.headers_out())
-    return JSONResponse(data, reply.status_code, headers)
+    return Response(dumps(data), reply.status_code, headers, media_type="application/json")
 
 
 def _answers(exchange: Exchange, calls: list[Call]) -> list[str]:
@@ -187,7 +194,7 @@ def _answers(exchange: Exchange, calls: list[Call]) -> list[str]:
 
 async def stream(exchange: Exchange) -> Response:
     """Relay the upstream stream; with a retrieval in it, hold back from the call and join the rounds."""
-    reply = await exchange.upstream.open(exchange.url, dumps(exchange.body), exchange.headers)
+    reply = await exchange.upstream.open(exchange.url, exchange.raw or dumps(exchange.body), exchange.headers)
     if reply.status_code >= 400:
         content = await reply.aread()
         await reply.aclose()
