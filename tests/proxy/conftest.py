@@ -361,7 +361,18 @@ def impatient_stack(store_url: str) -> Iterator[Stack]:
     stop(built)
 
 
+def chat_messages(output: str) -> list[dict[str, Any]]:
+    """A chat conversation whose last message is a tool's large output."""
+    call = {"id": "c1", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": output},
+    ]
+
+
 class Kit:
+    chat_messages = staticmethod(chat_messages)
     free_port = staticmethod(free_port)
     Text = Text
     Calls = Calls

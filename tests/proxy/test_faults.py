@@ -14,15 +14,6 @@ from headroom import Config, Headroom
 from headroom_proxy import ProxySettings, create_app
 
 
-def big_chat(log: str) -> list[dict[str, Any]]:
-    return [
-        {"role": "user", "content": "Why are payments failing?"},
-        {"role": "assistant", "content": None,
-         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": log},
-    ]  # fmt: skip
-
-
 def test_an_upstream_that_is_down(kit: Any, store_url: str) -> None:
     nobody = f"http://127.0.0.1:{kit.free_port()}"
     hr = Headroom(Config(store=store_url), source="proxy")
@@ -72,7 +63,7 @@ def test_upstream_errors_reach_the_client_as_they_were(stack: Any, status: int) 
 
 @pytest.mark.parametrize("with_retrieval", [False, True])
 def test_a_stream_that_breaks_off_ends_with_an_error(kit: Any, stack: Any, with_retrieval: bool) -> None:
-    messages = big_chat(kit.app_log()) if with_retrieval else [{"role": "user", "content": "hi"}]
+    messages = kit.chat_messages(kit.app_log()) if with_retrieval else [{"role": "user", "content": "hi"}]
     stack.fake.script = [kit.Text("a long answer in many words")]
     stack.fake.fail_after = 3
     client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
@@ -84,7 +75,7 @@ def test_a_stream_that_breaks_off_ends_with_an_error(kit: Any, stack: Any, with_
 def test_a_client_that_leaves_cancels_the_upstream_stream(kit: Any, stack: Any) -> None:
     stack.fake.script = [kit.Text(" ".join(f"word{i}" for i in range(200)))]
     stack.fake.event_delay = 0.05
-    body = {"model": "m", "stream": True, "messages": big_chat(kit.app_log())}
+    body = {"model": "m", "stream": True, "messages": kit.chat_messages(kit.app_log())}
     with httpx.Client(timeout=10) as client, client.stream("POST", f"{stack.openai_url}/chat/completions",
                                                            json=body) as response:  # fmt: skip
         for _ in response.iter_bytes():
@@ -108,7 +99,7 @@ def test_a_50_mb_body(kit: Any, stack: Any) -> None:
     log = block * (50 * 2**20 // len(block) + 1)
     stack.fake.script = [kit.Text("read it")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0, timeout=120)
-    reply = client.chat.completions.create(model="m", messages=big_chat(log))
+    reply = client.chat.completions.create(model="m", messages=kit.chat_messages(log))
     assert reply.choices[0].message.content == "read it"
     sent = json.dumps(stack.fake.bodies("/v1/chat/completions")[-1])
     assert len(sent) * 100 < len(log)

@@ -14,15 +14,6 @@ QUERY = "payment card_declined"
 REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")
 
 
-def chat_messages(log: str) -> list[dict[str, Any]]:
-    return [
-        {"role": "user", "content": "Why are payments failing?"},
-        {"role": "assistant", "content": None,
-         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": log},
-    ]  # fmt: skip
-
-
 def anthropic_messages(log: str) -> list[dict[str, Any]]:
     return [
         {"role": "user", "content": "Why are payments failing?"},
@@ -79,7 +70,7 @@ def test_chat_completions(kit: Any, stack: Any) -> None:
     log = kit.app_log()
     stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
-    reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=chat_messages(log))
+    reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=kit.chat_messages(log))
     completion = reply.parse()
     assert completion.choices[0].message.content == "Card declines at the gateway."
     assert not completion.choices[0].message.tool_calls  # the retrieval round is invisible
@@ -95,7 +86,7 @@ def test_chat_completions_streaming(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=2)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
-    chunks = list(client.chat.completions.create(model="gpt-4o", messages=chat_messages(log), stream=True,
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log), stream=True,
                                                  stream_options={"include_usage": True}))  # fmt: skip
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip() == "Card declines at the gateway."
@@ -179,13 +170,15 @@ def test_the_clients_own_tool_calls_come_back_without_ours(kit: Any, stack: Any)
         stack.fake.script = [both]
         if stream:
             chunks = list(
-                client.chat.completions.create(model="gpt-4o", messages=chat_messages(log), stream=True)
+                client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log), stream=True)
             )
             calls = [c for chunk in chunks if chunk.choices for c in chunk.choices[0].delta.tool_calls or ()]
             names = [c.function.name for c in calls if c.function and c.function.name]
             assert [c.index for c in calls] == [0] * len(calls)  # renumbered: no gap where ours was
         else:
-            message = client.chat.completions.create(model="gpt-4o", messages=chat_messages(log)).choices[0]
+            message = client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log)).choices[
+                0
+            ]
             names = [c.function.name for c in message.message.tool_calls or ()]  # type: ignore[union-attr]
             assert message.finish_reason == "tool_calls"
         assert names == ["read_logs"]
@@ -196,7 +189,7 @@ def test_a_ref_the_request_never_carried_is_not_answered(kit: Any, stack: Any) -
     other = stack.headroom.compress_text(kit.app_log(seed=99)).ref  # held by the store, not in this request
     stack.fake.script = [kit.Calls([("headroom_retrieve", {"ref": other})]), kit.Text("ok")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
-    client.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     answer = stack.fake.bodies("/v1/chat/completions")[1]["messages"][-1]["content"]
     assert answer == f"ref {other} is unknown or has expired; call the original tool again"
 
@@ -222,11 +215,11 @@ def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=9)
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0,
                            default_headers={"x-headroom-bypass": "1"})  # fmt: skip
-    client.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     assert stack.fake.bodies("/v1/chat/completions")[-1]["messages"][2]["content"] == log
     plain = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     stack.fake.script = [retrieve(kit), kit.Text("ok")]
-    plain.chat.completions.create(model="gpt-4o", messages=chat_messages(log))
+    plain.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     ledger = stack.headroom.ledger
     assert ledger is not None
     import time
