@@ -8,6 +8,7 @@ from typing import Any
 
 import anthropic
 import openai
+import pytest
 from headroom._markers import MARKER_RE
 
 QUERY = "payment card_declined"
@@ -235,3 +236,34 @@ def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
     assert requests[-1].model == "gpt-4o"
     assert requests[-1].reason == "retrieval rounds: 1"
     assert requests[-1].tokens_after < requests[-1].tokens_before
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_with_both_calls_owe_ours_to_the_next_request(kit: Any, stack: Any, stream: bool) -> None:
+    log = kit.app_log(seed=10)
+
+    def both(body: dict[str, Any]) -> Any:
+        ref = REF.search(json.dumps(body["input"]))
+        assert ref
+        return kit.Calls(
+            [("headroom_retrieve", {"ref": ref[1], "query": QUERY}), ("read_logs", {"service": "db"})]
+        )
+
+    stack.fake.script = [both, kit.Text("done")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    if stream:
+        with client.responses.stream(model="gpt-4o", input=responses_input(log)) as events:
+            first = events.get_final_response()
+    else:
+        first = client.responses.create(model="gpt-4o", input=responses_input(log))
+    calls = [o for o in first.output if o.type == "function_call"]
+    assert [c.name for c in calls] == ["read_logs"]  # the client's call, not ours
+    output = {"type": "function_call_output", "call_id": calls[0].call_id, "output": "db is fine"}
+    client.responses.create(model="gpt-4o", previous_response_id=first.id, input=[output])  # type: ignore[list-item]
+    sent = stack.fake.bodies("/v1/responses")[-1]
+    assert sent["previous_response_id"] == first.id
+    ours, theirs = sent["input"]
+    assert ours["type"] == "function_call_output"  # the upstream holds our call: its output goes along
+    assert ours["call_id"] != calls[0].call_id
+    assert "payment" in ours["output"]
+    assert theirs == output

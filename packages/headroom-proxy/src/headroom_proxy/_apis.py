@@ -80,6 +80,10 @@ class Api:
         """The next request: this one, the model's turn with our calls, and their answers."""
         raise NotImplementedError
 
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+        """Our calls were taken out of a response the client gets (it also calls the client's tools):
+        remember their answers where the provider needs them on the next request (Responses)."""
+
     def usage_of(self, data: dict[str, Any]) -> Any:
         return data.get("usage")
 
@@ -169,6 +173,9 @@ class Responses(Api):
         # (the SDK's streams require one identity), and the next request's previous_response_id is
         # mapped back to the last, which holds the whole exchange
         self._last: OrderedDict[str, str] = OrderedDict()
+        # outputs of our calls taken out of a stored response: the provider holds the calls, so the
+        # request that continues from it must carry their outputs too
+        self._owed: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     def remember(self, shown: str, last: str) -> None:
         if shown and last and shown != last:
@@ -177,10 +184,27 @@ class Responses(Api):
                 self._last.popitem(last=False)
 
     def resolve(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``body`` with ``previous_response_id`` pointing at the whole exchange it names."""
+        """``body`` with ``previous_response_id`` pointing at the whole exchange it names, and the
+        outputs of any calls of ours that response still holds unanswered."""
         previous = body.get("previous_response_id")
-        last = self._last.get(previous) if isinstance(previous, str) else None
-        return {**body, "previous_response_id": last} if last else body
+        if not isinstance(previous, str):
+            return body
+        last = self._last.get(previous, previous)
+        owed = self._owed.get(last)
+        out = {**body, "previous_response_id": last} if last != previous else body
+        if owed:
+            earlier = out.get("input")
+            items = earlier if isinstance(earlier, list) else [{"role": "user", "content": earlier}]
+            out = {**out, "input": [*owed, *items]}
+        return out
+
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+        if not data.get("id") or data.get("store") is False:
+            return
+        self._owed[str(data["id"])] = [{"type": "function_call_output", "call_id": c.id, "output": a}
+                                       for c, a in zip(calls, answers, strict=True)]  # fmt: skip
+        while len(self._owed) > self._REMEMBERED:
+            self._owed.popitem(last=False)
 
     def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
         items = body.get("input")
@@ -268,8 +292,3 @@ class Messages(Api):
 
     def error(self, status: int, message: str, kind: str) -> dict[str, Any]:
         return {"type": "error", "error": {"type": kind, "message": message}}
-
-
-CHAT = ChatCompletions()
-RESPONSES = Responses()
-MESSAGES = Messages()

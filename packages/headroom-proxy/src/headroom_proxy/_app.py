@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ._apis import CHAT, MESSAGES, RESPONSES, Api
+from ._apis import Api, ChatCompletions, Messages, Responses
 from ._exchange import Exchange, complete, prepare, stream
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
 from ._upstream import Upstream, forward_headers, response_headers
@@ -51,6 +51,7 @@ def create_app(
     """
     settings = settings or ProxySettings()
     engine = headroom if headroom is not None else Headroom(config, source="proxy")
+    chat, responses, messages = ChatCompletions(), Responses(), Messages()  # per app: their id maps too
     state: dict[str, Upstream] = {}
 
     @contextlib.asynccontextmanager
@@ -101,7 +102,7 @@ def create_app(
             url = settings.openai_url.rstrip("/") + path[3:]
         else:
             url = httpx.URL(settings.openai_url).copy_with(path=path, query=None).__str__()
-        api = MESSAGES if anthropic else CHAT
+        api = messages if anthropic else chat
         try:
             return await _forward(request, None, upstream(), _with_query(url, request))
         except httpx.TimeoutException as exc:
@@ -113,13 +114,13 @@ def create_app(
     anthropic = settings.anthropic_url.rstrip("/")
     routes = [
         Route("/health", health, methods=["GET"]),
-        Route("/v1/chat/completions", handler(CHAT, f"{openai}/chat/completions"), methods=["POST"]),
-        Route("/v1/responses", handler(RESPONSES, f"{openai}/responses"), methods=["POST"]),
-        Route("/v1/messages", handler(MESSAGES, f"{anthropic}/v1/messages"), methods=["POST"]),
+        Route("/v1/chat/completions", handler(chat, f"{openai}/chat/completions"), methods=["POST"]),
+        Route("/v1/responses", handler(responses, f"{openai}/responses"), methods=["POST"]),
+        Route("/v1/messages", handler(messages, f"{anthropic}/v1/messages"), methods=["POST"]),
         # count_tokens: counted upstream on the body /v1/messages would send (no retrieval loop: no calls)
         Route(
             "/v1/messages/count_tokens",
-            handler(MESSAGES, f"{anthropic}/v1/messages/count_tokens"),
+            handler(messages, f"{anthropic}/v1/messages/count_tokens"),
             methods=["POST"],
         ),
         Route(

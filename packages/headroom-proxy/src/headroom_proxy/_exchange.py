@@ -170,10 +170,11 @@ async def complete(exchange: Exchange) -> Response:
         calls, client = api.calls(data)
         if not calls:
             break
+        answers = await asyncio.to_thread(_answers, exchange, calls)
         if client or exchange.rounds >= exchange.settings.max_rounds:
+            api.owe(data, calls, answers)  # the client gets its own calls; ours are answered later
             data = api.strip(data)
             break
-        answers = await asyncio.to_thread(_answers, exchange, calls)
         body = api.follow_up(body, data, calls, answers)
         exchange.rounds += 1
     if exchange.rounds:
@@ -219,7 +220,7 @@ async def _relay(reply: httpx.Response) -> AsyncIterator[bytes]:
 
 async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
     api, body = exchange.api, exchange.body
-    state = stream_state(api.name)
+    state = stream_state(api)
     try:
         while True:
             try:
@@ -229,11 +230,13 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
             finally:
                 await reply.aclose()
             calls = state.calls() if state.retrieving else []
+            answers = await asyncio.to_thread(_answers, exchange, calls) if calls else []
             if not calls or state.client_calls or exchange.rounds >= exchange.settings.max_rounds:
+                if calls:
+                    api.owe(state.response(), calls, answers)
                 for out in state.finish():
                     yield out.encode()
                 return
-            answers = await asyncio.to_thread(_answers, exchange, calls)
             body = api.follow_up(body, state.response(), calls, answers)
             exchange.rounds += 1
             reply = await exchange.upstream.open(exchange.url, dumps(body), exchange.headers)

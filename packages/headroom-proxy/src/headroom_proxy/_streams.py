@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from ._apis import RESPONSES, TOOL_NAME, Call, add_usage
+from ._apis import TOOL_NAME, Call, Responses, add_usage
 from ._sse import Event, event
 
 
@@ -230,8 +230,9 @@ class ResponsesStream(StreamState):
 
     _ENDS = ("response.completed", "response.incomplete", "response.failed")
 
-    def __init__(self, first: ResponsesStream | None = None) -> None:
+    def __init__(self, api: Responses, first: ResponsesStream | None = None) -> None:
         super().__init__()
+        self.api = api
         self.follow = first is not None
         self.sequence: int = first.sequence if first else 0
         self.next_output: int = first.next_output if first else 0
@@ -295,12 +296,12 @@ class ResponsesStream(StreamState):
         return self.final or {}
 
     def next_round(self) -> ResponsesStream:
-        return ResponsesStream(self)
+        return ResponsesStream(self.api, self)
 
     def finish(self) -> list[Event]:
         final = dict(self.final or {})
         if self.follow and self.first_id:
-            RESPONSES.remember(self.first_id, str(final.get("id", "")))
+            self.api.remember(self.first_id, str(final.get("id", "")))
             final["id"] = self.first_id  # one identity for the whole stream, as the SDK requires
         final["output"] = self.shown
         if self.usage is not None:
@@ -313,9 +314,9 @@ def _ours(item: Any) -> bool:
     return isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME
 
 
-def stream_state(api_name: str) -> StreamState:
-    if api_name == "anthropic":
+def stream_state(api: object) -> StreamState:
+    if isinstance(api, Responses):
+        return ResponsesStream(api)
+    if getattr(api, "name", "") == "anthropic":
         return MessagesStream()
-    if api_name == "openai_responses":
-        return ResponsesStream()
     return ChatStream()
