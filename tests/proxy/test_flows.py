@@ -267,3 +267,68 @@ def test_responses_with_both_calls_owe_ours_to_the_next_request(kit: Any, stack:
     assert ours["call_id"] != calls[0].call_id
     assert "payment" in ours["output"]
     assert theirs == output
+
+
+def test_chat_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=11)
+
+    def both(body: dict[str, Any]) -> Any:
+        ref = REF.search(json.dumps(body["messages"]))
+        assert ref
+        return kit.Calls(
+            [("headroom_retrieve", {"ref": ref[1], "query": QUERY}), ("read_logs", {"service": "db"})]
+        )
+
+    stack.fake.script = [both, kit.Text("done"), kit.Text("again")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    messages = kit.chat_messages(log)
+    turn = client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message
+    assert [c.function.name for c in turn.tool_calls or ()] == ["read_logs"]  # type: ignore[union-attr]
+    history = [
+        *messages,
+        turn.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": turn.tool_calls[0].id, "content": "db is fine"},
+    ]  # type: ignore[index]
+    for _ in range(2):  # the same insertion every time: the prefix stays stable
+        client.chat.completions.create(model="gpt-4o", messages=history)
+    first, second = stack.fake.bodies("/v1/chat/completions")[-2:]
+    assert first["messages"] == second["messages"]
+    assistant, ours, theirs = first["messages"][3:6]
+    assert [c["function"]["name"] for c in assistant["tool_calls"]] == ["read_logs", "headroom_retrieve"]
+    assert ours["role"] == "tool"
+    assert ours["tool_call_id"] == assistant["tool_calls"][1]["id"]
+    assert "payment" in ours["content"]  # answered, with the original lines
+    assert theirs["content"] == "db is fine"
+
+
+def test_anthropic_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=12)
+
+    def both(body: dict[str, Any]) -> Any:
+        ref = REF.search(json.dumps(body["messages"]))
+        assert ref
+        return kit.Calls(
+            [("headroom_retrieve", {"ref": ref[1], "query": QUERY}), ("read_logs", {"service": "db"})]
+        )
+
+    stack.fake.script = [both, kit.Text("done")]
+    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0)
+    messages = anthropic_messages(log)
+    reply = client.messages.create(model="claude-x", max_tokens=100, messages=messages)  # type: ignore[arg-type]
+    uses = [b for b in reply.content if b.type == "tool_use"]
+    assert [b.name for b in uses] == ["read_logs"]  # type: ignore[union-attr]
+    history = [
+        *messages,
+        {"role": "assistant", "content": [b.model_dump() for b in reply.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "fine"}]},
+    ]  # type: ignore[union-attr]
+    client.messages.create(model="claude-x", max_tokens=100, messages=history)  # type: ignore[arg-type]
+    sent = stack.fake.bodies("/v1/messages")[-1]["messages"]
+    assert [b.get("name") for b in sent[3]["content"] if b["type"] == "tool_use"] == [
+        "read_logs",
+        "headroom_retrieve",
+    ]
+    ours, theirs = sent[4]["content"]
+    assert ours["type"] == "tool_result"
+    assert "payment" in ours["content"]
+    assert theirs["content"] == "fine"

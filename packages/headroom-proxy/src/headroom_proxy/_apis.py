@@ -82,7 +82,12 @@ class Api:
 
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
         """Our calls were taken out of a response the client gets (it also calls the client's tools):
-        remember their answers where the provider needs them on the next request (Responses)."""
+        remember them with their answers, to put back into the history the client sends next."""
+
+    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the calls of ours that its history lost (see ``owe``) put back, answered:
+        the same insertion on every later request, so the prefix stays stable."""
+        return body
 
     def usage_of(self, data: dict[str, Any]) -> Any:
         return data.get("usage")
@@ -141,6 +146,35 @@ class ChatCompletions(Api):
                     choice["finish_reason"] = "stop"
         return out
 
+    def __init__(self) -> None:
+        self.owed = _Owed()
+
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+        tool_calls = _chat_message(data).get("tool_calls") or []
+        ours = [c for c in tool_calls if (c.get("function") or {}).get("name") == TOOL_NAME]
+        theirs = [str(c.get("id")) for c in tool_calls if c not in ours]
+        results = [
+            {"role": "tool", "tool_call_id": c.id, "content": a} for c, a in zip(calls, answers, strict=True)
+        ]
+        self.owed.put(theirs, ours, results)
+
+    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body.get("messages")
+        if not self.owed.by_id or not isinstance(messages, list):
+            return body
+        out: list[Any] = []
+        for message in messages:
+            calls = message.get("tool_calls") if isinstance(message, dict) else None
+            found = (
+                self.owed.find([str(c.get("id")) for c in calls if isinstance(c, dict)]) if calls else None
+            )
+            if found is None:
+                out.append(message)
+                continue
+            ours, results = found
+            out += [{**message, "tool_calls": [*(calls or []), *ours]}, *results]
+        return {**body, "messages": out}
+
     def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
                   answers: list[str]) -> dict[str, Any]:  # fmt: skip
         message = _chat_message(data)
@@ -152,6 +186,25 @@ class ChatCompletions(Api):
             {"role": "tool", "tool_call_id": c.id, "content": a} for c, a in zip(calls, answers, strict=True)
         ]
         return {**body, "messages": [*body["messages"], turn, *results]}
+
+
+class _Owed:
+    """Calls of ours, answered, owed to the history: keyed by an id of the client's call in the same
+    model turn, bounded."""
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self.by_id: OrderedDict[str, tuple[list[Any], list[Any]]] = OrderedDict()
+
+    def put(self, keys: list[str], calls: list[Any], results: list[Any]) -> None:
+        for key in keys:
+            self.by_id[key] = (calls, results)
+        while len(self.by_id) > self.LIMIT:
+            self.by_id.popitem(last=False)
+
+    def find(self, keys: list[str]) -> tuple[list[Any], list[Any]] | None:
+        return next((self.by_id[k] for k in keys if k in self.by_id), None)
 
 
 def _chat_message(data: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +236,7 @@ class Responses(Api):
             while len(self._last) > self._REMEMBERED:
                 self._last.popitem(last=False)
 
-    def resolve(self, body: dict[str, Any]) -> dict[str, Any]:
+    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` with ``previous_response_id`` pointing at the whole exchange it names, and the
         outputs of any calls of ours that response still holds unanswered."""
         previous = body.get("previous_response_id")
@@ -280,6 +333,38 @@ class Messages(Api):
         if data.get("stop_reason") == "tool_use" and not any(b.get("type") == "tool_use" for b in content):
             out["stop_reason"] = "end_turn"
         return out
+
+    def __init__(self) -> None:
+        self.owed = _Owed()
+
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+        uses = [b for b in data.get("content") or () if b.get("type") == "tool_use"]
+        ours = [b for b in uses if b.get("name") == TOOL_NAME]
+        theirs = [str(b.get("id")) for b in uses if b.get("name") != TOOL_NAME]
+        results = [
+            {"type": "tool_result", "tool_use_id": c.id, "content": a}
+            for c, a in zip(calls, answers, strict=True)
+        ]
+        self.owed.put(theirs, ours, results)
+
+    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body.get("messages")
+        if not self.owed.by_id or not isinstance(messages, list):
+            return body
+        out = list(messages)
+        for index, message in enumerate(messages[:-1]):
+            content = message.get("content") if isinstance(message, dict) else None
+            if message.get("role") != "assistant" or not isinstance(content, list):
+                continue
+            ids = [str(b.get("id")) for b in content if isinstance(b, dict) and b.get("type") == "tool_use"]
+            found = self.owed.find(ids) if ids else None
+            following = messages[index + 1]
+            if found is None or not isinstance(following.get("content"), list):
+                continue
+            ours, results = found
+            out[index] = {**message, "content": [*content, *ours]}
+            out[index + 1] = {**following, "content": [*results, *following["content"]]}
+        return {**body, "messages": out}
 
     def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
                   answers: list[str]) -> dict[str, Any]:  # fmt: skip

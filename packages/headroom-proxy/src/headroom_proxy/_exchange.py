@@ -106,8 +106,7 @@ async def prepare(
         return None
     if not isinstance(body, dict):
         return None
-    if isinstance(api, Responses):
-        body = api.resolve(body)
+    body = api.settle(body)
     model = body.get("model") if isinstance(body.get("model"), str) else None
     exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model)
     messages, system = api.conversation(body)
