@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from headroom import CompressResult, Headroom
+from headroom import Headroom
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -37,7 +37,6 @@ class View:
 
     messages: list[BaseMessage]
     system_message: SystemMessage | None
-    result: CompressResult | None  # None when there was nothing to compress
 
     def same_as(self, messages: Sequence[BaseMessage], system_message: SystemMessage | None) -> bool:
         """Whether nothing changed: every message is the caller's own object."""
@@ -125,7 +124,7 @@ def compress_view(
     """
     everything: list[BaseMessage] = [system_message, *messages] if system_message else list(messages)
     if not everything:
-        return View(list(messages), system_message, None)
+        return View(list(messages), system_message)
     converted = [to_provider(message) for message in everything]
     result = headroom.compress(converted, model=model, retrievable=retrievable)
     out: list[BaseMessage] = []
@@ -138,7 +137,7 @@ def compress_view(
     if system_message is not None:
         first = out.pop(0)
         new_system = first if isinstance(first, SystemMessage) else system_message
-    return View(out, new_system, result)
+    return View(out, new_system)
 
 
 def text_of(message: BaseMessage) -> str:

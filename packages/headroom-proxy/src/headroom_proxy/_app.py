@@ -101,7 +101,7 @@ def create_app(
         elif path.startswith("/v1/") or path == "/v1":
             url = settings.openai_url.rstrip("/") + path[3:]
         else:
-            url = httpx.URL(settings.openai_url).copy_with(path=path, query=None).__str__()
+            url = str(httpx.URL(settings.openai_url).copy_with(path=path, query=None))
         api = messages if anthropic else chat
         try:
             return await _forward(request, None, upstream(), _with_query(url, request))

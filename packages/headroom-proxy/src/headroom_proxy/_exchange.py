@@ -21,8 +21,9 @@ from typing import Any
 
 import httpx
 import orjson
-from headroom import CompressResult, Headroom
+from headroom import CompressResult, Headroom, RefNotFound
 from headroom._markers import MARKER_RE
+from headroom._tool import parse_arguments
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -73,14 +74,12 @@ class Exchange:
 
     def answer(self, call: Call) -> str:
         """The tool result for one of the model's retrieval calls."""
-        from headroom._tool import parse_arguments
-
         try:
             ref, _ = parse_arguments(call.arguments)
         except ValueError as exc:
             return str(exc)
         if ref.strip().lower() not in self.allowed:
-            return f"ref {ref.strip()[:64]} is unknown or has expired; call the original tool again"
+            return str(RefNotFound(ref.strip()[:64]))  # the core's own message: not this request's
         return self.headroom.answer_tool_call(call.arguments)
 
     def headers_out(self) -> dict[str, str]:
