@@ -70,7 +70,7 @@ def _engine(store: str) -> Any:
 def _flow(output: str, query: str | None, store: str | None, manager: bool) -> Flow:
     from agno.agent import Agent
     from agno.models.response import ModelResponse
-    from headroom._markers import MARKER_RE
+    from headroom.integration import MARKER_RE
     from headroom_agno import HeadroomCompressionManager, HeadroomHook, HeadroomTools
 
     def read_output(source: str) -> str:

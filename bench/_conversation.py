@@ -100,7 +100,7 @@ def _pairs_intact(messages: list[dict[str, Any]]) -> bool:
 
 def run_conversation(ctx: Context) -> Section:
     from headroom import Config, Headroom
-    from headroom._markers import MARKER_RE
+    from headroom.integration import MARKER_RE
 
     section = Section("conversation", "conversations: prefix stability, memo, token budget",
                       ["measure", "case", "value", "target"])  # fmt: skip

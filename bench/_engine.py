@@ -81,20 +81,10 @@ def headroom_engine(store_dir: Path) -> EngineLike:
 
 def count_tokens_function() -> tuple[Callable[[str], int], Callable[[str], object], bool]:
     """o200k_base ``count``, one raw ``encode`` (the speed baseline), and whether counts are exact."""
-    from headroom._tokens import get_tokenizer
+    from headroom.integration import get_tokenizer
 
     tok = get_tokenizer("o200k_base")
-    encoder = tok._encoder
-    if encoder is None:
-        return tok.count, tok.count, False
-
-    def encode(text: str) -> object:
-        try:
-            return encoder.encode_ordinary(text)
-        except UnicodeEncodeError:  # lone surrogates from undecodable bytes, as Tokenizer.count does
-            return encoder.encode_ordinary(text.encode("utf-8", "replace").decode("utf-8"))
-
-    return tok.count, encode, tok.exact
+    return tok.count, tok.encode, tok.exact
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def _engine(store: str) -> Any:
 
 
 def _run(output: str, query: str | None, store: str | None) -> Flow:
-    from headroom._markers import MARKER_RE
+    from headroom.integration import MARKER_RE
     from headroom_langchain import HeadroomMiddleware
     from langchain.agents import create_agent
     from langchain_core.messages import AIMessage

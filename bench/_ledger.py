@@ -56,18 +56,31 @@ def _small_text(tmp: Path, ledger: bool) -> tuple[float, float, int]:
 
 def run_ledger(say: Callable[[str], None]) -> Section:
     """Time ``Ledger.record`` and the writer behind it on a fresh file in a temporary directory."""
-    from headroom._ledger import Event, Ledger
+    from headroom import Config, Headroom
+    from headroom.integration import Event
 
     columns = ["measure", "events", "ms per event"]
     section = Section("ledger", "ledger: cost of recording one stats event", columns, text_columns=1)
     say("ledger: recording events")
 
     def event(i: int) -> Event:
-        return Event("compress", "library", "compressed", "", "gpt-4o", "json", "json", 4_000 + i, 400, 3.2,
-                     "0123456789abcdef01234567")  # fmt: skip
+        return Event(
+            event="compress",
+            source="library",
+            outcome="compressed",
+            model="gpt-4o",
+            kind="json",
+            compressor="json",
+            tokens_before=4_000 + i,
+            tokens_after=400,
+            ms=3.2,
+            ref="0123456789abcdef01234567",
+        )
 
     with tempfile.TemporaryDirectory(prefix="headroom-ledger-") as tmp:
-        ledger = Ledger(Path(tmp) / "ledger.db")  # the defaults, as the engine uses them
+        engine = Headroom(Config(store=f"sqlite:///{tmp}/store.db"))
+        ledger = engine.ledger  # the engine's own, with its defaults: ledger.db beside the store
+        assert ledger is not None
         ledger.record(event(0))
         ledger.flush()  # the file is created and migrated before anything is timed
         events = [event(i) for i in range(EVENTS)]
@@ -94,7 +107,7 @@ def run_ledger(say: Callable[[str], None]) -> Section:
         finally:
             gc.enable()
         lost = ledger.dropped + ledger.failed
-        ledger.close()
+        engine.close()
         say("ledger: compress_text of a small text, ledger on and off")
         (on, on_mean, on_lost), (off, off_mean, _) = (
             _small_text(Path(tmp), True),

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 
 from ._core import Check, Context, Kind, Section, ratio, read_text, round_trip_check, share, summarize
 from ._engine import Measurement

@@ -9,7 +9,7 @@ from typing import Any
 from agno.agent import Agent
 from agno.tools.function import ToolResult
 from headroom import Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_agno import HeadroomCompressionManager, HeadroomHook, HeadroomTools, with_headroom
 
 QUESTION = "Why are payments failing?"

@@ -13,7 +13,7 @@ import pytest
 from agno.agent import Agent
 from agno.tools.function import ToolResult
 from headroom import Config, ConfigError, Headroom, retrieve_tool
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_agno import HeadroomCompressionManager, HeadroomHook, HeadroomTools, with_headroom
 from pydantic import BaseModel
 

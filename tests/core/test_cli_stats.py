@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from headroom._cli import main
-from headroom._cli_stats import parse_since
-from headroom._ledger import Event, Ledger
-from headroom._prices import load_prices
+from headroom._cli.stats import parse_since
+from headroom._stats.events import Event
+from headroom._stats.ledger import Ledger
+from headroom._stats.prices import load_prices
 
 NOW = time.time()
 HOUR = 3600.0
@@ -21,7 +22,7 @@ HOUR = 3600.0
 def compress(source: str, outcome: str, before: int, after: int, *, model: str | None = None,
              kind: str | None = None, compressor: str | None = None, ms: float = 1.0, ref: str | None = None,
              reason: str = "", ago: float = 60.0, memo: bool = False) -> Event:  # fmt: skip
-    return Event("compress", source, outcome, reason, model, kind, compressor, before, after, ms, ref,
+    return Event(event="compress", source=source, outcome=outcome, reason=reason, model=model, kind=kind, compressor=compressor, tokens_before=before, tokens_after=after, ms=ms, ref=ref,
                  memo=memo, time=NOW - ago)  # fmt: skip
 
 
@@ -34,9 +35,9 @@ KNOWN = [
              ago=10 * 24 * HOUR),
     compress("langchain", "low_saving", 1_000, 1_000, model="my-llm", kind="text", compressor="text", ms=600,
              reason="saved 4% < min_saving 15%", ago=120),
-    Event("retrieve", "library", "found", kind="json", tokens_after=500, ms=0.5, ref="a" * 24, has_query=True,
+    Event(event="retrieve", source="library", outcome="found", kind="json", tokens_after=500, ms=0.5, ref="a" * 24, has_query=True,
           time=NOW - 30),
-    Event("budget", "proxy", "over_budget", "3 older tool results stubbed", "gpt-4o", tokens_before=9,
+    Event(event="budget", source="proxy", outcome="over_budget", reason="3 older tool results stubbed", model="gpt-4o", tokens_before=9,
           tokens_after=5, time=NOW - 30),
 ]  # fmt: skip
 
@@ -170,8 +171,11 @@ def test_recommendations_come_from_the_numbers(store: Path) -> None:
     events += [compress("proxy", "failed", 900, 900, kind="log", compressor="log") for _ in range(2)]
     events += [compress("proxy", "compressed", 800, 100, model="llama-3", kind="log", compressor="log")]
     events += [compress("proxy", "low_saving", 900, 900, kind="log", compressor="log") for _ in range(1)]
-    events += [Event("retrieve", "proxy", "found", kind="json", ref=f"{n:024x}") for n in range(4)]
-    events += [Event("retrieve", "proxy", "not_found", ref="f" * 24)]
+    events += [
+        Event(event="retrieve", source="proxy", outcome="found", kind="json", ref=f"{n:024x}")
+        for n in range(4)
+    ]
+    events += [Event(event="retrieve", source="proxy", outcome="not_found", ref="f" * 24)]
     write(store, events)
     perf = as_json(store, "perf")
     advice = perf["recommendations"]

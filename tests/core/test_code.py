@@ -73,7 +73,9 @@ def python_module() -> str:
 def run(
     text: str, language: str | None = "python", query: str | None = None, budget: float | None = None
 ) -> str:
-    out = compress(Job(text, query, budget, Marker(make_ref(text), True), language))
+    out = compress(
+        Job(text=text, query=query, budget=budget, marker=Marker(make_ref(text), True), language=language)
+    )
     assert out is not None
     return out
 
@@ -222,7 +224,15 @@ def test_anonymous_wrappers_are_looked_into() -> None:
 )
 def test_what_cannot_be_parsed_or_is_not_worth_it_passes(text: str) -> None:
     assert (
-        compress(Job(text, None, None, Marker("0" * 24, True), "python" if "def" in text else "javascript"))
+        compress(
+            Job(
+                text=text,
+                query=None,
+                budget=None,
+                marker=Marker("0" * 24, True),
+                language="python" if "def" in text else "javascript",
+            )
+        )
         is None
     )
 

@@ -9,7 +9,7 @@ MARKER = Marker("ab" * 12, True)
 
 
 def run(text: str, query: str | None = None, budget: float | None = None) -> str:
-    out = compress(Job(text, query, budget, MARKER))
+    out = compress(Job(text=text, query=query, budget=budget, marker=MARKER))
     assert out is not None
     return out
 
@@ -158,7 +158,9 @@ def test_generated_files_collapse_shorter_blocks() -> None:
     lock = file_diff("uv.lock", hunk(40, ["wheels = ["], [], wheels, ["]"]))
     source = file_diff("src/app/wheels.py", hunk(40, ["wheels = ["], [], wheels, ["]"]))
     assert "  … 25 added lines" in run(text_of(lock))
-    assert compress(Job(text_of(source), None, None, MARKER)) is None  # nothing worth cutting
+    assert (
+        compress(Job(text=text_of(source), query=None, budget=None, marker=MARKER)) is None
+    )  # nothing worth cutting
 
 
 def test_a_combined_diff_keeps_both_prefix_columns() -> None:
@@ -340,12 +342,12 @@ def test_what_is_not_a_diff_returns_none() -> None:
     log = "".join(f"2026-03-01 10:00:{i:02d} INFO served /api/items/{i}\n" for i in range(60))
     stray = "Some notes about a patch\n@@ -1 +1 @@\n-a\n+b\n" + "More notes about it, in prose.\n" * 10
     for text in ("", prose, log, stray):
-        assert compress(Job(text, None, None, MARKER)) is None
+        assert compress(Job(text=text, query=None, budget=None, marker=MARKER)) is None
 
 
 def test_a_diff_with_nothing_worth_cutting_returns_none() -> None:
     lines = file_diff("a.py", hunk(1, ["x = 1"], ["y = 2"], ["y = 3"], ["z = 4"]))
-    assert compress(Job(text_of(lines), None, None, MARKER)) is None
+    assert compress(Job(text=text_of(lines), query=None, budget=None, marker=MARKER)) is None
 
 
 def test_the_same_input_gives_the_same_bytes() -> None:

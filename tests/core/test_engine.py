@@ -154,18 +154,18 @@ def test_bad_arguments_raise() -> None:
 def test_a_store_that_cannot_open_is_not_dialled_for_every_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from headroom import _engine
+    from headroom import _originals
 
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     opens: list[str] = []
-    real_open = _engine.open_store
+    real_open = _originals.open_store
 
-    def counting_open(url: str, **kwargs: int) -> _engine.Store:
+    def counting_open(url: str, **kwargs: int) -> _originals.Store:
         opens.append(url)
         return real_open(url, **kwargs)
 
-    monkeypatch.setattr(_engine, "open_store", counting_open)
+    monkeypatch.setattr(_originals, "open_store", counting_open)
     hr = Headroom(Config(store=f"sqlite:///{blocker}/store.db", min_tokens=0))
     for _ in range(3):
         result = hr.compress_text(big_log())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from headroom import Headroom
-from headroom._html import extract
+from headroom._compressors._html_extract import extract
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">

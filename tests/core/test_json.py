@@ -12,7 +12,7 @@ from headroom._markers import MARKER_RE, Marker, make_ref
 
 def run(document: Any, query: str | None = None, indent: int | None = 2) -> str:
     text = json.dumps(document, indent=indent)
-    out = compress(Job(text, query, None, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=query, budget=None, marker=Marker(make_ref(text), True)))
     assert out is not None
     return out
 
@@ -126,19 +126,19 @@ def test_strings_are_quoted_only_when_needed() -> None:
 
 def test_json_lines_are_one_array() -> None:
     text = "\n".join(json.dumps({"id": i, "kind": "row", "value": i % 3}) for i in range(50))
-    out = compress(Job(text, None, None, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=None, budget=None, marker=Marker(make_ref(text), True)))
     assert out is not None
     assert "[50] id|value" in out
 
 
 @pytest.mark.parametrize("text", ['{"a": [1, 2', "not json at all {", '"just a string"', "42"])
 def test_what_is_not_a_document_passes(text: str) -> None:
-    assert compress(Job(text, None, None, Marker("0" * 24, True))) is None
+    assert compress(Job(text=text, query=None, budget=None, marker=Marker("0" * 24, True))) is None
 
 
 def test_huge_integers_and_unicode_keys_render() -> None:
     text = '{"big": 1208925819614629174706176, "nan": NaN, "ключ": "значение", "weird key": 1}'
-    out = compress(Job(text, None, None, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=None, budget=None, marker=Marker(make_ref(text), True)))
     assert out is not None
     lines = out.splitlines()
     assert "big: 1208925819614629174706176" in lines
@@ -163,8 +163,8 @@ def test_a_budget_shortens_long_values_but_keeps_required_records() -> None:
         item["notes"] = "delivery instructions: " + "leave at the door, " * 30
         item["tags"] = [f"t{k}" for k in range(30)]
     text = json.dumps({"items": items})
-    default = compress(Job(text, None, None, Marker(make_ref(text), True)))
-    tight = compress(Job(text, None, 0.01, Marker(make_ref(text), True)))
+    default = compress(Job(text=text, query=None, budget=None, marker=Marker(make_ref(text), True)))
+    tight = compress(Job(text=text, query=None, budget=0.01, marker=Marker(make_ref(text), True)))
     assert default is not None
     assert tight is not None
     assert len(tight) < len(default)

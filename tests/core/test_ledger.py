@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from headroom import Config, Headroom
-from headroom import _engine as engine_module
-from headroom._ledger import Event, Ledger, ledger_outcome, ledger_path
-from headroom._ledger_db import open_ledger_db, read_events
+from headroom import _pipeline as pipeline_module
+from headroom._stats.db import open_ledger_db, read_events
+from headroom._stats.events import Event, ledger_outcome, ledger_path
+from headroom._stats.ledger import Ledger
 
-EVERY_FIELD = Event("compress", "proxy", "low_saving", "saved 4% < min_saving 15%", "gpt-4o", "json", "json",
-                    1234, 1200, 12.5, "a" * 24, True, True, 1_700_000_000.25)  # fmt: skip
+EVERY_FIELD = Event(event="compress", source="proxy", outcome="low_saving", reason="saved 4% < min_saving 15%", model="gpt-4o", kind="json", compressor="json",
+                    tokens_before=1234, tokens_after=1200, ms=12.5, ref="a" * 24, has_query=True, memo=True, time=1_700_000_000.25)  # fmt: skip
 
 
 def big_log(lines: int = 400) -> str:
@@ -69,7 +70,9 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
 
 def test_events_round_trip_with_every_field(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
-    second = Event("retrieve", "library", "found", kind="log", tokens_after=40, ref="b" * 24)
+    second = Event(
+        event="retrieve", source="library", outcome="found", kind="log", tokens_after=40, ref="b" * 24
+    )
     ledger.record(EVERY_FIELD)
     ledger.record(second)
     ledger.close()
@@ -82,7 +85,10 @@ def test_events_round_trip_with_every_field(tmp_path: Path) -> None:
 
 def test_a_large_batch_keeps_every_event_in_order(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db", flush_seconds=60, batch=10_000)
-    events = [Event("compress", "library", "compressed", tokens_before=n, time=1e9 + n) for n in range(2_345)]
+    events = [
+        Event(event="compress", source="library", outcome="compressed", tokens_before=n, time=1e9 + n)
+        for n in range(2_345)
+    ]
     for event in events:
         ledger.record(event)
     ledger.flush()  # written as statements of 2048, 256, 32, 8 and 1 rows
@@ -92,8 +98,8 @@ def test_a_large_batch_keeps_every_event_in_order(tmp_path: Path) -> None:
 
 def test_a_lone_surrogate_loses_one_character_not_the_batch(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
-    ledger.record(Event("compress", "proxy", "compressed", model="gpt-4o"))
-    ledger.record(Event("compress", "proxy", "compressed", model="gpt\ud800-4o"))
+    ledger.record(Event(event="compress", source="proxy", outcome="compressed", model="gpt-4o"))
+    ledger.record(Event(event="compress", source="proxy", outcome="compressed", model="gpt\ud800-4o"))
     ledger.flush()
     assert [e.model for e in ledger.events()] == ["gpt-4o", "gpt?-4o"]
     assert ledger.failed == 0
@@ -104,7 +110,7 @@ def test_record_does_no_io_and_flush_writes(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     ledger = Ledger(path, flush_seconds=60, batch=10_000)
     for _ in range(100):
-        ledger.record(Event("compress", "library", "compressed"))
+        ledger.record(Event(event="compress", source="library", outcome="compressed"))
     assert not path.exists()  # nothing was written on the caller's thread
     ledger.flush()
     assert rows(path) == 100
@@ -113,11 +119,11 @@ def test_record_does_no_io_and_flush_writes(tmp_path: Path) -> None:
 
 def test_the_writer_thread_flushes_on_its_own(tmp_path: Path) -> None:
     timed = Ledger(tmp_path / "timed.db", flush_seconds=0.05)
-    timed.record(Event("compress", "library", "compressed"))
+    timed.record(Event(event="compress", source="library", outcome="compressed"))
     assert wait_for(lambda: rows(tmp_path / "timed.db") == 1)
     full = Ledger(tmp_path / "full.db", flush_seconds=60, batch=5)
     for _ in range(5):
-        full.record(Event("compress", "library", "compressed"))
+        full.record(Event(event="compress", source="library", outcome="compressed"))
     assert wait_for(lambda: rows(tmp_path / "full.db") == 5)  # a full batch does not wait a minute
     timed.close()
     full.close()
@@ -126,10 +132,10 @@ def test_the_writer_thread_flushes_on_its_own(tmp_path: Path) -> None:
 def test_an_idle_writer_exits_and_the_next_event_starts_another(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     ledger = Ledger(path, flush_seconds=0.02, idle_seconds=0.05)
-    ledger.record(Event("compress", "library", "compressed"))
+    ledger.record(Event(event="compress", source="library", outcome="compressed"))
     assert wait_for(lambda: rows(path) == 1)
     time.sleep(0.3)  # long enough for the writer to have gone
-    ledger.record(Event("compress", "library", "too_small"))
+    ledger.record(Event(event="compress", source="library", outcome="too_small"))
     assert wait_for(lambda: rows(path) == 2)
     ledger.close()
 
@@ -137,7 +143,7 @@ def test_an_idle_writer_exits_and_the_next_event_starts_another(tmp_path: Path) 
 def test_a_full_buffer_drops_and_counts_instead_of_growing(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db", flush_seconds=60, batch=10_000, max_pending=10)
     for _ in range(15):
-        ledger.record(Event("compress", "library", "compressed"))
+        ledger.record(Event(event="compress", source="library", outcome="compressed"))
     assert ledger.dropped == 5
     ledger.close()
     assert rows(tmp_path / "ledger.db") == 10
@@ -155,7 +161,7 @@ def test_a_broken_ledger_file_is_logged_once_and_never_raises(
     ledger = Ledger(path)
     with caplog.at_level(logging.WARNING, logger="headroom"):
         for _ in range(3):
-            ledger.record(Event("compress", "library", "compressed"))
+            ledger.record(Event(event="compress", source="library", outcome="compressed"))
             ledger.flush()
         ledger.close()
     assert ledger.failed == 3
@@ -246,7 +252,7 @@ def test_a_compressor_that_raises_is_recorded_as_failed(
     def explode(job: object) -> str:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(engine_module, "compressor_for", lambda kind: explode)
+    monkeypatch.setattr(pipeline_module, "compressor_for", lambda kind: explode)
     hr = Headroom(Config(store=store_url, min_tokens=0))
     assert hr.compress_text(big_log()).outcome == "error"
     (event,) = recorded(hr)
@@ -279,7 +285,7 @@ def test_ledger_off_writes_nothing(tmp_path: Path) -> None:
     ref = hr.compress_text(big_log()).ref
     assert ref is not None
     hr.retrieve(ref)
-    hr.events.record(Event("budget", "library", "stubbed"))
+    hr.events.record(Event(event="budget", source="library", outcome="stubbed"))
     assert hr.ledger is None
     hr.close()
     assert not (tmp_path / "ledger.db").exists()
@@ -313,10 +319,11 @@ def test_close_writes_what_is_pending(store_url: str, tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from headroom._ledger import Event, Ledger
+from headroom._stats.events import Event
+from headroom._stats.ledger import Ledger
 ledger = Ledger(Path(sys.argv[1]), flush_seconds=0.01, batch=32)
 for i in range(500):
-    ledger.record(Event("compress", "proxy", "compressed", model=sys.argv[2], tokens_before=i))
+    ledger.record(Event(event="compress", source="proxy", outcome="compressed", model=sys.argv[2], tokens_before=i))
     if i % 100 == 0:
         ledger.flush()
 ledger.close()

@@ -10,7 +10,7 @@ from headroom._markers import MARKER_RE, Marker, make_ref
 
 
 def run(text: str, query: str | None = None) -> str:
-    out = compress(Job(text, query, None, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=query, budget=None, marker=Marker(make_ref(text), True)))
     assert out is not None
     return out
 
@@ -177,7 +177,7 @@ def test_output_is_deterministic() -> None:
 
 
 def test_too_short_or_unstructured_input_is_left_alone() -> None:
-    assert compress(Job("one\ntwo\n", None, None, Marker("0" * 24, True))) is None
+    assert compress(Job(text="one\ntwo\n", query=None, budget=None, marker=Marker("0" * 24, True))) is None
 
 
 def test_a_budget_trims_templates_but_never_errors() -> None:
@@ -187,8 +187,8 @@ def test_a_budget_trims_templates_but_never_errors() -> None:
         f"{words[i % 40]} {words[40 + i % 40]} {words[80 + i % 40]} finished task {i}"
         for i in range(2000)
     )
-    default = compress(Job(text, None, None, Marker(make_ref(text), True)))
-    tight = compress(Job(text, None, 0.0005, Marker(make_ref(text), True)))
+    default = compress(Job(text=text, query=None, budget=None, marker=Marker(make_ref(text), True)))
+    tight = compress(Job(text=text, query=None, budget=0.0005, marker=Marker(make_ref(text), True)))
     assert default is not None
     assert tight is not None
     assert len(tight) < len(default)
@@ -204,8 +204,8 @@ def test_a_budget_can_drop_single_info_lines_but_not_warnings() -> None:
     lines[30] = "2026-03-01 10:00:30 WARN app: disk almost full"
     lines += [f"2026-03-01 10:01:{i % 60:02d} INFO app: heartbeat {i} ok" for i in range(400)]
     text = "\n".join(lines)
-    default = compress(Job(text, None, None, Marker(make_ref(text), True)))
-    tight = compress(Job(text, None, 0.05, Marker(make_ref(text), True)))
+    default = compress(Job(text=text, query=None, budget=None, marker=Marker(make_ref(text), True)))
+    tight = compress(Job(text=text, query=None, budget=0.05, marker=Marker(make_ref(text), True)))
     assert default is not None
     assert tight is not None
     assert sum(1 for line in lines if line in default) > sum(1 for line in lines if line in tight)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from headroom import Config, Headroom
-from headroom._prefix import find_volatile
+from headroom._policy.prefix import find_volatile
 
 TOOLS: list[dict[str, Any]] = [
     {"type": "function", "function": {"name": "search", "description": "Search the web",

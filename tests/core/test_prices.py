@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from headroom import ConfigError
-from headroom._prices import load_prices
+from headroom._stats.prices import load_prices
 
 
 def test_the_shipped_table_is_dated_and_labelled() -> None:

@@ -17,7 +17,7 @@ def grep_output() -> str:
 
 
 def run(text: str, query: str | None = None, budget: float | None = None) -> str:
-    out = compress(Job(text, query, budget, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=query, budget=budget, marker=Marker(make_ref(text), True)))
     assert out is not None
     return out
 
@@ -53,4 +53,9 @@ def test_columns_and_context_lines_are_understood() -> None:
 
 
 def test_what_is_not_search_output_passes() -> None:
-    assert compress(Job("just\nsome\nprose lines\n", None, None, Marker("0" * 24, True))) is None
+    assert (
+        compress(
+            Job(text="just\nsome\nprose lines\n", query=None, budget=None, marker=Marker("0" * 24, True))
+        )
+        is None
+    )

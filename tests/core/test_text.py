@@ -52,7 +52,7 @@ def document() -> str:
 
 
 def run(text: str, query: str | None = None, budget: float | None = None) -> str:
-    out = compress(Job(text, query, budget, Marker(make_ref(text), True)))
+    out = compress(Job(text=text, query=query, budget=budget, marker=Marker(make_ref(text), True)))
     assert out is not None
     return out
 
@@ -140,7 +140,12 @@ def test_sentences_split_sensibly() -> None:
 
 
 def test_small_texts_pass() -> None:
-    assert compress(Job("One sentence. Two sentences.", "two", None, Marker("0" * 24, True))) is None
+    assert (
+        compress(
+            Job(text="One sentence. Two sentences.", query="two", budget=None, marker=Marker("0" * 24, True))
+        )
+        is None
+    )
 
 
 def test_output_is_deterministic() -> None:
@@ -179,7 +184,7 @@ def test_near_duplicate_paragraphs_are_dropped() -> None:
 
 def test_a_text_of_nothing_but_boilerplate_passes() -> None:
     text = "\n".join(["Accept all cookies.", "Subscribe to our newsletter.", "Sign in.", "Follow us."] * 3)
-    assert compress(Job(text, "what is this", None, Marker("0" * 24, True))) is None
+    assert compress(Job(text=text, query="what is this", budget=None, marker=Marker("0" * 24, True))) is None
 
 
 def test_short_code_blocks_stay_whole() -> None:

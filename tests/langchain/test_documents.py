@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from headroom import Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_langchain import HeadroomDocumentCompressor
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document

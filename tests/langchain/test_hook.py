@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import pytest
 from headroom import Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_langchain import compress_messages_hook, headroom_retrieve_tool
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from headroom import Config, Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_langchain import HeadroomMiddleware
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage

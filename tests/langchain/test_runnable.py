@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from headroom import Config, Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_langchain import HeadroomRunnable
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from headroom import Config, ConfigError, Headroom, retrieve_tool
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_llamaindex import headroom_retrieve_tool, wrap_tool
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
 from llama_index.core.base.llms.types import MessageRole

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from headroom import Config, Headroom
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 from headroom_llamaindex import HeadroomNodePostprocessor
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.llms import MockLLM

@@ -6,11 +6,11 @@ import itertools
 import json
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 import openai
 from click.testing import CliRunner
-from headroom._cli import main as cli
 
 
 def canonical(items: list[Any]) -> list[str]:
@@ -48,7 +48,8 @@ def test_a_growing_conversation_keeps_its_prefix(kit: Any, stack: Any) -> None:
 
 
 def test_the_proxy_command_comes_from_its_entry_point() -> None:
-    result = CliRunner().invoke(cli, ["proxy", "--help"])
+    (script,) = entry_points(group="console_scripts", name="headroom")  # the installed ``headroom`` command
+    result = CliRunner().invoke(script.load(), ["proxy", "--help"])
     assert result.exit_code == 0, result.output
     for flag in ("--host", "--port", "--openai-url", "--anthropic-url", "--store", "--workers"):
         assert flag in result.output

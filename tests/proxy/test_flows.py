@@ -9,7 +9,7 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from headroom._markers import MARKER_RE
+from headroom.integration import MARKER_RE
 
 QUERY = "payment card_declined"
 REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")

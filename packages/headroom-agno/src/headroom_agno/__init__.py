@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from headroom import __version__
-from headroom._adapters import lazy_exports
+from headroom.integration import lazy_exports
 
 if TYPE_CHECKING:
     from ._hook import HeadroomHook

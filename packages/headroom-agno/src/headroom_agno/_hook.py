@@ -25,9 +25,10 @@ from typing import Any
 
 from agno.tools.function import ToolResult
 from headroom import Config, Headroom
+from headroom.integration import TOOL_NAME
 from pydantic import BaseModel
 
-from ._shared import TOOL_NAME, engine, query_for
+from ._shared import engine, query_for
 
 log = logging.getLogger("headroom")
 

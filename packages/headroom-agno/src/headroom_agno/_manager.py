@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from agno.compression.manager import CompressionManager
 from agno.models.message import Message
 from headroom import Config, Headroom
+from headroom.integration import TOOL_NAME
 
-from ._shared import TOOL_NAME, engine, latest_user_text, message_text
+from ._shared import engine, latest_user_text, message_text
 
 if TYPE_CHECKING:
     from agno.metrics import RunMetrics

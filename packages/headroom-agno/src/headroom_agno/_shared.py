@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from headroom import Config, Headroom
-from headroom._adapters import adapter_engine
+from headroom.integration import adapter_engine
 
-SOURCE = "agno"
-TOOL_NAME = "headroom_retrieve"
+SOURCE: Final = "agno"
 KNOWLEDGE_TOOLS = ("search_knowledge_base",)  # their own ``query`` argument is the better query
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from agno.tools import Toolkit
 from headroom import Config, Headroom, retrieve_tool
+from headroom.integration import TOOL_NAME
 
 from ._hook import HeadroomHook
-from ._shared import TOOL_NAME, engine
+from ._shared import engine
 
 _SPEC = retrieve_tool("json_schema")
 _PROPERTIES = _SPEC["parameters"]["properties"]

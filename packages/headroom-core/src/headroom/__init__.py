@@ -2,6 +2,7 @@
 
 Tool outputs, logs, JSON and search hits are shrunk by content type before the model reads them;
 every original stays in a local store and the model can pull it back with ``headroom_retrieve``.
+This module is the API for applications; ``headroom.integration`` is the one for adapters and proxies.
 
     >>> import headroom
     >>> c = headroom.compress_text(build_log, query="timeout")  # doctest: +SKIP
@@ -11,7 +12,7 @@ every original stays in a local store and the model can pull it back with ``head
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import Config
 from ._engine import Headroom
@@ -19,6 +20,9 @@ from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
 from ._tool import retrieve_tool
 from ._types import Compressed, CompressResult, Volatile
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._types import Kind
 
 __all__ = [
     "CompressResult",
@@ -54,7 +58,7 @@ def default() -> Headroom:
 def compress_text(
     text: str,
     query: str | None = None,
-    kind: str | None = None,
+    kind: Kind | None = None,
     budget: float | None = None,
     retrievable: bool = True,
 ) -> Compressed:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._types import Kind
+
 _PREFIX = 16_384
 _SAMPLE_LINES = 60
 
 
 @dataclass(frozen=True)
 class Detected:
-    kind: str
+    """What detection decided: the kind, and the language of code."""
+
+    kind: Kind
     language: str | None = None
 
 
@@ -87,7 +91,7 @@ _SEARCH_CONTEXT = re.compile(rf"^{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+?-\d
 _DIAGNOSTIC = re.compile(r"^\S+:\d+:(?:\d+:)? (?:fatal error|error|warning|note)\b", re.IGNORECASE)
 
 
-def _search_or_diagnostics(lines: list[str]) -> str | None:
+def _search_or_diagnostics(lines: list[str]) -> Kind | None:
     body = [line for line in lines if line.strip()]
     if len(body) < 3:
         return None

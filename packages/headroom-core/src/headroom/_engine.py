@@ -1,63 +1,31 @@
 """``Headroom``: the facade every adapter, the proxy and the CLI go through.
 
-``compress_text`` runs one block through detect -> compressor -> store, and never raises for what
-the text contains: anything that goes wrong passes the original through, logged and counted in
-``Headroom.outcomes``. The original is stored before a compressed text is returned, so a marker
-always points at something retrievable; when the store fails, nothing is dropped.
+It wires the parts and holds no logic of its own: the one-text ``Pipeline`` (detect, split mixed
+content, compress, store, mark, record), the policies that send texts through it (``_policy``:
+conversations and tool results, RAG texts; the budget and prompt-cache checks run inside the
+conversation policy), and retrieval (``_retrieve``). Each ``a*`` method runs its twin on a worker
+thread, so an event loop is never blocked.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._compressors import Job, compressor_for
 from ._config import Config
-from ._detect import detect
-from ._errors import ConfigError, HeadroomError, RefNotFound, StoreError
-from ._ledger import FAILED, FOUND, NOT_FOUND, Ledger
-from ._markers import Marker, make_ref, marker_refs, normalize_ref
-from ._memo import Memo
-from ._prefix import PrefixWatch
-from ._recorder import Recorder, Trace
-from ._split import Part, split_mixed
-from ._store import Original, Store, open_store
-from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
-from ._tool import parse_arguments, retrieve_tool
-from ._types import KINDS, Compressed, CompressResult
-
-if TYPE_CHECKING:
-    from ._conversation import Done
-
-log = logging.getLogger("headroom")
-
-SOURCES = ("library", "langchain", "agno", "llamaindex", "proxy", "cli")
-# Above this size the original's tokens are counted on a second thread while Python compresses:
-# tiktoken releases the GIL, so the two overlap on a multi-core machine.
-_PARALLEL_COUNT_CHARS = 8_192
-
-_STORE_RETRY_SECONDS = 10.0  # after a failed open, the store is tried again after this long
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _counter_pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-count")
-        return _executor
-
-
-class _BadInput(Exception):
-    """The input cannot be compressed safely (nested too deeply): it passes through as ``bad_input``."""
+from ._errors import ConfigError
+from ._pipeline import Pipeline
+from ._policy.conversation import Conversations
+from ._policy.texts import compress_texts
+from ._retrieve import answer_tool_call, retrieve
+from ._stats.ledger import Ledger
+from ._stats.recorder import Recorder
+from ._store import Store
+from ._tokens import Tokenizer
+from ._tool import retrieve_tool
+from ._types import SOURCES, Compressed, CompressResult, Kind, Source, ToolFormat
 
 
 class Headroom:
@@ -67,24 +35,25 @@ class Headroom:
         config: settings; ``Config()`` (defaults and ``HEADROOM_*`` variables) when None.
         source: who is calling, tagged on every ledger event: ``library``, ``langchain``, ``agno``,
             ``llamaindex``, ``proxy`` or ``cli``.
+
+    Attributes:
+        config: the settings.
+        source: the ledger source.
+        outcomes: how many texts ended with each ``Compressed.outcome`` (and ``store_errors``).
+        events: the ledger events of this engine (adapters and the proxy record their own through it).
     """
 
-    def __init__(self, config: Config | None = None, *, source: str = "library") -> None:
+    def __init__(self, config: Config | None = None, *, source: Source = "library") -> None:
         if source not in SOURCES:
             raise ConfigError(f"source {source!r} is unknown; use one of {', '.join(SOURCES)}")
         self.config = config if config is not None else Config()
-        self.source = source
-        self.outcomes: Counter[str] = Counter()
-        # conversation memos: a re-sent history costs a hash and a lookup per block (see _conversation)
-        self._memo: Memo[Done] = Memo(max_entries=8192, max_size=64 << 20)
-        self._counts: Memo[int] = Memo(max_entries=65536, max_size=65536)
-        self._prefix = PrefixWatch()
-        self._store: Store | None = None
-        self._store_lock = threading.Lock()
-        self._store_failure: tuple[float, StoreError] | None = None  # (when, why) the last open failed
+        self.source: Source = source
         self.events = Recorder(self.config, source)
+        self._pipeline = Pipeline(self.config, self.events)
+        self._conversations = Conversations(self._pipeline)
+        self.outcomes: Counter[str] = self._pipeline.outcomes
 
-    # --- the store -----------------------------------------------------------------------------------
+    # --- the store and the ledger --------------------------------------------------------------------
 
     @property
     def store(self) -> Store:
@@ -93,47 +62,29 @@ class Headroom:
         Raises:
             StoreError: it cannot be opened.
         """
-        with self._store_lock:
-            if self._store is None:
-                failed = self._store_failure
-                if failed is not None and time.monotonic() - failed[0] < _STORE_RETRY_SECONDS:
-                    raise failed[1]  # a store that is down is not dialled again for every block
-                try:
-                    self._store = open_store(
-                        self.config.store,
-                        ttl_seconds=self.config.ttl_seconds,
-                        max_store_bytes=self.config.max_store_bytes,
-                    )
-                except StoreError as exc:
-                    self._store_failure = (time.monotonic(), exc)
-                    raise
-                self._store_failure = None
-            return self._store
-
-    def close(self) -> None:
-        """Write the ledger's pending events and close the store's and the ledger's connections."""
-        self.events.close()
-        with self._store_lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+        return self._pipeline.originals.store
 
     @property
     def ledger(self) -> Ledger | None:
         """The stats ledger (``ledger.db`` beside the store), None when ``config.ledger`` is off."""
         return self.events.ledger
 
-    # --- compressing one text ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Write the ledger's pending events and close the store's and the ledger's connections."""
+        self.events.close()
+        self._pipeline.originals.close()
 
     def tokenizer(self, model: str | None = None) -> Tokenizer:
         """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
-        return get_tokenizer(encoding_for_model(model, self.config.tokenizer))
+        return self._pipeline.tokenizer(model)
+
+    # --- one text ------------------------------------------------------------------------------------
 
     def compress_text(
         self,
         text: str | bytes,
         query: str | None = None,
-        kind: str | None = None,
+        kind: Kind | None = None,
         budget: float | None = None,
         retrievable: bool = True,
         *,
@@ -159,182 +110,25 @@ class Headroom:
         Raises:
             ConfigError: ``kind`` or ``budget`` is invalid.
         """
-        started = time.perf_counter()
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "surrogateescape")
-        if kind is not None and kind not in KINDS[:-1]:
-            raise ConfigError(f"kind {kind!r} is unknown; use one of {', '.join(KINDS[:-1])}")
-        if budget is not None and not 0 < budget <= 1:
-            raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
-        tokenizer = self.tokenizer(model)
-        trace = Trace()
-        try:
-            result = self._compress_text(text, query, kind, budget, retrievable, tokenizer, path, trace)
-        except Exception as exc:  # the last line of defence: the caller always gets its text back
-            log.exception("headroom: compression failed; passing the text through unchanged")
-            trace.error = type(exc).__name__
-            result = self._unchanged(text, kind or "text", None, tokenizer.count(text), "error", tokenizer)
-        self.outcomes[result.outcome] += 1
-        if self.config.ledger:
-            self.events.compressed(result, model, trace, (time.perf_counter() - started) * 1000)
-        return result
+        return self._pipeline.compress(text, query, kind, budget, retrievable, model=model, path=path)
 
     async def acompress_text(
         self,
         text: str | bytes,
         query: str | None = None,
-        kind: str | None = None,
+        kind: Kind | None = None,
         budget: float | None = None,
         retrievable: bool = True,
         *,
         model: str | None = None,
         path: str | None = None,
     ) -> Compressed:
-        """``compress_text`` on a worker thread, so an event loop is never blocked."""
+        """``compress_text`` on a worker thread."""
         return await asyncio.to_thread(
             self.compress_text, text, query, kind, budget, retrievable, model=model, path=path
         )
 
-    @staticmethod
-    def _unchanged(
-        text: str, kind: str, language: str | None, tokens: int, outcome: str, tokenizer: Tokenizer
-    ) -> Compressed:
-        return Compressed(text, kind, language, tokens, tokens, None, (), outcome, not tokenizer.exact)
-
-    def _compress_text(
-        self,
-        text: str,
-        query: str | None,
-        kind: str | None,
-        budget: float | None,
-        retrievable: bool,
-        tokenizer: Tokenizer,
-        path: str | None,
-        trace: Trace,
-    ) -> Compressed:
-        detected = detect(text, path) if kind is None else None
-        kind = kind or detected.kind  # type: ignore[union-attr]
-        language = detected.language if detected is not None else None
-        counting: Future[int] | None = None
-        if len(text) > _PARALLEL_COUNT_CHARS:
-            counting = _counter_pool().submit(tokenizer.count, text)
-            tokens_before = -1
-        else:
-            tokens_before = tokenizer.count(text)
-            if tokens_before < self.config.min_tokens:
-                return self._unchanged(text, kind, language, tokens_before, "below_min_tokens", tokenizer)
-
-        if self._already_compressed(text):  # never compress twice, whichever kind (parts included)
-            tokens = counting.result() if counting is not None else tokens_before
-            return self._unchanged(text, kind, language, tokens, "already_compressed", tokenizer)
-        whole = make_ref(text)
-        parts = split_mixed(text, kind) if kind in ("text", "log") else None
-        output: str | None
-        if parts is not None:
-            trace.compressor = "mixed"
-            output, refs = self._compress_parts(parts, query, budget, retrievable, tokenizer)
-            kind, language = "mixed", None
-            if not refs:
-                output = None
-        elif compressor_for(kind) is None:
-            output, refs = None, []
-        else:
-            trace.compressor = kind
-            job = Job(text, query, budget, Marker(whole, retrievable), language)
-            try:
-                output = self._run(kind, job)
-            except _BadInput:
-                tokens = counting.result() if counting is not None else tokens_before
-                return self._unchanged(text, kind, language, tokens, "bad_input", tokenizer)
-            refs = [whole] if output is not None else []
-
-        if counting is not None:
-            tokens_before = counting.result()
-            if tokens_before < self.config.min_tokens:
-                return self._unchanged(text, kind, language, tokens_before, "below_min_tokens", tokenizer)
-        if output is None:
-            outcome = "not_compressible" if compressor_for(kind) or kind == "mixed" else "unsupported_kind"
-            return self._unchanged(text, kind, language, tokens_before, outcome, tokenizer)
-        tokens_after = tokenizer.count(output)
-        if tokens_after > tokens_before * (1 - self.config.min_saving):
-            trace.attempt_tokens = tokens_after
-            return self._unchanged(text, kind, language, tokens_before, "below_min_saving", tokenizer)
-        if not self._keep(whole, text, kind):
-            return self._unchanged(text, kind, language, tokens_before, "store_failed", tokenizer)
-        all_refs = tuple(dict.fromkeys([whole, *refs]))
-        return Compressed(output, kind, language, tokens_before, tokens_after, whole, all_refs,
-                          "compressed", not tokenizer.exact)  # fmt: skip
-
-    def _run(self, kind: str, job: Job) -> str | None:
-        """The compressor's output, or None when it cannot help.
-
-        Raises:
-            _BadInput: the input is nested too deeply to compress.
-        """
-        compressor = compressor_for(kind)
-        if compressor is None:
-            return None
-        try:
-            output = compressor(job)
-        except RecursionError:
-            log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
-            raise _BadInput(kind) from None
-        if output is not None and output == job.text:
-            return None
-        return output
-
-    def _compress_parts(
-        self,
-        parts: list[Part],
-        query: str | None,
-        budget: float | None,
-        retrievable: bool,
-        tokenizer: Tokenizer,
-    ) -> tuple[str, list[str]]:
-        """Compress each part of mixed content on its own; store each part that changed."""
-        out: list[str] = []
-        refs: list[str] = []
-        for part in parts:
-            if part.kind is None or compressor_for(part.kind) is None:
-                out.append(part.text)
-                continue
-            if tokenizer.count(part.text) < self.config.min_tokens:
-                out.append(part.text)
-                continue
-            ref = make_ref(part.text)
-            body = part.text.rstrip("\n")
-            job = Job(body, query, budget, Marker(ref, retrievable), part.language)
-            try:
-                output = self._run(part.kind, job)
-            except _BadInput:
-                output = None  # one part too deeply nested: it stays as it is, the others are compressed
-            if output is None or not self._keep(ref, part.text, part.kind):
-                out.append(part.text)
-                continue
-            out.append(output + part.text[len(body) :])
-            refs.append(ref)
-        return "".join(out), refs
-
-    def _already_compressed(self, text: str) -> bool:
-        """Whether ``text`` carries a marker of ours whose ref the store holds (never compress twice)."""
-        refs = marker_refs(text)
-        if not refs:
-            return False
-        try:
-            return any(self.store.contains(ref) for ref in refs)
-        except StoreError:
-            log.warning("headroom: store unavailable while checking markers", exc_info=True)
-            return True  # cannot tell: leave the text alone rather than risk compressing twice
-
-    def _keep(self, ref: str, text: str, kind: str) -> bool:
-        """Store the original; False (logged, counted) when the store fails."""
-        try:
-            self.store.put(ref, Original(text, kind))
-        except (StoreError, ConfigError) as exc:
-            log.warning("headroom: could not store the original (%s); passing the text through", exc)
-            self.outcomes["store_errors"] += 1
-            return False
-        return True
+    # --- RAG texts -----------------------------------------------------------------------------------
 
     def compress_texts(
         self,
@@ -368,9 +162,7 @@ class Headroom:
         Raises:
             ConfigError: ``budget`` or ``max_tokens`` is out of range.
         """
-        from ._texts import compress_texts
-
-        return compress_texts(self, list(texts), query, budget, max_tokens, retrievable, model)
+        return compress_texts(self._pipeline, list(texts), query, budget, max_tokens, retrievable, model)
 
     async def acompress_texts(
         self,
@@ -384,9 +176,14 @@ class Headroom:
     ) -> list[Compressed]:
         """``compress_texts`` on a worker thread."""
         return await asyncio.to_thread(
-            self.compress_texts, texts, query, budget=budget, max_tokens=max_tokens, retrievable=retrievable,
+            self.compress_texts,
+            texts,
+            query,
+            budget=budget,
+            max_tokens=max_tokens,
+            retrievable=retrievable,
             model=model,
-        )  # fmt: skip
+        )
 
     # --- conversations -------------------------------------------------------------------------------
 
@@ -427,9 +224,7 @@ class Headroom:
         Raises:
             ConfigError: ``messages`` is neither a sequence of messages nor a string.
         """
-        from ._conversation import compress_messages
-
-        return compress_messages(self, messages, query, model, system, tools, retrievable)
+        return self._conversations.compress(messages, query, model, system, tools, retrievable)
 
     async def acompress(
         self,
@@ -478,9 +273,9 @@ class Headroom:
         Raises:
             ConfigError: ``content`` is neither a string nor a list.
         """
-        from ._conversation import compress_tool_result
-
-        return compress_tool_result(self, content, tool, arguments, query, is_error, model, retrievable)
+        return self._conversations.compress_tool_result(
+            content, tool, arguments, query, is_error, model, retrievable
+        )
 
     # --- retrieval -----------------------------------------------------------------------------------
 
@@ -493,29 +288,9 @@ class Headroom:
             RefNotFound: the ref is unknown or expired (the message is written for the model).
             StoreError: the store cannot be read.
         """
-        from ._retrieve import search
+        return retrieve(self._pipeline, ref, query)
 
-        started = time.perf_counter()
-        canonical = normalize_ref(ref)
-        if canonical is None:
-            self.events.retrieved(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
-            raise RefNotFound(ref.strip()[:64])
-        try:
-            original = self.store.get(canonical)
-        except HeadroomError as exc:
-            self.events.retrieved(canonical, query, started, FAILED, reason=str(exc)[:200])
-            raise
-        if original is None:
-            self.events.retrieved(canonical, query, started, NOT_FOUND, reason="unknown or expired")
-            raise RefNotFound(canonical)
-        if not query or not query.strip():
-            text = original.text
-        else:
-            text = search(original, query, self.tokenizer().count)
-        self.events.retrieved(canonical, query, started, FOUND, original.kind, text)
-        return text
-
-    def retrieve_tool(self, format: str = "openai") -> dict[str, Any]:
+    def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""
         return retrieve_tool(format)
 
@@ -524,13 +299,4 @@ class Headroom:
 
         Never raises: unknown refs, bad arguments and store failures become messages the model can act on.
         """
-        try:
-            ref, query = parse_arguments(arguments)
-            return self.retrieve(ref, query)
-        except ValueError as exc:
-            return str(exc)
-        except RefNotFound as exc:
-            return str(exc)
-        except HeadroomError as exc:
-            log.warning("headroom: retrieval failed: %s", exc)
-            return f"headroom_retrieve failed ({exc}); call the original tool again"
+        return answer_tool_call(self._pipeline, arguments)

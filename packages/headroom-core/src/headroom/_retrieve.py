@@ -1,5 +1,7 @@
-"""Answers ``retrieve(ref, query)``: only the lines (JSON: records) of an original that match.
+"""Retrieval: the original behind a ref, or with a query only the lines (JSON: records) that match.
 
+``retrieve`` looks the ref up through the pipeline's store and records a ledger event for every call;
+``answer_tool_call`` turns a ``headroom_retrieve`` call into the text the model reads, never raising.
 A line or record matches when it contains every whitespace-separated word of the query,
 case-insensitively. The answer starts with ``[headroom_retrieve: N of M lines match "QUERY"; showing
 K]`` and lists each match as ``<1-based line number>\\t<line>`` (JSON: ``<record path>\\t<compact
@@ -8,19 +10,61 @@ record>``), at most 200 matches or about 4,000 tokens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ._errors import HeadroomError, RefNotFound
 from ._lines import split_lines
+from ._markers import normalize_ref
+from ._pipeline import Pipeline
+from ._query import query_words
+from ._stats.events import FAILED, FOUND, NOT_FOUND
 from ._store import Original
+from ._tool import parse_arguments
+
+log = logging.getLogger("headroom")
 
 MAX_MATCHES = 200
 MAX_TOKENS = 4000
 _MAX_LINE_CHARS = 4 * MAX_TOKENS  # one giant line is cut here rather than flood the context
 
 
-def query_words(query: str) -> list[str]:
-    return [word for word in query.lower().split() if word]
+def retrieve(pipeline: Pipeline, ref: str, query: str | None = None) -> str:
+    """See ``Headroom.retrieve``."""
+    started = time.perf_counter()
+    events = pipeline.events
+    canonical = normalize_ref(ref)
+    if canonical is None:
+        events.retrieved(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
+        raise RefNotFound(ref.strip()[:64])
+    try:
+        original = pipeline.originals.store.get(canonical)
+    except HeadroomError as exc:
+        events.retrieved(canonical, query, started, FAILED, reason=str(exc)[:200])
+        raise
+    if original is None:
+        events.retrieved(canonical, query, started, NOT_FOUND, reason="unknown or expired")
+        raise RefNotFound(canonical)
+    if not query or not query.strip():
+        text = original.text
+    else:
+        text = search(original, query, pipeline.tokenizer().count)
+    events.retrieved(canonical, query, started, FOUND, original.kind, text)
+    return text
+
+
+def answer_tool_call(pipeline: Pipeline, arguments: Mapping[str, Any] | str | None) -> str:
+    """See ``Headroom.answer_tool_call``."""
+    try:
+        ref, query = parse_arguments(arguments)
+        return retrieve(pipeline, ref, query)
+    except (ValueError, RefNotFound) as exc:
+        return str(exc)
+    except HeadroomError as exc:
+        log.warning("headroom: retrieval failed: %s", exc)
+        return f"headroom_retrieve failed ({exc}); call the original tool again"
 
 
 def search(original: Original, query: str, count_tokens: Callable[[str], int]) -> str:
@@ -79,7 +123,7 @@ def _answer(
 
 def _json_records(text: str) -> list[tuple[str, str, str]] | None:
     """(path, compact JSON, lower-cased compact JSON) of every record, or None when not JSON."""
-    from ._compressors._json_pick import loads
+    from ._compressors._json_pick import loads  # orjson and the JSON helpers: on the first JSON query
 
     try:
         document: Any = loads(text)

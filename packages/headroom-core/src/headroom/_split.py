@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ._detect import Detected, detect, language_from_path
+from ._types import Kind
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n"
@@ -22,7 +23,7 @@ _FENCE = re.compile(
 )
 _JSON_OPENER = re.compile(r"^[ \t]*[\[{][ \t]*\r?$", re.MULTILINE)
 _MIN_JSON_LINES = 5
-_INFO_KINDS = {
+_INFO_KINDS: dict[str, Kind] = {
     "json": "json", "jsonc": "json", "json5": "json", "log": "log", "logs": "log", "diff": "diff",
     "patch": "diff", "html": "html", "grep": "search", "rg": "search",
 }  # fmt: skip
@@ -33,7 +34,7 @@ class Part:
     """A slice of the text; ``kind`` None means it is kept exactly as it is."""
 
     text: str
-    kind: str | None
+    kind: Kind | None
     language: str | None = None
 
 
@@ -59,7 +60,7 @@ def _fenced_kind(info: str, body: str) -> Detected:
     return detect(body)
 
 
-def _split_fences(text: str, kind: str) -> list[Part] | None:
+def _split_fences(text: str, kind: Kind) -> list[Part] | None:
     """Fenced bodies routed by their info string; the text between them keeps the whole's ``kind``;
     fence lines are kept as they are."""
     parts: list[Part] = []
@@ -128,7 +129,7 @@ def _split_payloads(text: str) -> list[Part] | None:
     return parts
 
 
-def split_mixed(text: str, kind: str) -> list[Part] | None:
+def split_mixed(text: str, kind: Kind) -> list[Part] | None:
     """The parts of ``text`` when it mixes kinds, else None. ``kind`` is what detection said."""
     if kind in ("text", "log") and ("```" in text or "~~~" in text):
         fenced = _split_fences(text, kind)  # explicit structure wins, whatever kind dominates the text

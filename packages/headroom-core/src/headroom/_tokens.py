@@ -50,6 +50,16 @@ class Tokenizer:
     exact: bool
     _encoder: _Encoder | None
 
+    def encode(self, text: str) -> list[int] | None:
+        """The token ids of ``text`` (lone surrogates as replacement characters); None when no exact
+        encoding could be loaded and counts are estimates."""
+        if self._encoder is None:
+            return None
+        try:
+            return self._encoder.encode_ordinary(text)
+        except UnicodeEncodeError:
+            return self._encoder.encode_ordinary(text.encode("utf-8", "replace").decode("utf-8"))
+
     def count(self, text: str) -> int:
         """Number of tokens in ``text`` (lone surrogates count as one replacement character)."""
         if not text:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._markers import TOOL_NAME
+from ._types import TOOL_FORMATS, ToolFormat
 
 DESCRIPTION = (
     "Get back content that Headroom left out of an earlier tool result to save context. Use it when a "
@@ -28,10 +29,8 @@ PARAMETERS: dict[str, Any] = {
     "required": ["ref"],
 }
 
-FORMATS = ("openai", "openai_responses", "anthropic", "json_schema")
 
-
-def retrieve_tool(format: str = "openai") -> dict[str, Any]:
+def retrieve_tool(format: ToolFormat = "openai") -> dict[str, Any]:
     """The tool definition in ``format``: ``openai`` (chat completions), ``openai_responses``,
     ``anthropic`` or ``json_schema`` (name, description and parameters only).
 
@@ -50,7 +49,7 @@ def retrieve_tool(format: str = "openai") -> dict[str, Any]:
         return {"name": TOOL_NAME, "description": DESCRIPTION, "input_schema": parameters}
     if format == "json_schema":
         return {"name": TOOL_NAME, "description": DESCRIPTION, "parameters": parameters}
-    raise ConfigError(f"unknown tool format {format!r}; use one of {', '.join(FORMATS)}")
+    raise ConfigError(f"unknown tool format {format!r}; use one of {', '.join(TOOL_FORMATS)}")
 
 
 def parse_arguments(arguments: Mapping[str, Any] | str | None) -> tuple[str, str | None]:

@@ -1,14 +1,43 @@
-"""The values headroom returns: ``Compressed`` for one text, ``CompressResult`` for a conversation."""
+"""The values headroom returns (``Compressed``, ``CompressResult``, ``Volatile``) and its vocabularies.
+
+Every fixed vocabulary is a ``Literal`` alias, so mypy catches a misspelt kind, outcome, source or tool
+format wherever one is written; the tuples beside them are the same values for runtime checks.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-KINDS = ("json", "log", "search", "code", "diff", "html", "text", "mixed")
+Kind = Literal["json", "log", "search", "code", "diff", "html", "text"]
+"""What a text is, as detection (or ``kind=``) decides: each kind has its own compressor."""
+ResultKind = Literal["json", "log", "search", "code", "diff", "html", "text", "mixed"]
+"""``Kind``, or ``mixed``: a text whose parts (fenced blocks, JSON payloads) were compressed one by one."""
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+Outcome = Literal[
+    "compressed",
+    "below_min_tokens",
+    "below_min_saving",
+    "unsupported_kind",
+    "not_compressible",
+    "already_compressed",
+    "store_failed",
+    "bad_input",
+    "error",
+]
+"""Why a ``Compressed`` text looks the way it does (see ``Compressed.outcome``)."""
+
+Source = Literal["library", "langchain", "agno", "llamaindex", "proxy", "cli"]
+"""Who calls the engine: tagged on every ledger event."""
+SOURCES: tuple[Source, ...] = get_args(Source)
+
+ToolFormat = Literal["openai", "openai_responses", "anthropic", "json_schema"]
+"""The shapes of the ``headroom_retrieve`` tool definition (see ``retrieve_tool``)."""
+TOOL_FORMATS: tuple[ToolFormat, ...] = get_args(ToolFormat)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Compressed:
     """The result of compressing one text.
 
@@ -27,13 +56,13 @@ class Compressed:
     """
 
     text: str
-    kind: str
-    language: str | None
+    kind: ResultKind
+    language: str | None = None
     tokens_before: int
     tokens_after: int
-    ref: str | None
-    refs: tuple[str, ...]
-    outcome: str = "compressed"
+    ref: str | None = None
+    refs: tuple[str, ...] = ()
+    outcome: Outcome = "compressed"
     tokens_estimated: bool = False
 
     @property
@@ -46,7 +75,7 @@ class Compressed:
         return self.tokens_before / self.tokens_after if self.tokens_after else 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Volatile:
     """Content of the cached prefix (system prompt, tool definitions) that changes between requests.
 
@@ -64,7 +93,7 @@ class Volatile:
     confirmed: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompressResult:
     """The result of compressing a conversation.
 
@@ -84,7 +113,7 @@ class CompressResult:
     messages: Any
     tokens_before: int
     tokens_after: int
-    refs: tuple[str, ...]
+    refs: tuple[str, ...] = ()
     over_budget: bool = False
     stubbed: int = 0
     volatile: tuple[Volatile, ...] = ()

@@ -1,9 +1,9 @@
 """LangChain messages in and out of the core's conversation shape.
 
-The core reads provider-shaped dicts (``headroom._blocks``), so a list of LangChain messages is
-turned into those dicts, compressed by the core's conversation policy, and every message whose dict
-came back changed is copied with its new content. Messages that did not change are returned as the
-very same objects, ids, metadata and all.
+The core reads provider-shaped dicts (``headroom.integration.read_blocks``), so a list of LangChain
+messages is turned into those dicts, compressed by the core's conversation policy, and every message
+whose dict came back changed is copied with its new content. Messages that did not change are
+returned as the very same objects, ids, metadata and all.
 
 Tool results become Anthropic-style ``tool_result`` blocks: that shape carries ``is_error``, so a
 ``ToolMessage(status="error")`` gets the core's error policy (the error text stays verbatim).

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from headroom import Config, Headroom, HeadroomError
+from headroom.integration import TOOL_NAME
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain.agents.middleware.types import ExtendedModelResponse, ToolCallRequest
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
@@ -36,7 +37,6 @@ from ._tool import headroom_retrieve_tool
 
 log = logging.getLogger("headroom")
 
-TOOL_NAME = "headroom_retrieve"
 ToolResult = ToolMessage | Command[Any]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from headroom import Config, Headroom
-from headroom._adapters import adapter_engine
+from typing import Final
 
-SOURCE = "langchain"
+from headroom import Config, Headroom
+from headroom.integration import adapter_engine
+
+SOURCE: Final = "langchain"
 
 
 def engine(headroom: Headroom | None, config: Config | None) -> Headroom:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from headroom import Config, Headroom
-from headroom._adapters import adapter_engine
+from typing import Final
 
-SOURCE = "llamaindex"
+from headroom import Config, Headroom
+from headroom.integration import adapter_engine
+
+SOURCE: Final = "llamaindex"
 REF_KEY = "headroom_ref"  # node metadata key of the original's ref
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-TOOL_NAME = "headroom_retrieve"
+from headroom.integration import TOOL_NAME, ToolFormat
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Api:
     """What differs between the providers; see the subclasses."""
 
     name = ""
-    tool_format = ""
+    tool_format: ToolFormat = "openai"
 
     # --- the request -------------------------------------------------------------------------------------
 
@@ -111,7 +111,7 @@ class ChatCompletions(Api):
     """OpenAI ``POST /v1/chat/completions``."""
 
     name = "openai_chat"
-    tool_format = "openai"
+    tool_format: ToolFormat = "openai"
 
     def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
         messages = body.get("messages")
@@ -218,7 +218,7 @@ class Responses(Api):
     so only they are compressed, and the retrieval follow-up chains the same way."""
 
     name = "openai_responses"
-    tool_format = "openai_responses"
+    tool_format: ToolFormat = "openai_responses"
     _REMEMBERED = 100_000
 
     def __init__(self) -> None:
@@ -300,7 +300,7 @@ class Messages(Api):
     """Anthropic ``POST /v1/messages`` (and ``/v1/messages/count_tokens``)."""
 
     name = "anthropic"
-    tool_format = "anthropic"
+    tool_format: ToolFormat = "anthropic"
 
     def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
         messages = body.get("messages")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 from headroom import Config, Headroom, __version__
-from headroom._ledger import COMPRESSED, FORWARDED
+from headroom.integration import RequestOutcome
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -189,11 +189,13 @@ def _error(api: Api, status: int, message: str) -> Response:
 def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
     """The request's ledger event, written once the response has gone out."""
     if exchange is None:
-        engine.events.request(FORWARDED, None, api.name, 0, 0, 0.0, 0)
+        engine.events.request("forwarded", None, api.name, 0, 0, 0.0, 0)
         return
     result = exchange.result
     compressed = result is not None and result.tokens_after < result.tokens_before
     before = result.tokens_before if result is not None else 0
     after = result.tokens_after if result is not None else 0
-    engine.events.request(COMPRESSED if compressed else FORWARDED, exchange.model, api.name, before, after,
-                          exchange.overhead_ms, exchange.rounds)  # fmt: skip
+    outcome: RequestOutcome = "compressed" if compressed else "forwarded"
+    engine.events.request(
+        outcome, exchange.model, api.name, before, after, exchange.overhead_ms, exchange.rounds
+    )

@@ -22,12 +22,11 @@ from typing import Any
 import httpx
 import orjson
 from headroom import CompressResult, Headroom, RefNotFound
-from headroom._markers import MARKER_RE
-from headroom._tool import parse_arguments
+from headroom.integration import MARKER_RE, TOOL_NAME, parse_arguments, worth_compressing
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ._apis import TOOL_NAME, Api, Call, Responses, add_usage
+from ._apis import Api, Call, Responses, add_usage
 from ._settings import ProxySettings
 from ._sse import Event, event, events
 from ._streams import stream_state
@@ -109,7 +108,7 @@ async def prepare(
     model = body.get("model") if isinstance(body.get("model"), str) else None
     exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model)
     messages, system = api.conversation(body)
-    if messages is None or not _worth_compressing(headroom, messages, system):
+    if messages is None or not worth_compressing(headroom.config, messages, system):
         exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
         return exchange
     started = time.perf_counter()
@@ -129,18 +128,6 @@ async def prepare(
     exchange.body = body
     exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
     return exchange
-
-
-def _worth_compressing(headroom: Headroom, messages: Any, system: Any) -> bool:
-    """Whether any block could be compressed: a text shorter than ``min_tokens`` characters has fewer
-    than ``min_tokens`` tokens, so such requests skip the tokenizer altogether."""
-    config = headroom.config
-    if config.max_context_tokens is not None or config.align_cache:
-        return True
-    from headroom._blocks import read_blocks
-
-    roles = ("tool", "user") if config.compress_user_messages else ("tool",)
-    return any(b.role in roles and len(b.text) >= config.min_tokens for b in read_blocks(messages, system))
 
 
 # --- non-streaming ---------------------------------------------------------------------------------------

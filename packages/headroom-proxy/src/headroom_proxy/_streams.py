@@ -13,7 +13,9 @@ import copy
 import json
 from typing import Any
 
-from ._apis import TOOL_NAME, Call, Responses, add_usage
+from headroom.integration import TOOL_NAME
+
+from ._apis import Call, Responses, add_usage
 from ._sse import Event, event
 
 

@@ -1,44 +1,22 @@
 """Compressors, one module per kind, each with one entry point ``compress(job) -> str | None``.
 
-A compressor returns the text the model should read, or None when it cannot help (the engine then
+A compressor returns the text the model should read, or None when it cannot help (the pipeline then
 passes the original through). It never stores anything itself: it only renders markers with
-``job.marker``, and the engine keeps the original under that marker's ref. Compressors must be pure
+``job.marker``, and the pipeline keeps the original under that marker's ref. Compressors must be pure
 functions of the job, so the same input always gives the same bytes (prompt caches depend on it).
+Each module is imported on first use (``compressor_for``), so ``import headroom`` loads none of them.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib import import_module
 
-from .._markers import Marker
+from .._types import Kind
+from ._job import Compressor, Job
 
+__all__ = ["Compressor", "Job", "compressor_for"]
 
-@dataclass(frozen=True)
-class Job:
-    """What a compressor is asked to do.
-
-    Attributes:
-        text: the original.
-        query: what the model is looking for (often the user turn), or None.
-        budget: share of tokens to keep (0 < budget <= 1), or None for the kind's default.
-        marker: renders the omission marker for this original.
-        language: the language of code, when known.
-    """
-
-    text: str
-    query: str | None
-    budget: float | None
-    marker: Marker
-    language: str | None = None
-
-
-Compressor = Callable[[Job], "str | None"]
-
-_MODULES = {
+_MODULES: dict[Kind, str] = {
     "code": "code",
     "diff": "diff",
     "html": "html",
@@ -51,149 +29,8 @@ _MODULES = {
 
 def compressor_for(kind: str) -> Compressor | None:
     """The compressor of ``kind``, imported on first use; None for kinds that pass through."""
-    module = _MODULES.get(kind)
+    module = _MODULES.get(kind)  # type: ignore[call-overload]
     if module is None:
         return None
     compress: Compressor = import_module(f"{__name__}.{module}").compress
     return compress
-
-
-# --- query terms, shared by every compressor ---------------------------------------------------------
-
-_WORD = re.compile(r"[\w.$/-]*\w", re.UNICODE)
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "show",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "us",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "tell",
-        "find",
-        "give",
-        "get",
-        "see",
-        "look",
-        "check",
-        "all",
-        "any",
-        "some",
-        "about",
-        "after",
-        "before",
-        "why",
-    ]
-)
-
-
-def query_terms(query: str | None) -> tuple[str, ...]:
-    """The significant words of ``query``, lower-cased, in order, without stopwords or repeats.
-
-    Words of three letters or more count, and numbers of any length (``job 17``, ``port 8080``).
-    """
-    if not query:
-        return ()
-    terms: dict[str, None] = {}
-    for word in _WORD.findall(query.lower()):
-        word = word.strip(".-/$")
-        if (len(word) >= 3 or word.isdigit()) and word not in _STOPWORDS:
-            terms.setdefault(word, None)
-    return tuple(terms)
-
-
-class QueryMatcher:
-    """Counts which query terms a text holds: numbers as whole numbers (``17`` is not in ``117``),
-    words as substrings, case-insensitively."""
-
-    def __init__(self, query: str | None) -> None:
-        self.terms = query_terms(query)
-        self._numbers = {
-            term: re.compile(rf"(?<![0-9]){re.escape(term)}(?![0-9])")
-            for term in self.terms
-            if term.isdigit()
-        }
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
-    def found(self, lowered: str) -> list[str]:
-        """The terms present in ``lowered`` (text already lower-cased)."""
-        return [
-            term
-            for term in self.terms
-            if (self._numbers[term].search(lowered) is not None if term in self._numbers else term in lowered)
-        ]
-
-    def pick(self, lowered: Sequence[str], limit: int = 40) -> list[int]:
-        """Indices of the items (lines, blocks, records) the query is about, at most ``limit``.
-
-        Items holding every term come first; when none does, items holding a selective term (one found
-        in at most a fifth of the items) count. A query that matches nearly everything picks nothing.
-        """
-        if not self.terms or not lowered:
-            return []
-        found = [self.found(text) for text in lowered]
-        selective_share = max(3, len(lowered) // 5)
-        every = [index for index, terms in enumerate(found) if len(terms) == len(self.terms)]
-        if every:
-            return every[:limit] if len(every) <= selective_share else []
-        frequency = Counter(term for terms in found for term in terms)
-        selective = {term for term, count in frequency.items() if count <= selective_share}
-        return [index for index, terms in enumerate(found) if selective.intersection(terms)][:limit]

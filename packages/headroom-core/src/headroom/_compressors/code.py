@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from .._detect import guess_language, sample_lines
-from . import Job, QueryMatcher
+from .._query import QueryMatcher
 from ._grammars import LANGUAGES, parse
+from ._job import Job
 
 _MIN_LINES = 30  # smaller files are cheap to read whole
 _SHORT_BODY = 3  # bodies of at most this many lines are kept: a marker would save little

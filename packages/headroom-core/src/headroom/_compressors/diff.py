@@ -42,7 +42,8 @@ import re
 from dataclasses import dataclass
 
 from .._lines import split_lines
-from . import Job, QueryMatcher
+from .._query import QueryMatcher
+from ._job import Job
 
 # one character per line: "h" kept verbatim (headers, anything unrecognised), "m" commit message,
 # "b" binary patch data, " " context, "+" added, "-" deleted, "\\" the "\ No newline at end of file" note

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .._html import extract
-from . import Job
+from ._html_extract import extract
+from ._job import Job
 from .text import compress as compress_text
 
 

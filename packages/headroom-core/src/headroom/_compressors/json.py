@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Job, QueryMatcher
+from .._query import QueryMatcher
+from ._job import Job
 from ._json_pick import anomalies, dumps, loads
 from ._json_render import Renderer, collapse
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 
 from .._lines import split_lines
-from . import Job, QueryMatcher
+from .._query import QueryMatcher
+from ._job import Job
 from ._log_templates import MONTH, Cluster, mask, mine, refine, render_template
 
 _LEVELS = {

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from .._detect import NOT_A_TIMESTAMP
 from .._lines import split_lines
-from . import Job, QueryMatcher
+from .._query import QueryMatcher
+from ._job import Job
 
 _PATH = rf"{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+"
 _HIT = re.compile(rf"^(?P<path>{_PATH}):(?P<line>\d+):(?:(?P<col>\d+):)?(?P<text>.*)$")

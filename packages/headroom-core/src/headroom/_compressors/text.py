@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 
-from . import Job
+from ._job import Job
 from ._sentences import Unit, units
 
 _QUERY_SHARE = 0.25

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 
 from .._errors import StoreError
-from . import Original, StoreInfo, encode_original
+from ._base import Original, StoreInfo, encode_original
 
 
 class MemoryStore:

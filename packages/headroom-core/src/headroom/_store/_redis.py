@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._errors import ConfigError, StoreError
-from . import Original, StoreInfo, decode_original, encode_original
+from ._base import Original, StoreInfo, decode_original, encode_original
 
 if TYPE_CHECKING:
     import redis

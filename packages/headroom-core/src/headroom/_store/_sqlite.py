@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .._errors import StoreError
 from .._sqlite_util import Migration, connect, migrate
-from . import Original, StoreInfo, decode_original, encode_original
+from ._base import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
 

@@ -7,8 +7,8 @@ minimum number of blocks.
 
 from __future__ import annotations
 
-from ._ledger import BAD_INPUT, FAILED, LOW_SAVING, STORE_FAILED, TOO_SMALL
-from ._perf import SLOW_MS, Perf, RouteRow
+from .events import BAD_INPUT, FAILED, LOW_SAVING, STORE_FAILED, TOO_SMALL
+from .report import SLOW_MS, Perf, RouteRow
 
 MIN_BLOCKS = 10  # shares of fewer blocks than this are not advice
 TOO_SMALL_SHARE = 50.0  # % of blocks under min_tokens worth a remark

@@ -1,4 +1,4 @@
-"""The stats ledger: one row per compression, retrieval or budget event, in a local SQLite file.
+"""The stats ledger's writer: one row per compression, retrieval, budget or request event, in SQLite.
 
 ``headroom stats`` and ``headroom perf`` read it to say what headroom saved and what it cost. It must
 never get in the way of the work it records, so ``Ledger.record`` only appends to an in-memory buffer
@@ -6,7 +6,7 @@ never get in the way of the work it records, so ``Ledger.record`` only appends t
 each. The buffer is bounded: when the writer cannot keep up, new events are dropped and counted rather
 than blocking or growing. Any failure of the file (disk full, locked, read-only, corrupt) is logged
 once and never reaches the caller. The file lives next to the store (``ledger_path``), has its own
-numbered migrations (``_ledger_db``) and is shared safely by every process of the user (WAL,
+numbered migrations (``db``) and is shared safely by every process of the user (WAL,
 ``BEGIN IMMEDIATE``).
 """
 
@@ -16,140 +16,17 @@ import atexit
 import logging
 import os
 import threading
-import time as _time
 import weakref
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # sqlite3 is imported on first write (see _ledger_db): ``import headroom`` stays fast
+from .events import Event
+
+if TYPE_CHECKING:  # sqlite3 is imported on first write (see ``db``): ``import headroom`` stays fast
     import sqlite3
 
 log = logging.getLogger("headroom")
-
-# --- the vocabulary ----------------------------------------------------------------------------------
-
-COMPRESS, RETRIEVE, BUDGET, REQUEST = "compress", "retrieve", "budget", "request"
-
-# compress outcomes
-COMPRESSED = "compressed"  # the compressed text was used
-TOO_SMALL = "too_small"  # under min_tokens: not worth compressing
-LOW_SAVING = "low_saving"  # the compressor ran, but saved less than min_saving (or nothing)
-EXCLUDED = "excluded"  # never compressed on purpose (policy, tool globs, already compressed)
-BAD_INPUT = "bad_input"  # the input could not be parsed safely (nested too deeply); passed through
-STORE_FAILED = "store_failed"  # the original could not be stored, so nothing was dropped
-FAILED = "failed"  # a compressor raised; the original passed through (see the log)
-COMPRESS_OUTCOMES = (COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, STORE_FAILED, FAILED)
-
-# retrieve outcomes (a store error while retrieving is recorded as FAILED)
-FOUND, NOT_FOUND = "found", "not_found"
-# request outcomes (the proxy: one event per request, beside its blocks' compress events)
-FORWARDED = "forwarded"  # sent on as it came: nothing to compress, bypassed, or not parseable
-# budget outcomes
-STUBBED = "stubbed"  # older tool results replaced by stubs to fit max_context_tokens
-OVER_BUDGET = "over_budget"  # the protected part alone exceeds max_context_tokens
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One row of the ledger.
-
-    Attributes:
-        event: ``compress``, ``retrieve``, ``budget`` or ``request`` (a proxied request: its tokens
-            before and after, the proxy's own time in ``ms``, the retrieval rounds in ``reason``).
-        source: who called: ``library``, ``langchain``, ``agno``, ``llamaindex``, ``proxy`` or ``cli``.
-        outcome: one of the outcome constants of this module.
-        reason: why, for people (``212 tokens < min_tokens 300``); empty when there is nothing to say.
-        model: the model that reads the text, when known (prices and per-model figures).
-        kind: ``json``, ``log``, ... (for a retrieval, the kind of the original).
-        compressor: the compressor that ran (``mixed`` for mixed content), None when none did.
-        tokens_before: tokens of the original (compress, budget).
-        tokens_after: tokens the model reads instead (compress, budget); for a retrieval, the tokens of
-            the text returned to the model, counted exactly with the default tokenizer.
-        ms: wall time of the call on the caller's thread, in milliseconds.
-        ref: the ref of the original (compress: when something was dropped; retrieve: the ref asked).
-        has_query: a retrieval with a query (only the matching lines or records were returned).
-        memo: a conversation memo hit: the block's earlier compression was reused, not recomputed.
-        time: unix time of the event.
-    """
-
-    event: str
-    source: str
-    outcome: str
-    reason: str = ""
-    model: str | None = None
-    kind: str | None = None
-    compressor: str | None = None
-    tokens_before: int = 0
-    tokens_after: int = 0
-    ms: float = 0.0
-    ref: str | None = None
-    has_query: bool = False
-    memo: bool = False
-    time: float = field(default_factory=_time.time)
-
-
-def ledger_outcome(
-    outcome: str, *, kind: str, tokens_before: int, attempt_tokens: int | None, min_tokens: int,
-    min_saving: float,
-) -> tuple[str, str]:  # fmt: skip
-    """The ledger outcome and a reason for one of the engine's ``Compressed.outcome`` values.
-
-    Args:
-        outcome: ``Compressed.outcome``.
-        kind: the kind of the text.
-        tokens_before: tokens of the original.
-        attempt_tokens: tokens of the compressor's output when it was discarded for saving too
-            little, else None.
-        min_tokens: ``Config.min_tokens`` at the time.
-        min_saving: ``Config.min_saving`` at the time.
-
-    Returns:
-        ``(ledger outcome, reason)``; an unknown engine outcome maps to ``failed``.
-    """
-    if outcome == "compressed":
-        return COMPRESSED, ""
-    if outcome == "below_min_tokens":
-        return TOO_SMALL, f"{tokens_before} tokens < min_tokens {min_tokens}"
-    if outcome == "below_min_saving":
-        if attempt_tokens is not None and tokens_before > 0:
-            saved = 1 - attempt_tokens / tokens_before
-            return LOW_SAVING, f"saved {saved:.0%} < min_saving {min_saving:.0%}"
-        return LOW_SAVING, f"saved less than min_saving {min_saving:.0%}"
-    if outcome == "not_compressible":
-        return LOW_SAVING, "nothing the compressor could drop"
-    if outcome == "unsupported_kind":
-        return EXCLUDED, f"no compressor for {kind}"
-    if outcome == "already_compressed":
-        return EXCLUDED, "already carries a headroom marker"
-    if outcome == "store_failed":
-        return STORE_FAILED, "the store could not keep the original"
-    if outcome == "bad_input":
-        return BAD_INPUT, "nested too deeply"
-    if outcome == "error":
-        return FAILED, "the compressor raised (see the log)"
-    return FAILED, f"unknown engine outcome {outcome!r}"
-
-
-def ledger_path(store_url: str) -> Path:
-    """Where the ledger of ``Config.store`` lives.
-
-    A SQLite store keeps ``ledger.db`` beside its own file; memory and Redis stores (and a store URL
-    that cannot be parsed) use ``ledger.db`` in the platformdirs user data dir of ``headroom``.
-    """
-    if store_url == "sqlite" or store_url.startswith("sqlite:"):
-        from ._errors import ConfigError
-        from ._store import sqlite_path
-
-        try:
-            return sqlite_path(store_url).parent / "ledger.db"
-        except ConfigError:
-            pass
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("headroom")) / "ledger.db"
-
 
 # --- the writer --------------------------------------------------------------------------------------
 
@@ -265,7 +142,7 @@ class Ledger:
 
     def _insert(self, batch: list[Event]) -> None:
         try:
-            from ._ledger_db import insert_events, open_ledger_db
+            from .db import insert_events, open_ledger_db  # sqlite3 on first write, not at import
 
             if self._db is None:
                 self._db = open_ledger_db(self.path)
@@ -286,7 +163,7 @@ class Ledger:
             self._close_db()
 
     def _close_db(self) -> None:
-        import sqlite3
+        import sqlite3  # only ever after a first write has imported it
 
         if self._db is not None:
             try:
@@ -319,7 +196,7 @@ class Ledger:
         Raises:
             sqlite3.Error: the file cannot be read.
         """
-        from ._ledger_db import open_ledger_db, read_events
+        from .db import open_ledger_db, read_events
 
         with self._write:
             if self._db is None:

@@ -16,9 +16,12 @@ from typing import BinaryIO
 import click
 from rich.console import Console
 
-from . import Config, Headroom, HeadroomError, RefNotFound, __version__
-from ._cli_stats import perf_command, stats_command
-from ._types import KINDS
+from .._config import Config
+from .._engine import Headroom
+from .._errors import HeadroomError, RefNotFound
+from .._types import KINDS, Kind
+from .._version import __version__
+from .stats import perf_command, stats_command
 
 log = logging.getLogger("headroom")
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,12 +83,12 @@ main.add_command(perf_command)
 @main.command()
 @click.argument("file", type=click.File("rb"), default="-")
 @click.option("--query", "-q", default=None, help="What the model is looking for; matches are kept.")
-@click.option("--kind", "-k", type=click.Choice(KINDS[:-1]), default=None, help="Skip detection.")
+@click.option("--kind", "-k", type=click.Choice(KINDS), default=None, help="Skip detection.")
 @click.option("--budget", "-b", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Share of tokens to keep.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the text.")
 @click.pass_obj
-def compress(hr: Headroom, file: BinaryIO, query: str | None, kind: str | None, budget: float | None,
+def compress(hr: Headroom, file: BinaryIO, query: str | None, kind: Kind | None, budget: float | None,
              as_json: bool) -> None:  # fmt: skip
     """Compress FILE (or standard input) and print the result; a summary goes to stderr."""
     text = file.read().decode("utf-8", "surrogateescape")

@@ -16,8 +16,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ._memo import digest
-from ._types import Volatile
+from .._types import Volatile
+from .blocks import Block
+from .memo import digest
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
@@ -40,6 +41,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("unix time", re.compile(r"\b1[6-9]\d{8}(?:\d{3})?\b")),
 )  # fmt: skip
 _SAMPLE_CHARS = 60
+_MOVED_NOTE = "[moved here from the system prompt by headroom, to keep the prompt cache stable]"
 
 
 def find_volatile(text: str, where: str) -> list[Volatile]:
@@ -53,7 +55,7 @@ def find_volatile(text: str, where: str) -> list[Volatile]:
                 continue
             taken.append((start, end))
             if not any(v.what == what for v in found):
-                found.append(Volatile(where, what, match.group()[:_SAMPLE_CHARS]))
+                found.append(Volatile(where=where, what=what, sample=match.group()[:_SAMPLE_CHARS]))
     return found
 
 
@@ -70,6 +72,25 @@ def volatile_lines(text: str) -> tuple[str, list[str]]:
     for line in text.splitlines(keepends=True):
         (moved if any(p.search(line) for _, p in _PATTERNS) else kept).append(line)
     return "".join(kept), [line.rstrip("\r\n") for line in moved]
+
+
+def align(blocks: list[Block], new_texts: dict[int, str]) -> None:
+    """Move volatile lines of the system prompt to the end of the newest user turn (``new_texts``:
+    block index -> the text to send, updated in place)."""
+    users = [i for i, b in enumerate(blocks) if b.role == "user" and b.path is not None]
+    if not users:
+        return
+    moved: list[str] = []
+    for index, block in enumerate(blocks):
+        if block.role == "system" and block.path is not None:
+            kept, lines = volatile_lines(new_texts.get(index, block.text))
+            if lines:
+                new_texts[index] = kept
+                moved.extend(lines)
+    if moved:
+        last = users[-1]
+        current = new_texts.get(last, blocks[last].text)
+        new_texts[last] = f"{current}\n\n{_MOVED_NOTE}\n" + "\n".join(moved)
 
 
 def _dumps(value: Any, sort_keys: bool) -> str:
@@ -134,10 +155,20 @@ class PrefixWatch:
         if text:
             system_found = find_volatile(text, "system")
             confirmed = bool(system_found) and self.changed(_mask(text), text)
-            found += [Volatile(v.where, v.what, v.sample, confirmed) for v in system_found]
+            found += [
+                Volatile(where=v.where, what=v.what, sample=v.sample, confirmed=confirmed)
+                for v in system_found
+            ]
         if tools:
             for tool in tools:
                 found += find_volatile(_dumps(tool, sort_keys=False), f"tool {_tool_name(tool)}".strip())
             if self.changed(_dumps(canonical_tools(tools), sort_keys=True), _dumps(tools, sort_keys=False)):
-                found.append(Volatile("tools", "order", "tools or keys in a different order", True))
+                found.append(
+                    Volatile(
+                        where="tools",
+                        what="order",
+                        sample="tools or keys in a different order",
+                        confirmed=True,
+                    )
+                )
         return found

@@ -1,18 +1,18 @@
-"""What ``headroom stats`` and ``headroom perf`` report, computed once from the ledger.
+"""The ledger queries behind ``headroom stats`` and ``headroom perf``, each returning a ``report``.
 
-Each report is a plain dataclass with an ``as_json`` method, so ``--json`` and the rich tables show
-the same numbers from one computation. Aggregates run in SQL (the ledger may hold millions of rows);
-the 95th percentile is the nearest-rank value, read with one ``ORDER BY ... OFFSET`` query. Money is
-always list input price (see ``_prices``), and models without a known price are never guessed.
+Aggregates run in SQL (the ledger may hold millions of rows); the 95th percentile is the nearest-rank
+value, read with one ``ORDER BY ... OFFSET`` query. Money is always list input price (see ``prices``),
+and models without a known price are never guessed.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from dataclasses import asdict, dataclass, field
 
-from ._ledger import (
+from .advice import recommendations
+from .db import where
+from .events import (
     BUDGET,
     COMPRESS,
     COMPRESS_OUTCOMES,
@@ -23,173 +23,20 @@ from ._ledger import (
     RETRIEVE,
     STUBBED,
 )
-from ._ledger_db import where
-from ._prices import Prices
-
-SLOW_MS = 500.0  # a compression slower than this is reported as slow
-
-
-def _pct(part: float, whole: float) -> float:
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    """Compression events of one model (None: the caller did not say)."""
-
-    model: str | None
-    blocks: int
-    tokens_before: int
-    tokens_after: int
-    list_price_saved_usd: float | None  # None: no known list price for this model
-
-    @property
-    def saved(self) -> int:
-        return self.tokens_before - self.tokens_after
-
-    @property
-    def saved_pct(self) -> float:
-        return _pct(self.saved, self.tokens_before)
-
-
-@dataclass(frozen=True)
-class Stats:
-    """The headline of ``headroom stats``.
-
-    Attributes:
-        events: compression events (one per block seen, memo hits included).
-        tokens_before: tokens of those blocks as given.
-        tokens_after: tokens the models read instead.
-        list_price_saved_usd: the saving at list input price over the models with a known price;
-            None when no event had one.
-        unpriced_tokens_saved: tokens saved for models with no known price (not in the dollars).
-        prices_as_of: the date of the price table.
-    """
-
-    events: int
-    tokens_before: int
-    tokens_after: int
-    list_price_saved_usd: float | None
-    unpriced_tokens_saved: int
-    prices_as_of: str
-
-    @property
-    def saved_pct(self) -> float:
-        return _pct(self.tokens_before - self.tokens_after, self.tokens_before)
-
-    def as_json(self) -> dict[str, object]:
-        """Exactly the keys ``headroom stats --json`` promises."""
-        usd = self.list_price_saved_usd
-        return {
-            "events": self.events,
-            "tokens_before": self.tokens_before,
-            "tokens_after": self.tokens_after,
-            "saved_pct": self.saved_pct,
-            "list_price_saved_usd": None if usd is None else round(usd, 6),
-        }
-
-
-@dataclass(frozen=True)
-class Overhead:
-    """Time compression took on the caller's thread (memo hits excluded: nothing ran)."""
-
-    count: int
-    avg_ms: float
-    p95_ms: float
-    max_ms: float
-    over_500ms: int
-
-
-@dataclass(frozen=True)
-class CompressorRow:
-    """One compressor: how often it ran, how often its output was used, and what that saved."""
-
-    compressor: str
-    uses: int
-    kept: int
-    avg_reduction_pct: float  # mean saving of the blocks whose output was used
-    tokens_saved: int
-    avg_ms: float
-
-
-@dataclass(frozen=True)
-class RouteRow:
-    """One outcome of compression events, its share, and its commonest reasons (reason, count)."""
-
-    outcome: str
-    count: int
-    share_pct: float
-    reasons: list[tuple[str, int]]
-
-
-@dataclass(frozen=True)
-class KindRetrievals:
-    """Retrievals of one kind against the distinct blocks of that kind that were compressed."""
-
-    kind: str
-    retrievals: int
-    compressed_blocks: int
-
-    @property
-    def rate_pct(self) -> float:
-        return _pct(self.retrievals, self.compressed_blocks)
-
-
-@dataclass(frozen=True)
-class Retrievals:
-    total: int
-    found: int
-    not_found: int
-    with_query: int
-    compressed_blocks: int  # distinct refs compressed in the window
-    by_kind: list[KindRetrievals]
-
-    @property
-    def rate_pct(self) -> float:
-        return _pct(self.found, self.compressed_blocks)
-
-
-@dataclass(frozen=True)
-class Budget:
-    stubbed: int
-    stubbed_tokens_saved: int
-    over_budget: int
-
-
-@dataclass(frozen=True)
-class Perf:
-    """Everything ``headroom perf`` shows."""
-
-    stats: Stats
-    models: list[ModelRow]
-    overhead: Overhead
-    compressors: list[CompressorRow]
-    routing: list[RouteRow]
-    memo_hits: int
-    retrievals: Retrievals
-    budget: Budget
-    recommendations: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "stats": self.stats.as_json(),
-            "prices_as_of": self.stats.prices_as_of,
-            "models": [{**asdict(m), "saved": m.saved, "saved_pct": m.saved_pct} for m in self.models],
-            "overhead": asdict(self.overhead),
-            "compressors": [asdict(c) for c in self.compressors],
-            "routing": [
-                {**asdict(r), "reasons": [{"reason": t, "count": n} for t, n in r.reasons]}
-                for r in self.routing
-            ],
-            "memo_hits": self.memo_hits,
-            "retrievals": {
-                **asdict(self.retrievals),
-                "rate_pct": self.retrievals.rate_pct,
-                "by_kind": [{**asdict(k), "rate_pct": k.rate_pct} for k in self.retrievals.by_kind],
-            },
-            "budget": asdict(self.budget),
-            "recommendations": self.recommendations,
-        }
+from .prices import Prices
+from .report import (
+    SLOW_MS,
+    Budget,
+    CompressorRow,
+    KindRetrievals,
+    ModelRow,
+    Overhead,
+    Perf,
+    Retrievals,
+    RouteRow,
+    Stats,
+    pct,
+)
 
 
 class _Query:
@@ -307,9 +154,9 @@ def _routing(q: _Query) -> tuple[list[RouteRow], int]:
             key = reason_group(str(reason))
             group[key] = group.get(key, 0) + n
     total = sum(counts.values())
-    order = {name: i for i, name in enumerate(COMPRESS_OUTCOMES)}
+    order: dict[str, int] = {name: i for i, name in enumerate(COMPRESS_OUTCOMES)}
     routing = [
-        RouteRow(name, n, _pct(n, total),
+        RouteRow(name, n, pct(n, total),
                  sorted(reasons.get(name, {}).items(), key=lambda item: (-item[1], item[0]))[:3])
         for name, n in sorted(counts.items(), key=lambda item: (order.get(item[0], 99), item[0]))
     ]  # fmt: skip
@@ -366,8 +213,6 @@ def _budget(q: _Query) -> Budget:
 def perf(db: sqlite3.Connection, prices: Prices, since: float | None = None,
          source: str | None = None) -> Perf:  # fmt: skip
     """The ``headroom perf`` breakdown for events after ``since`` (unix time) from ``source``."""
-    from ._advice import recommendations
-
     q = _Query(db, since, source)
     models = _models(q, prices)
     routing, memo = _routing(q)

@@ -15,17 +15,21 @@ can go is stubbed and the caller is told (``over_budget``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ._blocks import Block
-from ._markers import TOOL_NAME
+from .._detect import detect
+from .._errors import ConfigError, StoreError
+from .._markers import TOOL_NAME, Marker, make_ref
+from .._pipeline import Pipeline
+from .._store import Original
+from .blocks import Block
 
 LOW_WATER = 0.6
 STUB_TOKENS = 40  # a generous estimate of one stub's size, for planning
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     """What the budget policy decided: block indices to stub, and whether the budget is still exceeded."""
 
@@ -55,7 +59,7 @@ def plan(blocks: Sequence[Block], sizes: Sequence[int], budget: int, keep_last_t
     """
     total = sum(sizes)
     if total <= budget:
-        return Plan((), False)
+        return Plan(stub=(), over_budget=False)
     low = int(budget * LOW_WATER)
     step = max(budget - low, 1)
     cut = (total - low) // step * step  # > total - budget, so saving it always fits
@@ -67,4 +71,64 @@ def plan(blocks: Sequence[Block], sizes: Sequence[int], budget: int, keep_last_t
         if sizes[index] > STUB_TOKENS:
             chosen.append(index)
             saved += sizes[index] - STUB_TOKENS
-    return Plan(tuple(chosen), total - saved > budget)
+    return Plan(stub=tuple(chosen), over_budget=total - saved > budget)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fitted:
+    """What fitting a conversation to the budget did: how many stubs, their refs, whether it is still over."""
+
+    stubbed: int = 0
+    refs: tuple[str, ...] = ()
+    over_budget: bool = False
+
+
+def fit(
+    pipeline: Pipeline,
+    blocks: Sequence[Block],
+    sizes: list[int],
+    new_texts: dict[int, str],
+    count: Callable[[str], int],
+    *,
+    retrievable: bool,
+    model: str | None,
+) -> Fitted:
+    """Stub old tool results until the conversation fits ``max_context_tokens`` (off when None).
+
+    ``sizes`` and ``new_texts`` (block index -> the text to send) are updated in place; a block whose
+    original cannot be stored stays as it was.
+    """
+    budget = pipeline.config.max_context_tokens
+    if budget is None:
+        return Fitted()
+    total = sum(sizes)
+    chosen = plan(blocks, sizes, budget, pipeline.config.keep_last_turns)
+    refs: list[str] = []
+    for index in chosen.stub:
+        block = blocks[index]
+        ref = make_ref(block.text)
+        text = _stub(pipeline, block, ref, count, retrievable)
+        if text is None:
+            continue  # the original could not be stored: the block stays as it was
+        new_texts[index] = text
+        sizes[index] = count(text)
+        refs.append(ref)
+    over = sum(sizes) > budget
+    if refs or over:
+        pipeline.events.budget(total, sum(sizes), len(refs), over, budget, model)
+    return Fitted(stubbed=len(refs), refs=tuple(refs), over_budget=over)
+
+
+def _stub(
+    pipeline: Pipeline, block: Block, ref: str, count: Callable[[str], int], retrievable: bool
+) -> str | None:
+    """A one-line stand-in for an old tool result; its original stays retrievable under ``ref``."""
+    try:
+        store = pipeline.originals.store
+        if not store.contains(ref):
+            store.put(ref, Original(block.text, detect(block.text).kind))
+    except (StoreError, ConfigError):
+        return None
+    tool = f" of {block.tool}" if block.tool else ""
+    marker = Marker(ref, retrievable)(count(block.text), "tokens")
+    return f"[older tool result{tool} cleared to fit the context budget] {marker}"

@@ -1,6 +1,6 @@
 """The ledger's SQLite file: its schema and migrations, batched inserts, and reading events back.
 
-``_ledger`` records events and owns the writer thread; this module is everything that touches SQL,
+``ledger`` records events and owns the writer thread; this module is everything that touches SQL,
 imported only when the first batch is written or a report is read, so ``import headroom`` never
 loads sqlite3.
 """
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-from ._ledger import Event
-from ._sqlite_util import Migration, connect, migrate
+from .._sqlite_util import Migration, connect, migrate
+from .events import Event
 
 # --- the schema --------------------------------------------------------------------------------------
 
-# in the order of Event's fields, so a row and an Event convert positionally
+# in the order of Event's fields: a row and an Event convert field by field
 _COLUMNS = (
     "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
     " has_query, memo, time"
 )
+_FIELDS = tuple(column.strip() for column in _COLUMNS.split(","))
 
 
 def _m001_events(db: sqlite3.Connection) -> None:
@@ -120,11 +122,10 @@ def read_events(db: sqlite3.Connection, since: float | None = None, source: str 
     """Every event after ``since`` (unix time) from ``source``, oldest first."""
     condition, params = where(since, source)
     rows = db.execute(f"SELECT {_COLUMNS} FROM events WHERE {condition} ORDER BY time, id", params)
-    return [_event(*row) for row in rows]
+    return [_event(row) for row in rows]
 
 
-def _event(event: str, source: str, outcome: str, reason: str, model: str | None, kind: str | None,
-           compressor: str | None, before: int, after: int, ms: float, ref: str | None, has_query: int,
-           memo: int, at: float) -> Event:  # fmt: skip
-    return Event(event, source, outcome, reason, model, kind, compressor, before, after, ms, ref,
-                 bool(has_query), bool(memo), at)  # fmt: skip
+def _event(row: tuple[Any, ...]) -> Event:
+    """The row as an ``Event``: this module wrote it, from an Event, in this column order."""
+    fields: dict[str, Any] = dict(zip(_FIELDS, row, strict=True))
+    return Event(**{**fields, "has_query": bool(fields["has_query"]), "memo": bool(fields["memo"])})

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ._errors import ConfigError
+from .._errors import ConfigError
 
 log = logging.getLogger("headroom")
 

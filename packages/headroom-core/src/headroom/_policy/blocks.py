@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 Path = tuple[str | int, ...]
+Role = Literal["system", "user", "assistant", "call", "tool"]
 
 SYSTEM_ROLES = ("system", "developer")
 _TEXT_PARTS = ("text", "input_text", "output_text")
@@ -53,7 +54,7 @@ class Block:
 
     message: int
     path: Path | None
-    role: str
+    role: Role
     text: str
     turn: int
     tool: str | None = None
@@ -95,10 +96,10 @@ class _Reader:
         self.in_call_step = False  # consecutive Responses function_call items are one step
         self.after_request = False  # the previous message was a user request: its answer joins its turn
 
-    def add(self, message: int, path: Path | None, role: str, text: str, **extra: Any) -> None:
+    def add(self, message: int, path: Path | None, role: Role, text: str, **extra: Any) -> None:
         self.blocks.append(Block(message, path, role, text, self.turn, **extra))
 
-    def content(self, message: int, path: Path, content: Any, role: str, **extra: Any) -> None:
+    def content(self, message: int, path: Path, content: Any, role: Role, **extra: Any) -> None:
         """A string, or a list of text parts, at ``path``."""
         if isinstance(content, str):
             self.add(message, path, role, content, **extra)

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from ._compressors.text import excerpt_many
-from ._errors import ConfigError
-from ._markers import Marker, make_ref
-from ._recorder import Trace
-from ._types import Compressed
-
-if TYPE_CHECKING:
-    from ._engine import Headroom
+from .._compressors.text import excerpt_many
+from .._errors import ConfigError
+from .._markers import Marker, make_ref
+from .._pipeline import Pipeline
+from .._stats.recorder import Trace
+from .._types import Compressed, Outcome
 
 QUERY_SHARE, PLAIN_SHARE = 0.25, 0.5  # the text compressor's default shares of the context to keep
 
 
 def compress_texts(
-    headroom: Headroom,
+    pipeline: Pipeline,
     texts: Sequence[str],
     query: str | None,
     budget: float | None,
@@ -38,22 +36,24 @@ def compress_texts(
     retrievable: bool,
     model: str | None,
 ) -> list[Compressed]:
-    """See ``Headroom.compress_texts``."""
+    """See ``Headroom.compress_texts``: every chunk goes through ``pipeline``'s store and ledger."""
     if budget is not None and not 0 < budget <= 1:
         raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
     if max_tokens is not None and max_tokens <= 0:
         raise ConfigError(f"max_tokens must be > 0, got {max_tokens!r}")
     started = time.perf_counter()
-    tokenizer = headroom.tokenizer(model)
+    tokenizer = pipeline.tokenizer(model)
     counts = [tokenizer.count(text) for text in texts]
     total = sum(counts)
-    out = [Compressed(t, "text", None, n, n, None, (), "not_compressible", not tokenizer.exact)
-           for t, n in zip(texts, counts, strict=True)]  # fmt: skip
-    if total < headroom.config.min_tokens:
+    out = [
+        pipeline.unchanged(t, "text", n, "not_compressible", tokenizer)
+        for t, n in zip(texts, counts, strict=True)
+    ]
+    if total < pipeline.config.min_tokens:
         out = [_with_outcome(c, "below_min_tokens") for c in out]
     else:
         # chunks that already carry a marker of ours are left alone, and out of the selection
-        work = [i for i, text in enumerate(texts) if text.strip() and not headroom._already_compressed(text)]
+        work = [i for i, text in enumerate(texts) if text.strip() and not pipeline.originals.marked(text)]
         chars = sum(len(texts[i]) for i in work)
 
         def room(with_query: bool) -> float:
@@ -68,22 +68,28 @@ def compress_texts(
         after = {i: _render(texts[i], kept, omitted, retrievable) for i, (kept, omitted) in changed.items()}
         after_tokens = {i: tokenizer.count(text) if text else 0 for i, text in after.items()}
         saved = sum(counts[i] - after_tokens[i] for i in after)
-        if saved < headroom.config.min_saving * total:
+        if saved < pipeline.config.min_saving * total:
             out = [_with_outcome(c, "below_min_saving") for c in out]
         else:
             for i, text in after.items():
                 ref = make_ref(texts[i])
-                if not headroom._keep(ref, texts[i], "text"):
+                if not pipeline.keep(ref, texts[i], "text"):
                     out[i] = _with_outcome(out[i], "store_failed")
                     continue
-                out[i] = Compressed(text, "text", None, counts[i], after_tokens[i], ref, (ref,), "compressed",
-                                    not tokenizer.exact)  # fmt: skip
-    if headroom.config.ledger:
+                out[i] = replace(
+                    out[i],
+                    text=text,
+                    tokens_after=after_tokens[i],
+                    ref=ref,
+                    refs=(ref,),
+                    outcome="compressed",
+                )
+    if pipeline.config.ledger:
         ms = (time.perf_counter() - started) * 1000 / max(len(out), 1)
         for result in out:
-            headroom.events.compressed(result, model, Trace(), ms)
+            pipeline.events.compressed(result, model, Trace(), ms)
     for result in out:
-        headroom.outcomes[result.outcome] += 1
+        pipeline.outcomes[result.outcome] += 1
     return out
 
 
@@ -94,6 +100,5 @@ def _render(original: str, kept: str, omitted: int, retrievable: bool) -> str:
     return f"{kept}\n{marker}" if kept else marker
 
 
-def _with_outcome(result: Compressed, outcome: str) -> Compressed:
-    return Compressed(result.text, result.kind, None, result.tokens_before, result.tokens_after, None, (),
-                      outcome, result.tokens_estimated)  # fmt: skip
+def _with_outcome(result: Compressed, outcome: Outcome) -> Compressed:
+    return replace(result, language=None, ref=None, refs=(), outcome=outcome)

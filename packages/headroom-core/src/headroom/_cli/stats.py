@@ -1,7 +1,7 @@
 """``headroom stats`` and ``headroom perf``: what the ledger says headroom saved, and what it cost.
 
 Both read the stats ledger of the configured store (``--store`` or ``HEADROOM_STORE``), filtered by
-``--since`` and ``--source``; ``_perf`` computes the numbers once and this module only presents them,
+``--since`` and ``--source``; ``_stats.perf`` computes the numbers once and this module only presents them,
 as rich tables or as JSON. Money is always labelled as list input price, with the price table's date.
 """
 
@@ -22,13 +22,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import Headroom, HeadroomError
-from ._engine import SOURCES
-from ._ledger import ledger_path
-from ._ledger_db import MIGRATIONS, open_ledger_db
-from ._perf import Perf, Stats, perf, stats
-from ._prices import Prices, load_prices
-from ._sqlite_util import migrate
+from .._engine import Headroom
+from .._errors import HeadroomError
+from .._sqlite_util import migrate
+from .._stats.db import MIGRATIONS, open_ledger_db
+from .._stats.events import ledger_path
+from .._stats.perf import perf, stats
+from .._stats.prices import Prices, load_prices
+from .._stats.report import Perf, Stats
+from .._types import SOURCES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,0 +1,89 @@
+"""The store of originals as the pipeline and the policies use it.
+
+The store is opened on first use; one that fails to open is not dialled again for every block (the
+failure is replayed for ``RETRY_SECONDS``). Keeping an original either succeeds or is reported, logged,
+as False: the caller then passes its text through, so nothing is ever dropped without its original.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from ._config import Config
+from ._errors import ConfigError, StoreError
+from ._markers import marker_refs
+from ._store import Original, Store, open_store
+
+log = logging.getLogger("headroom")
+
+RETRY_SECONDS = 10.0  # after a failed open, the store is tried again after this long
+
+
+class Originals:
+    """The store named by ``config.store``, opened lazily, with the engine's failure rules."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._failed: tuple[float, StoreError] | None = None  # (when, why) the last open failed
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use.
+
+        Raises:
+            StoreError: it cannot be opened.
+        """
+        with self._lock:
+            if self._store is None:
+                failed = self._failed
+                if failed is not None and time.monotonic() - failed[0] < RETRY_SECONDS:
+                    raise failed[1]  # a store that is down is not dialled again for every block
+                try:
+                    self._store = open_store(
+                        self.config.store,
+                        ttl_seconds=self.config.ttl_seconds,
+                        max_store_bytes=self.config.max_store_bytes,
+                    )
+                except StoreError as exc:
+                    self._failed = (time.monotonic(), exc)
+                    raise
+                self._failed = None
+            return self._store
+
+    def keep(self, ref: str, text: str, kind: str) -> bool:
+        """Store ``text`` under ``ref``; False (logged) when the store fails."""
+        try:
+            self.store.put(ref, Original(text, kind))
+        except (StoreError, ConfigError) as exc:
+            log.warning("headroom: could not store the original (%s); passing the text through", exc)
+            return False
+        return True
+
+    def hold(self, refs: Iterable[str]) -> bool:
+        """Whether the store still holds every one of ``refs`` (False when it cannot be read)."""
+        try:
+            return all(self.store.contains(ref) for ref in refs)
+        except StoreError:
+            return False
+
+    def marked(self, text: str) -> bool:
+        """Whether ``text`` carries a marker of ours whose ref the store holds (never compress twice)."""
+        refs = marker_refs(text)
+        if not refs:
+            return False
+        try:
+            return any(self.store.contains(ref) for ref in refs)
+        except StoreError:
+            log.warning("headroom: store unavailable while checking markers", exc_info=True)
+            return True  # cannot tell: leave the text alone rather than risk compressing twice
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None

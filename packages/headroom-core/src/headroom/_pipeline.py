@@ -1,0 +1,250 @@
+"""The one-text pipeline: detect -> split mixed content -> compress -> store -> mark -> record.
+
+Every policy (conversations, RAG texts, tool results, the budget) and the facade go through one
+``Pipeline``. ``compress`` never raises for what the text contains: anything that goes wrong passes the
+original through, logged and counted in ``outcomes``. The original is stored before a compressed text
+is returned, so a marker always points at something retrievable; when the store fails, nothing is
+dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from ._compressors import Job, compressor_for
+from ._config import Config
+from ._detect import detect
+from ._errors import ConfigError
+from ._markers import Marker, make_ref
+from ._originals import Originals
+from ._split import Part, split_mixed
+from ._stats.recorder import Recorder, Trace
+from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
+from ._types import KINDS, Compressed, Kind, Outcome, ResultKind
+
+log = logging.getLogger("headroom")
+
+# Above this size the original's tokens are counted on a second thread while Python compresses:
+# tiktoken releases the GIL, so the two overlap on a multi-core machine.
+_PARALLEL_COUNT_CHARS = 8_192
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _counter_pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-count")
+        return _executor
+
+
+class _BadInput(Exception):
+    """The input cannot be compressed safely (nested too deeply): it passes through as ``bad_input``."""
+
+
+class Pipeline:
+    """Compresses one text at a time and keeps its original.
+
+    Attributes:
+        config: the settings every stage reads.
+        originals: the store of originals.
+        events: the ledger events.
+        outcomes: how many texts ended with each ``Compressed.outcome`` (and ``store_errors``).
+    """
+
+    def __init__(self, config: Config, events: Recorder) -> None:
+        self.config = config
+        self.events = events
+        self.originals = Originals(config)
+        self.outcomes: Counter[str] = Counter()
+
+    def tokenizer(self, model: str | None = None) -> Tokenizer:
+        """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
+        return get_tokenizer(encoding_for_model(model, self.config.tokenizer))
+
+    def keep(self, ref: str, text: str, kind: str) -> bool:
+        """Store the original; False (logged, counted as ``store_errors``) when the store fails."""
+        if self.originals.keep(ref, text, kind):
+            return True
+        self.outcomes["store_errors"] += 1
+        return False
+
+    def unchanged(self, text: str, kind: ResultKind, tokens: int, outcome: Outcome, tokenizer: Tokenizer,
+                  language: str | None = None) -> Compressed:  # fmt: skip
+        """``text`` passed through, with the reason."""
+        return Compressed(text=text, kind=kind, language=language, tokens_before=tokens, tokens_after=tokens,
+                          outcome=outcome, tokens_estimated=not tokenizer.exact)  # fmt: skip
+
+    def compress(
+        self,
+        text: str | bytes,
+        query: str | None = None,
+        kind: Kind | None = None,
+        budget: float | None = None,
+        retrievable: bool = True,
+        *,
+        model: str | None = None,
+        path: str | None = None,
+    ) -> Compressed:
+        """``Headroom.compress_text``: one text, recorded in the ledger and in ``outcomes``.
+
+        Raises:
+            ConfigError: ``kind`` or ``budget`` is invalid.
+        """
+        started = time.perf_counter()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "surrogateescape")
+        if kind is not None and kind not in KINDS:
+            raise ConfigError(f"kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
+        if budget is not None and not 0 < budget <= 1:
+            raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
+        tokenizer = self.tokenizer(model)
+        trace = Trace()
+        try:
+            result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
+        except Exception as exc:  # the last line of defence: the caller always gets its text back
+            log.exception("headroom: compression failed; passing the text through unchanged")
+            trace.error = type(exc).__name__
+            result = self.unchanged(text, kind or "text", tokenizer.count(text), "error", tokenizer)
+        self.outcomes[result.outcome] += 1
+        if self.config.ledger:
+            self.events.compressed(result, model, trace, (time.perf_counter() - started) * 1000)
+        return result
+
+    def _compress(
+        self,
+        text: str,
+        query: str | None,
+        forced: Kind | None,
+        budget: float | None,
+        retrievable: bool,
+        tokenizer: Tokenizer,
+        path: str | None,
+        trace: Trace,
+    ) -> Compressed:
+        kind: ResultKind
+        if forced is None:
+            detected = detect(text, path)
+            kind, language = detected.kind, detected.language
+        else:
+            kind, language = forced, None
+
+        def unchanged(tokens: int, outcome: Outcome) -> Compressed:
+            return self.unchanged(text, kind, tokens, outcome, tokenizer, language)
+
+        counting: Future[int] | None = None
+        if len(text) > _PARALLEL_COUNT_CHARS:
+            counting = _counter_pool().submit(tokenizer.count, text)
+            tokens_before = -1
+        else:
+            tokens_before = tokenizer.count(text)
+            if tokens_before < self.config.min_tokens:
+                return unchanged(tokens_before, "below_min_tokens")
+
+        if self.originals.marked(text):  # never compress twice, whichever kind (parts included)
+            return unchanged(
+                counting.result() if counting is not None else tokens_before, "already_compressed"
+            )
+        whole = make_ref(text)
+        parts = split_mixed(text, kind) if kind in ("text", "log") else None
+        output: str | None
+        if parts is not None:
+            trace.compressor = "mixed"
+            output, refs = self._compress_parts(parts, query, budget, retrievable, tokenizer)
+            kind, language = "mixed", None
+            if not refs:
+                output = None
+        elif compressor_for(kind) is None:
+            output, refs = None, []
+        else:
+            trace.compressor = kind
+            job = Job(
+                text=text, query=query, budget=budget, marker=Marker(whole, retrievable), language=language
+            )
+            try:
+                output = self._run(kind, job)
+            except _BadInput:
+                return unchanged(counting.result() if counting is not None else tokens_before, "bad_input")
+            refs = [whole] if output is not None else []
+
+        if counting is not None:
+            tokens_before = counting.result()
+            if tokens_before < self.config.min_tokens:
+                return unchanged(tokens_before, "below_min_tokens")
+        if output is None:
+            compressible = compressor_for(kind) or kind == "mixed"
+            return unchanged(tokens_before, "not_compressible" if compressible else "unsupported_kind")
+        tokens_after = tokenizer.count(output)
+        if tokens_after > tokens_before * (1 - self.config.min_saving):
+            trace.attempt_tokens = tokens_after
+            return unchanged(tokens_before, "below_min_saving")
+        if not self.keep(whole, text, kind):
+            return unchanged(tokens_before, "store_failed")
+        return Compressed(
+            text=output,
+            kind=kind,
+            language=language,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            ref=whole,
+            refs=tuple(dict.fromkeys([whole, *refs])),
+            tokens_estimated=not tokenizer.exact,
+        )
+
+    def _run(self, kind: str, job: Job) -> str | None:
+        """The compressor's output, or None when it cannot help.
+
+        Raises:
+            _BadInput: the input is nested too deeply to compress.
+        """
+        compressor = compressor_for(kind)
+        if compressor is None:
+            return None
+        try:
+            output = compressor(job)
+        except RecursionError:
+            log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
+            raise _BadInput(kind) from None
+        if output is not None and output == job.text:
+            return None
+        return output
+
+    def _compress_parts(
+        self,
+        parts: list[Part],
+        query: str | None,
+        budget: float | None,
+        retrievable: bool,
+        tokenizer: Tokenizer,
+    ) -> tuple[str, list[str]]:
+        """Compress each part of mixed content on its own; store each part that changed."""
+        out: list[str] = []
+        refs: list[str] = []
+        for part in parts:
+            if part.kind is None or compressor_for(part.kind) is None:
+                out.append(part.text)
+                continue
+            if tokenizer.count(part.text) < self.config.min_tokens:
+                out.append(part.text)
+                continue
+            ref = make_ref(part.text)
+            body = part.text.rstrip("\n")
+            job = Job(
+                text=body, query=query, budget=budget, marker=Marker(ref, retrievable), language=part.language
+            )
+            try:
+                output = self._run(part.kind, job)
+            except _BadInput:
+                output = None  # one part too deeply nested: it stays as it is, the others are compressed
+            if output is None or not self.keep(ref, part.text, part.kind):
+                out.append(part.text)
+                continue
+            out.append(output + part.text[len(body) :])
+            refs.append(ref)
+        return "".join(out), refs

@@ -1,0 +1,369 @@
+"""The conversation policy: what in a conversation is compressed, with which query, and how.
+
+- Tool results are compressed (``include_tools`` / ``exclude_tools`` globs over the tool's name);
+  user turns only with ``compress_user_messages``; the system prompt, assistant text and tool-call
+  arguments never. ``headroom_retrieve`` results and blocks that already carry our markers pass
+  through, so compressing twice (an adapter at two points) changes nothing.
+- Causal queries: a tool result is compressed with the text of the user turn before it (the request
+  that led to the call), never with a later turn, so an unchanged prefix compresses to the same bytes
+  on every request and providers' prompt caches keep hitting.
+- Errors (``is_error``, a non-zero exit code, a traceback) are compressed gently: the traceback, or the
+  last lines, stay verbatim (``errors``) and only what comes before and after is compressed, with a
+  larger budget.
+- Every decision is memoised by content hash, so re-sending the same history costs a hash and a lookup
+  per block; a memoised result is only reused while the store still holds its originals.
+- Then the token budget (``budget``) and the prompt-cache checks (``prefix``) run over the whole.
+
+``Conversations`` lives as long as its engine (it holds the memos and the prefix watch); each call
+is one ``_Run``. Every text goes through the ``Pipeline``, never through the facade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from .._config import Config
+from .._errors import ConfigError
+from .._markers import TOOL_NAME
+from .._pipeline import Pipeline
+from .._types import CompressResult, Outcome, ResultKind
+from . import budget
+from .blocks import SYSTEM_INDEX, Block, Role, json_text, read_blocks, replace_at
+from .errors import error_region
+from .memo import Memo, digest
+from .prefix import PrefixWatch, align, canonical_tools
+
+GENTLE_BUDGET = 0.5  # share of tokens kept around an error (the error itself is always whole)
+_COUNT_MEMO_CHARS = 256  # shorter texts are cheaper to count than to hash
+_CALL_ID = "headroom_call"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done:
+    """One block's memoised result: ``text`` None when the block is unchanged."""
+
+    text: str | None
+    tokens_before: int
+    tokens_after: int
+    refs: tuple[str, ...] = ()
+    outcome: Outcome | Literal["excluded", "error_kept"]
+    kind: ResultKind | None
+
+
+def compressible_roles(config: Config) -> tuple[Role, ...]:
+    """The roles whose blocks the policy may compress: tool results, and user turns when asked."""
+    return ("tool", "user") if config.compress_user_messages else ("tool",)
+
+
+def worth_compressing(config: Config, messages: Sequence[Any], system: Any = None) -> bool:
+    """Whether compressing ``messages`` could change anything: some block of a compressible role is
+    long enough (a text of fewer than ``min_tokens`` characters has fewer than ``min_tokens`` tokens),
+    or the budget or cache alignment is on. Costs a walk over the blocks and no token count."""
+    if config.max_context_tokens is not None or config.align_cache:
+        return True
+    roles = compressible_roles(config)
+    return any(b.role in roles and len(b.text) >= config.min_tokens for b in read_blocks(messages, system))
+
+
+class Conversations:
+    """The conversation policy of one engine: its memos and prefix watch, shared by every call.
+
+    Args:
+        pipeline: compresses each text.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.memo: Memo[Done] = Memo(max_entries=8192, max_size=64 << 20)
+        self.counts: Memo[int] = Memo(max_entries=65536, max_size=65536)
+        self.prefix = PrefixWatch()
+
+    def compress(
+        self,
+        messages: Any,
+        query: str | None,
+        model: str | None,
+        system: Any = None,
+        tools: Any = None,
+        retrievable: bool = True,
+    ) -> CompressResult:
+        """See ``Headroom.compress``."""
+        if isinstance(messages, (str, bytes)):
+            result = self.pipeline.compress(messages, query=query, retrievable=retrievable, model=model)
+            return CompressResult(
+                messages=result.text,
+                tokens_before=result.tokens_before,
+                tokens_after=result.tokens_after,
+                refs=result.refs,
+            )
+        if not isinstance(messages, Sequence):
+            raise ConfigError(
+                f"messages must be a list of message dicts or a string, not {type(messages).__name__}"
+            )
+        return _Run(self, query, model, retrievable).run(messages, system, tools)
+
+    def compress_tool_result(
+        self,
+        content: Any,
+        tool: str | None,
+        arguments: Any = None,
+        query: str | None = None,
+        is_error: bool = False,
+        model: str | None = None,
+        retrievable: bool = True,
+    ) -> CompressResult:
+        """See ``Headroom.compress_tool_result``: the result as a one-call Anthropic conversation."""
+        if not isinstance(content, (str, list)):
+            raise ConfigError(
+                f"a tool result must be a string or a list of text parts, not {type(content).__name__}"
+            )
+        call = {
+            "type": "tool_use",
+            "id": _CALL_ID,
+            "name": tool,
+            "input": arguments if arguments is not None else {},
+        }
+        result = {"type": "tool_result", "tool_use_id": _CALL_ID, "content": content, "is_error": is_error}
+        messages = [{"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
+        run = _Run(self, query, model, retrievable)
+        done = run.run(messages, None, None)
+        new = done.messages[1]["content"][0]["content"]
+        call_tokens = run.count(arguments if isinstance(arguments, str) else json_text(call["input"]))
+        return CompressResult(
+            messages=new,
+            tokens_before=done.tokens_before - call_tokens,
+            tokens_after=done.tokens_after - call_tokens,
+            refs=done.refs,
+        )
+
+
+class _Run:
+    """One ``Headroom.compress`` call: reads the blocks, applies the policy, puts the texts back."""
+
+    def __init__(
+        self, policy: Conversations, query: str | None, model: str | None, retrievable: bool
+    ) -> None:
+        self.policy = policy
+        self.pipeline = policy.pipeline
+        self.config = policy.pipeline.config
+        self.query = query
+        self.model = model
+        self.retrievable = retrievable
+        tokenizer = self.pipeline.tokenizer(model)
+        self.encoding = tokenizer.name
+        self._count = tokenizer.count
+        self.refs: list[str] = []
+
+    # --- counting ------------------------------------------------------------------------------------
+
+    def count(self, text: str) -> int:
+        if len(text) < _COUNT_MEMO_CHARS:
+            return self._count(text)
+        key = digest("count", self.encoding, text)
+        tokens = self.policy.counts.get(key)
+        if tokens is None:
+            tokens = self._count(text)
+            self.policy.counts.put(key, tokens)
+        return tokens
+
+    # --- policy --------------------------------------------------------------------------------------
+
+    def excluded(self, block: Block) -> str | None:
+        """Why ``block`` is never compressed, or None when the policy allows it."""
+        if block.role == "user":
+            return None if self.config.compress_user_messages else "user turn (compress_user_messages off)"
+        if block.role != "tool":
+            return f"{block.role} text is never compressed"
+        if block.tool == TOOL_NAME:
+            return "headroom_retrieve result"
+        name = block.tool or ""
+        if not any(fnmatchcase(name, p) for p in self.config.include_tools):
+            return f"tool {name or '(unknown)'} not in include_tools"
+        pattern = next((p for p in self.config.exclude_tools if fnmatchcase(name, p)), None)
+        return None if pattern is None else f"tool {name or '(unknown)'} matches exclude_tools {pattern!r}"
+
+    def compress_block(self, block: Block, query: str | None) -> Done:
+        """The policy's result for one allowed block, from the memo when it was computed before."""
+        flags = f"{block.role}:{'error' if block.is_error else ''}:{'' if self.retrievable else 'lossy'}"
+        key = digest("block", self.encoding, flags, block.text, query, block.file, self.query)
+        started = time.perf_counter()
+        done = self.policy.memo.get(key)
+        if done is not None and self.pipeline.originals.hold(done.refs):
+            ms = (time.perf_counter() - started) * 1000
+            self.pipeline.events.memo_hit(
+                done.outcome, done.kind, done.tokens_before, done.tokens_after, self.model, ms
+            )
+            return done
+        done = self._compress(block, query)
+        self.policy.memo.put(key, done, len(done.text or "") + 64)
+        return done
+
+    def _compress(self, block: Block, query: str | None) -> Done:
+        text = block.text
+        region = error_region(text, block.is_error) if block.role == "tool" else None
+        if region is not None:
+            return self._compress_error(block, query, region)
+        if block.role == "user":
+            return self._compress_user(text, query)
+        result = self.pipeline.compress(
+            text, query=query, retrievable=self.retrievable, model=self.model, path=block.file
+        )
+        return Done(
+            text=result.text if result.text != text else None,
+            tokens_before=result.tokens_before,
+            tokens_after=result.tokens_after,
+            refs=result.refs,
+            outcome=result.outcome,
+            kind=result.kind,
+        )
+
+    def _compress_user(self, text: str, query: str | None) -> Done:
+        """A long user turn (a paste, RAG context): its closing question stays whole and is the query."""
+        body, question = _split_question(text)
+        result = self.pipeline.compress(
+            body, query=self.query or question or query, retrievable=self.retrievable, model=self.model
+        )
+        tokens_before = self.count(text)
+        if result.ref is None:
+            return Done(
+                text=None,
+                tokens_before=tokens_before,
+                tokens_after=tokens_before,
+                outcome=result.outcome,
+                kind=result.kind,
+            )
+        new_text = result.text + text[len(body) :]
+        return Done(
+            text=new_text,
+            tokens_before=tokens_before,
+            tokens_after=self.count(new_text),
+            refs=result.refs,
+            outcome=result.outcome,
+            kind=result.kind,
+        )
+
+    def _compress_error(self, block: Block, query: str | None, region: tuple[int, int]) -> Done:
+        """Compress around the error region with a larger budget; the region itself stays verbatim."""
+        text = block.text
+        start, end = region
+        out: list[str] = []
+        refs: list[str] = []
+        for piece, verbatim in ((text[:start], False), (text[start:end], True), (text[end:], False)):
+            if verbatim or not piece.strip():
+                out.append(piece)
+                continue
+            result = self.pipeline.compress(
+                piece,
+                query=query,
+                budget=GENTLE_BUDGET,
+                retrievable=self.retrievable,
+                model=self.model,
+                path=block.file,
+            )
+            new = result.text
+            if piece.endswith("\n") and not new.endswith("\n"):
+                new += "\n"
+            out.append(new)
+            refs.extend(result.refs)
+        tokens_before = self.count(text)
+        if not refs:
+            return Done(
+                text=None,
+                tokens_before=tokens_before,
+                tokens_after=tokens_before,
+                outcome="error_kept",
+                kind="text",
+            )
+        new_text = "".join(out)
+        return Done(
+            text=new_text,
+            tokens_before=tokens_before,
+            tokens_after=self.count(new_text),
+            refs=tuple(refs),
+            outcome="compressed",
+            kind="text",
+        )
+
+    # --- the whole conversation ----------------------------------------------------------------------
+
+    def run(self, messages: Sequence[Any], system: Any, tools: Any) -> CompressResult:
+        blocks = read_blocks(messages, system)
+        new_texts: dict[int, str] = {}
+        sizes: list[int] = []
+        tokens_before = 0
+        last_user: str | None = None
+        for index, block in enumerate(blocks):
+            query = self.query or last_user
+            reason = self.excluded(block)
+            if reason is not None:
+                tokens = self.count(block.text)
+                if block.role == "tool":
+                    self.pipeline.events.excluded(tokens, reason, self.model)
+                done = Done(
+                    text=None, tokens_before=tokens, tokens_after=tokens, outcome="excluded", kind=None
+                )
+            else:
+                done = self.compress_block(block, query)
+            if done.text is not None:
+                new_texts[index] = done.text
+            self.refs.extend(done.refs)
+            tokens_before += done.tokens_before
+            sizes.append(done.tokens_after)
+            if block.role == "user" and block.text.strip():
+                last_user = block.text
+
+        fitted = budget.fit(
+            self.pipeline,
+            blocks,
+            sizes,
+            new_texts,
+            self.count,
+            retrievable=self.retrievable,
+            model=self.model,
+        )
+        self.refs.extend(fitted.refs)
+        system_texts = [b.text for b in blocks if b.role == "system"]
+        volatile = self.policy.prefix.check(system_texts, tools if isinstance(tools, list) else None)
+        if self.config.align_cache:
+            align(blocks, new_texts)
+            if isinstance(tools, list):
+                with contextlib.suppress(RecursionError):  # nested too deeply to reorder: sent as given
+                    tools = canonical_tools(tools)
+
+        out_messages: list[Any] = list(messages)
+        out_system = system
+        for index, text in new_texts.items():
+            block = blocks[index]
+            if block.path is None:
+                continue
+            if block.message == SYSTEM_INDEX:
+                out_system = replace_at(out_system, block.path, text)
+            else:
+                out_messages[block.message] = replace_at(out_messages[block.message], block.path, text)
+        return CompressResult(
+            messages=out_messages,
+            tokens_before=tokens_before,
+            tokens_after=sum(sizes),
+            refs=tuple(dict.fromkeys(self.refs)),
+            over_budget=fitted.over_budget,
+            stubbed=fitted.stubbed,
+            volatile=tuple(volatile),
+            system=out_system,
+            tools=tools,
+        )
+
+
+def _split_question(text: str) -> tuple[str, str | None]:
+    """A user turn as (body, closing question): its last paragraph, when short, is the question
+    (pastes and RAG context usually end with it); else the whole turn is the body."""
+    stripped = text.rstrip()
+    cut = stripped.rfind("\n\n")
+    last = stripped[cut + 2 :].strip() if cut >= 0 else ""
+    if not last or len(last) > 500:
+        return text, None
+    return text[:cut], last

@@ -1,0 +1,77 @@
+"""Which part of an error result must stay verbatim: its last traceback, else its last lines.
+
+The conversation policy compresses an error result gently: only what comes before and after this
+region, with a larger budget, so the model always reads the error it has to act on.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ERROR_TAIL_LINES = 40
+_CRASH_TAIL_LINES = 5  # an output that ends this close after a traceback crashed with it
+_CHAIN_GAP_LINES = 3  # lines between two tracebacks of one chained exception
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):[ \t]*\r?$", re.M)
+_EXIT_CODE = re.compile(
+    r"(?i)\b(?:exit(?:ed)?(?:\s+with)?\s+(?:code|status)|exit_?code|return_?code)\b"
+    r"[\"']?\s*[:=]?\s*[\"']?(-?[1-9]\d*)"
+)
+_EXIT_SCAN_CHARS = 2_000  # shells and tool runners report exit codes at the start or the end
+
+
+def _traceback_end(text: str, position: int) -> int:
+    """Where the traceback whose header ends at ``position`` ends: after its exception line. Reads
+    line by line from there (never a copy of the rest of the text: a log may hold thousands)."""
+    cursor, first = position, True
+    while cursor < len(text):
+        newline = text.find("\n", cursor)
+        end = len(text) if newline < 0 else newline + 1
+        line = text[cursor:end]
+        cursor = end
+        if first and not line.strip():
+            first = False  # the rest of the header line
+            continue
+        first = False
+        if line.strip() and not line[:1].isspace():
+            break  # the exception line ends the traceback
+    return cursor
+
+
+def _last_traceback(text: str) -> tuple[int, int] | None:
+    """The last traceback, with the ones chained to it ("During handling of the above exception")."""
+    spans = [(m.start(), _traceback_end(text, m.end())) for m in _TRACEBACK.finditer(text)]
+    if not spans:
+        return None
+    start, end = spans[-1]
+    for earlier_start, earlier_end in reversed(spans[:-1]):
+        if text[earlier_end:start].strip().count("\n") > _CHAIN_GAP_LINES:
+            break
+        start = earlier_start
+    return start, end
+
+
+def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
+    """The part of an error result that must stay verbatim: its last traceback, else its last lines.
+
+    A result is an error when it is flagged (``is_error``), reports a non-zero exit code, or ends in
+    a traceback (at most a few lines follow it: the command crashed). Tracebacks in the middle of a
+    log are the log's own content: the log compressor keeps those, so such a result is no error and
+    gets its full compression.
+    """
+    head, tail = text[:_EXIT_SCAN_CHARS], text[-_EXIT_SCAN_CHARS:]
+    failed = flagged or bool(_EXIT_CODE.search(head) or _EXIT_CODE.search(tail))
+    traceback = _last_traceback(text)
+    if traceback is not None:
+        start, end = traceback
+        if failed or text[end:].strip().count("\n") < _CRASH_TAIL_LINES:
+            return start, end
+        return None
+    if failed:
+        start = len(text)
+        for _ in range(_ERROR_TAIL_LINES):
+            found = text.rfind("\n", 0, max(start - 1, 0))
+            if found < 0:
+                return 0, len(text)
+            start = found + 1
+        return start, len(text)
+    return None

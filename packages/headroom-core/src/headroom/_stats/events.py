@@ -1,0 +1,146 @@
+"""The ledger's vocabulary: the ``Event`` row, its event types and outcomes, and where the file lives.
+
+Kept apart from the writer (``ledger``) and the SQLite schema (``db``), so whatever records or reads
+events (the recorder, the reports, the proxy through ``headroom.integration``) shares one definition
+without importing either.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from .._errors import ConfigError
+from .._store import sqlite_path
+from .._types import Outcome, Source
+
+EventType = Literal["compress", "retrieve", "budget", "request"]
+LedgerOutcome = Literal[
+    "compressed", "too_small", "low_saving", "excluded", "bad_input", "store_failed", "failed",  # compress
+    "found", "not_found",  # retrieve (a store error while retrieving is "failed")
+    "forwarded",  # request (or "compressed")
+    "stubbed", "over_budget",  # budget
+]  # fmt: skip
+
+COMPRESS: Final = "compress"
+RETRIEVE: Final = "retrieve"
+BUDGET: Final = "budget"
+REQUEST: Final = "request"
+
+# compress outcomes
+COMPRESSED: Final = "compressed"  # the compressed text was used
+TOO_SMALL: Final = "too_small"  # under min_tokens: not worth compressing
+LOW_SAVING: Final = "low_saving"  # the compressor ran, but saved less than min_saving (or nothing)
+EXCLUDED: Final = "excluded"  # never compressed on purpose (policy, tool globs, already compressed)
+BAD_INPUT: Final = "bad_input"  # the input could not be parsed safely (nested too deeply); passed through
+STORE_FAILED: Final = "store_failed"  # the original could not be stored, so nothing was dropped
+FAILED: Final = "failed"  # a compressor raised; the original passed through (see the log)
+COMPRESS_OUTCOMES: tuple[LedgerOutcome, ...] = (
+    COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, STORE_FAILED, FAILED,
+)  # fmt: skip
+
+# retrieve outcomes (a store error while retrieving is recorded as FAILED)
+FOUND: Final = "found"
+NOT_FOUND: Final = "not_found"
+# request outcomes (the proxy: one event per request, beside its blocks' compress events)
+FORWARDED: Final = "forwarded"  # sent on as it came: nothing to compress, bypassed, or not parseable
+# budget outcomes
+STUBBED: Final = "stubbed"  # older tool results replaced by stubs to fit max_context_tokens
+OVER_BUDGET: Final = "over_budget"  # the protected part alone exceeds max_context_tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One row of the ledger.
+
+    Attributes:
+        event: ``compress``, ``retrieve``, ``budget`` or ``request`` (a proxied request: its tokens
+            before and after, the proxy's own time in ``ms``, the retrieval rounds in ``reason``).
+        source: who called: ``library``, ``langchain``, ``agno``, ``llamaindex``, ``proxy`` or ``cli``.
+        outcome: one of the outcome constants of this module.
+        reason: why, for people (``212 tokens < min_tokens 300``); empty when there is nothing to say.
+        model: the model that reads the text, when known (prices and per-model figures).
+        kind: ``json``, ``log``, ... (for a retrieval, the kind of the original).
+        compressor: the compressor that ran (``mixed`` for mixed content), None when none did.
+        tokens_before: tokens of the original (compress, budget).
+        tokens_after: tokens the model reads instead (compress, budget); for a retrieval, the tokens of
+            the text returned to the model, counted exactly with the default tokenizer.
+        ms: wall time of the call on the caller's thread, in milliseconds.
+        ref: the ref of the original (compress: when something was dropped; retrieve: the ref asked).
+        has_query: a retrieval with a query (only the matching lines or records were returned).
+        memo: a conversation memo hit: the block's earlier compression was reused, not recomputed.
+        time: unix time of the event.
+    """
+
+    event: EventType
+    source: Source
+    outcome: LedgerOutcome
+    reason: str = ""
+    model: str | None = None
+    kind: str | None = None
+    compressor: str | None = None
+    tokens_before: int = 0
+    tokens_after: int = 0
+    ms: float = 0.0
+    ref: str | None = None
+    has_query: bool = False
+    memo: bool = False
+    time: float = field(default_factory=_time.time)
+
+
+def ledger_outcome(
+    outcome: Outcome, *, kind: str, tokens_before: int, attempt_tokens: int | None, min_tokens: int,
+    min_saving: float,
+) -> tuple[LedgerOutcome, str]:  # fmt: skip
+    """The ledger outcome and a reason for one of the engine's ``Compressed.outcome`` values.
+
+    Args:
+        outcome: ``Compressed.outcome``.
+        kind: the kind of the text.
+        tokens_before: tokens of the original.
+        attempt_tokens: tokens of the compressor's output when it was discarded for saving too
+            little, else None.
+        min_tokens: ``Config.min_tokens`` at the time.
+        min_saving: ``Config.min_saving`` at the time.
+
+    Returns:
+        ``(ledger outcome, reason)``.
+    """
+    if outcome == "compressed":
+        return COMPRESSED, ""
+    if outcome == "below_min_tokens":
+        return TOO_SMALL, f"{tokens_before} tokens < min_tokens {min_tokens}"
+    if outcome == "below_min_saving":
+        if attempt_tokens is not None and tokens_before > 0:
+            saved = 1 - attempt_tokens / tokens_before
+            return LOW_SAVING, f"saved {saved:.0%} < min_saving {min_saving:.0%}"
+        return LOW_SAVING, f"saved less than min_saving {min_saving:.0%}"
+    if outcome == "not_compressible":
+        return LOW_SAVING, "nothing the compressor could drop"
+    if outcome == "unsupported_kind":
+        return EXCLUDED, f"no compressor for {kind}"
+    if outcome == "already_compressed":
+        return EXCLUDED, "already carries a headroom marker"
+    if outcome == "store_failed":
+        return STORE_FAILED, "the store could not keep the original"
+    if outcome == "bad_input":
+        return BAD_INPUT, "nested too deeply"
+    return FAILED, "the compressor raised (see the log)"  # "error"
+
+
+def ledger_path(store_url: str) -> Path:
+    """Where the ledger of ``Config.store`` lives.
+
+    A SQLite store keeps ``ledger.db`` beside its own file; memory and Redis stores (and a store URL
+    that cannot be parsed) use ``ledger.db`` in the platformdirs user data dir of ``headroom``.
+    """
+    if store_url == "sqlite" or store_url.startswith("sqlite:"):
+        try:
+            return sqlite_path(store_url).parent / "ledger.db"
+        except ConfigError:
+            pass
+    import platformdirs  # imported when a ledger is first opened: ``import headroom`` stays light
+
+    return Path(platformdirs.user_data_dir("headroom")) / "ledger.db"

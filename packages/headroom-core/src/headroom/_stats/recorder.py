@@ -1,0 +1,222 @@
+"""Turns what the pipeline and the policies did into ledger events.
+
+One ``Recorder`` per engine: it opens the ledger lazily (``ledger.db`` beside the store), builds one
+``Event`` per compression, retrieval, memo hit, policy exclusion, budget decision and proxied request,
+and never lets stats break the work they describe: any failure is logged once and swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Literal
+
+from .._config import Config
+from .._tokens import get_tokenizer
+from .._types import Compressed, Outcome, ResultKind, Source
+from .events import (
+    BUDGET,
+    COMPRESS,
+    EXCLUDED,
+    OVER_BUDGET,
+    REQUEST,
+    RETRIEVE,
+    STUBBED,
+    Event,
+    LedgerOutcome,
+    ledger_outcome,
+    ledger_path,
+)
+from .ledger import Ledger
+
+log = logging.getLogger("headroom")
+
+RequestOutcome = Literal["compressed", "forwarded"]
+
+
+class Trace:
+    """What one ``compress_text`` call did beyond its result, for its ledger event."""
+
+    __slots__ = ("attempt_tokens", "compressor", "error")
+
+    def __init__(self) -> None:
+        self.compressor: str | None = None  # the compressor that ran (``mixed`` for mixed content)
+        self.attempt_tokens: int | None = None  # a discarded output's tokens (saved too little)
+        self.error: str | None = None  # the exception a compressor raised
+
+
+class Recorder:
+    """The ledger events of one engine (its ``config`` and ``source``)."""
+
+    def __init__(self, config: Config, source: Source) -> None:
+        self.config = config
+        self.source: Source = source
+        self._ledger: Ledger | None = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger, None when ``config.ledger`` is off. Creating it costs no I/O: the file is
+        opened by the ledger's writer thread on its first batch."""
+        if not self.config.ledger:
+            return None
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = Ledger(ledger_path(self.config.store))
+            return self._ledger
+
+    def close(self) -> None:
+        """Write what is pending and close the ledger."""
+        with self._lock:
+            ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            ledger.close()
+
+    def record(self, event: Event) -> None:
+        """Queue ``event``. A no-op when the ledger is off; never raises."""
+        if not self.config.ledger:
+            return
+        try:
+            ledger = self._ledger if self._ledger is not None else self.ledger
+            if ledger is not None:
+                ledger.record(event)
+        except Exception:  # stats must never break the work they describe
+            if not self._warned:
+                self._warned = True
+                log.warning("headroom: could not record a stats event", exc_info=True)
+
+    def compressed(self, result: Compressed, model: str | None, trace: Trace, ms: float) -> None:
+        """One ``compress_text`` call."""
+        outcome, reason = ledger_outcome(
+            result.outcome, kind=result.kind, tokens_before=result.tokens_before,
+            attempt_tokens=trace.attempt_tokens, min_tokens=self.config.min_tokens,
+            min_saving=self.config.min_saving,
+        )  # fmt: skip
+        if trace.error is not None:
+            reason = f"{trace.error} in the compressor (see the log)"
+        self.record(
+            Event(
+                event=COMPRESS,
+                source=self.source,
+                outcome=outcome,
+                reason=reason,
+                model=model,
+                kind=result.kind,
+                compressor=trace.compressor,
+                tokens_before=result.tokens_before,
+                tokens_after=result.tokens_after,
+                ms=ms,
+                ref=result.ref,
+            )
+        )
+
+    def retrieved(
+        self, ref: str, query: str | None, started: float, outcome: LedgerOutcome, kind: str | None = None,
+        text: str | None = None, reason: str = "",
+    ) -> None:  # fmt: skip
+        """One retrieval; ``tokens_after`` is the exact token count (``config.tokenizer``) of what was
+        returned."""
+        if not self.config.ledger:
+            return
+        ms = (time.perf_counter() - started) * 1000
+        try:
+            tokens = get_tokenizer(self.config.tokenizer).count(text) if text else 0
+        except Exception:  # a count must not turn a successful retrieval into a failure
+            log.warning("headroom: could not count a retrieval's tokens", exc_info=True)
+            tokens = 0
+        self.record(
+            Event(
+                event=RETRIEVE,
+                source=self.source,
+                outcome=outcome,
+                reason=reason,
+                kind=kind,
+                tokens_after=tokens,
+                ms=ms,
+                ref=ref,
+                has_query=bool(query and query.strip()),
+            )
+        )
+
+    def memo_hit(
+        self, outcome: Outcome | Literal["excluded", "error_kept"], kind: ResultKind | None,
+        tokens_before: int, tokens_after: int, model: str | None, ms: float,
+    ) -> None:  # fmt: skip
+        """A conversation block answered from the memo (``outcome`` as the block's policy decided)."""
+        recorded: LedgerOutcome
+        if outcome == "excluded" or outcome == "error_kept":
+            recorded, reason = EXCLUDED, "error result kept whole" if outcome == "error_kept" else ""
+        else:
+            recorded, reason = ledger_outcome(
+                outcome, kind=kind or "text", tokens_before=tokens_before, attempt_tokens=None,
+                min_tokens=self.config.min_tokens, min_saving=self.config.min_saving,
+            )  # fmt: skip
+        self.record(
+            Event(
+                event=COMPRESS,
+                source=self.source,
+                outcome=recorded,
+                reason=reason,
+                model=model,
+                kind=kind,
+                tokens_before=tokens_before,
+                tokens_after=tokens_after,
+                ms=ms,
+                memo=True,
+            )
+        )
+
+    def excluded(self, tokens: int, reason: str, model: str | None) -> None:
+        """A conversation block the policy did not compress."""
+        self.record(
+            Event(
+                event=COMPRESS,
+                source=self.source,
+                outcome=EXCLUDED,
+                reason=reason,
+                model=model,
+                tokens_before=tokens,
+                tokens_after=tokens,
+            )
+        )
+
+    def budget(
+        self, before: int, after: int, stubbed: int, over: bool, budget: int, model: str | None
+    ) -> None:
+        """The token budget stubbed old tool results, or could not be met."""
+        reason = f"{stubbed} older tool results stubbed to fit max_context_tokens {budget}"
+        if over:
+            reason += "; the protected turns alone exceed it"
+        self.record(
+            Event(
+                event=BUDGET,
+                source=self.source,
+                outcome=OVER_BUDGET if over else STUBBED,
+                reason=reason,
+                model=model,
+                tokens_before=before,
+                tokens_after=after,
+            )
+        )
+
+    def request(
+        self, outcome: RequestOutcome, model: str | None, api: str, before: int, after: int, ms: float,
+        rounds: int,
+    ) -> None:  # fmt: skip
+        """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
+        is recorded as the event's kind."""
+        self.record(
+            Event(
+                event=REQUEST,
+                source=self.source,
+                outcome=outcome,
+                reason=f"retrieval rounds: {rounds}",
+                model=model,
+                kind=api,
+                tokens_before=before,
+                tokens_after=after,
+                ms=ms,
+            )
+        )
