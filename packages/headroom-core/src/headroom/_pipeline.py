@@ -75,11 +75,25 @@ class Pipeline:
         self.outcomes["store_errors"] += 1
         return False
 
-    def unchanged(self, text: str, kind: ResultKind, tokens: int, outcome: Outcome, tokenizer: Tokenizer,
-                  language: str | None = None) -> Compressed:  # fmt: skip
+    def unchanged(
+        self,
+        text: str,
+        kind: ResultKind,
+        tokens: int,
+        outcome: Outcome,
+        tokenizer: Tokenizer,
+        language: str | None = None,
+    ) -> Compressed:
         """``text`` passed through, with the reason."""
-        return Compressed(text=text, kind=kind, language=language, tokens_before=tokens, tokens_after=tokens,
-                          outcome=outcome, tokens_estimated=not tokenizer.exact)  # fmt: skip
+        return Compressed(
+            text=text,
+            kind=kind,
+            language=language,
+            tokens_before=tokens,
+            tokens_after=tokens,
+            outcome=outcome,
+            tokens_estimated=not tokenizer.exact,
+        )
 
     def compress(
         self,

@@ -90,10 +90,13 @@ class Recorder:
     def compressed(self, result: Compressed, model: str | None, trace: Trace, ms: float) -> None:
         """One ``compress_text`` call."""
         outcome, reason = ledger_outcome(
-            result.outcome, kind=result.kind, tokens_before=result.tokens_before,
-            attempt_tokens=trace.attempt_tokens, min_tokens=self.config.min_tokens,
+            result.outcome,
+            kind=result.kind,
+            tokens_before=result.tokens_before,
+            attempt_tokens=trace.attempt_tokens,
+            min_tokens=self.config.min_tokens,
             min_saving=self.config.min_saving,
-        )  # fmt: skip
+        )
         if trace.error is not None:
             reason = f"{trace.error} in the compressor (see the log)"
         self.record(
@@ -113,9 +116,15 @@ class Recorder:
         )
 
     def retrieved(
-        self, ref: str, query: str | None, started: float, outcome: LedgerOutcome, kind: str | None = None,
-        text: str | None = None, reason: str = "",
-    ) -> None:  # fmt: skip
+        self,
+        ref: str,
+        query: str | None,
+        started: float,
+        outcome: LedgerOutcome,
+        kind: str | None = None,
+        text: str | None = None,
+        reason: str = "",
+    ) -> None:
         """One retrieval; ``tokens_after`` is the exact token count (``config.tokenizer``) of what was
         returned."""
         if not self.config.ledger:
@@ -141,18 +150,27 @@ class Recorder:
         )
 
     def memo_hit(
-        self, outcome: Outcome | Literal["excluded", "error_kept"], kind: ResultKind | None,
-        tokens_before: int, tokens_after: int, model: str | None, ms: float,
-    ) -> None:  # fmt: skip
+        self,
+        outcome: Outcome | Literal["excluded", "error_kept"],
+        kind: ResultKind | None,
+        tokens_before: int,
+        tokens_after: int,
+        model: str | None,
+        ms: float,
+    ) -> None:
         """A conversation block answered from the memo (``outcome`` as the block's policy decided)."""
         recorded: LedgerOutcome
         if outcome == "excluded" or outcome == "error_kept":
             recorded, reason = EXCLUDED, "error result kept whole" if outcome == "error_kept" else ""
         else:
             recorded, reason = ledger_outcome(
-                outcome, kind=kind or "text", tokens_before=tokens_before, attempt_tokens=None,
-                min_tokens=self.config.min_tokens, min_saving=self.config.min_saving,
-            )  # fmt: skip
+                outcome,
+                kind=kind or "text",
+                tokens_before=tokens_before,
+                attempt_tokens=None,
+                min_tokens=self.config.min_tokens,
+                min_saving=self.config.min_saving,
+            )
         self.record(
             Event(
                 event=COMPRESS,
@@ -202,9 +220,15 @@ class Recorder:
         )
 
     def request(
-        self, outcome: RequestOutcome, model: str | None, api: str, before: int, after: int, ms: float,
+        self,
+        outcome: RequestOutcome,
+        model: str | None,
+        api: str,
+        before: int,
+        after: int,
+        ms: float,
         rounds: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
         is recorded as the event's kind."""
         self.record(

@@ -1,4 +1,7 @@
-"""Shared fixtures. Every test gets its own store: nothing ever touches the user's real data dir."""
+"""Shared fixtures for both test trees (``tests/`` and ``packages/headroom-core/tests/``).
+
+Every test gets its own store: nothing ever touches the user's real data dir.
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import headroom
 import pytest
 from headroom import Headroom
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_all_is_sorted_and_complete() -> None:
