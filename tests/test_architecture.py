@@ -103,12 +103,12 @@ def test_the_check_catches_a_private_import(tmp_path: Path) -> None:
     assert sorted(found) == ["headroom._engine", "headroom._markers", "headroom._store", "headroom._tokens"]
 
 
-def core_import_graph() -> dict[str, set[str]]:
-    """Module -> the core modules it imports, at module level or inside functions (not under
-    ``TYPE_CHECKING``, which never runs)."""
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports, at module level or inside functions (not
+    under ``TYPE_CHECKING``, which never runs)."""
     modules: dict[str, Path] = {}
-    for path in _python_files(CORE_SRC / "headroom"):
-        parts = list(path.relative_to(CORE_SRC).with_suffix("").parts)
+    for path in _python_files(package):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
         modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
@@ -168,10 +168,16 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_core_import_graph_has_no_cycles() -> None:
-    graph = core_import_graph()
+    graph = import_graph(CORE_SRC / "headroom")
     assert {"headroom._pipeline", "headroom._policy.conversation"} <= set(graph)
     assert "headroom._pipeline" in graph["headroom._policy.conversation"]  # the graph is read at all
     assert cycles(graph) == []
+
+
+@pytest.mark.parametrize("package", sorted(p.name for p in (ROOT / "packages").glob("headroom-*/src/*")))
+def test_no_package_has_an_import_cycle(package: str) -> None:
+    (source,) = (ROOT / "packages").glob(f"headroom-*/src/{package}")
+    assert cycles(import_graph(source)) == []
 
 
 def test_the_cycle_check_finds_a_cycle() -> None:

@@ -1,45 +1,25 @@
-"""The three provider APIs the proxy compresses, each as one small class.
+"""The three provider APIs the proxy compresses, each as one small class: every provider difference.
 
 An ``Api`` knows where its conversation sits in a request body (messages, system prompt, tools), how
 the retrieve tool is defined for it, how to find ``headroom_retrieve`` calls in a response and take them
-out, how to build the follow-up request that carries their answers, how its usage adds up, and what its
-errors look like. The loops in ``_exchange`` and the stream states in ``_streams`` are written once
-against this interface.
+out, how to build the follow-up request that carries their answers, how a response joined from several
+rounds is shown, how its usage adds up, which stream state reads its events (``_streams``), and what
+its errors look like, in a body or at the end of a stream. The loops in ``_exchange`` are written once
+against this interface and never ask which provider they serve.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from headroom.integration import TOOL_NAME, ToolFormat
 
-
-@dataclass(frozen=True)
-class Call:
-    """One ``headroom_retrieve`` call of the model: its id and its arguments (JSON text or object)."""
-
-    id: str
-    arguments: Any
-
-
-def add_usage(total: dict[str, Any] | None, usage: Any) -> dict[str, Any] | None:
-    """``total`` plus ``usage``, field by field (nested counts too); None stays None until usage comes."""
-    if not isinstance(usage, dict):
-        return total
-    if total is None:
-        return copy.deepcopy(usage)
-    out = dict(total)
-    for key, value in usage.items():
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)) and isinstance(out.get(key, 0), (int, float)):
-            out[key] = out.get(key, 0) + value
-        elif isinstance(value, dict):
-            out[key] = add_usage(out.get(key) if isinstance(out.get(key), dict) else None, value)
-    return out
+from ._sse import Event, event
+from ._streams import ChatStream, MessagesStream, ResponsesStream, StreamState
+from ._wire import Call
 
 
 class Api:
@@ -89,6 +69,14 @@ class Api:
         the same insertion on every later request, so the prefix stays stable."""
         return body
 
+    def as_first(self, data: dict[str, Any], first_id: str | None) -> dict[str, Any]:
+        """A response joined from several retrieval rounds (``data``: the last), as the client sees it."""
+        return data
+
+    def stream_state(self) -> StreamState:
+        """A reader for the first round of this API's event stream."""
+        raise NotImplementedError
+
     def usage_of(self, data: dict[str, Any]) -> Any:
         return data.get("usage")
 
@@ -98,6 +86,10 @@ class Api:
     def error(self, status: int, message: str, kind: str) -> dict[str, Any]:
         """An error body in the provider's own shape."""
         return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+    def error_event(self, message: str) -> bytes:
+        """The event that ends a stream the upstream broke off, as the provider's SDK reads it."""
+        return Event(orjson.dumps(self.error(502, message, "api_error")).decode(), "error").encode()
 
 
 def _tool_name(tool: Any) -> Any:
@@ -148,6 +140,9 @@ class ChatCompletions(Api):
 
     def __init__(self) -> None:
         self.owed = _Owed()
+
+    def stream_state(self) -> StreamState:
+        return ChatStream()
 
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
         tool_calls = _chat_message(data).get("tool_calls") or []
@@ -230,7 +225,18 @@ class Responses(Api):
         # request that continues from it must carry their outputs too
         self._owed: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
+    def stream_state(self) -> StreamState:
+        return ResponsesStream(self.remember)
+
+    def as_first(self, data: dict[str, Any], first_id: str | None) -> dict[str, Any]:
+        """The client keeps the first round's id; its next ``previous_response_id`` is mapped back."""
+        if not first_id:
+            return data
+        self.remember(first_id, str(data.get("id", "")))
+        return {**data, "id": first_id}
+
     def remember(self, shown: str, last: str) -> None:
+        """``shown`` (the id the client has) stands for ``last`` (the round that holds the whole exchange)."""
         if shown and last and shown != last:
             self._last[shown] = last
             while len(self._last) > self._REMEMBERED:
@@ -337,6 +343,9 @@ class Messages(Api):
     def __init__(self) -> None:
         self.owed = _Owed()
 
+    def stream_state(self) -> StreamState:
+        return MessagesStream()
+
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
         uses = [b for b in data.get("content") or () if b.get("type") == "tool_use"]
         ours = [b for b in uses if b.get("name") == TOOL_NAME]
@@ -377,3 +386,6 @@ class Messages(Api):
 
     def error(self, status: int, message: str, kind: str) -> dict[str, Any]:
         return {"type": "error", "error": {"type": kind, "message": message}}
+
+    def error_event(self, message: str) -> bytes:
+        return event(self.error(502, message, "api_error"), "error").encode()

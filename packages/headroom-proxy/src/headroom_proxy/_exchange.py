@@ -26,11 +26,11 @@ from headroom.integration import MARKER_RE, TOOL_NAME, parse_arguments, worth_co
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ._apis import Api, Call, Responses, add_usage
+from ._apis import Api
 from ._settings import ProxySettings
-from ._sse import Event, event, events
-from ._streams import stream_state
+from ._sse import event, events
 from ._upstream import Upstream, forward_headers, response_headers
+from ._wire import Call, add_usage
 
 log = logging.getLogger("headroom")
 
@@ -163,10 +163,7 @@ async def complete(exchange: Exchange) -> Response:
         body = api.follow_up(body, data, calls, answers)
         exchange.rounds += 1
     if exchange.rounds:
-        data = api.with_usage(data, usage)
-        if isinstance(api, Responses) and first_id:
-            api.remember(first_id, str(data.get("id", "")))
-            data = {**data, "id": first_id}
+        data = api.as_first(api.with_usage(data, usage), first_id)
     headers = response_headers(reply.headers, exchange.headers_out())
     return Response(dumps(data), reply.status_code, headers, media_type="application/json")
 
@@ -205,7 +202,7 @@ async def _relay(reply: httpx.Response) -> AsyncIterator[bytes]:
 
 async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
     api, body = exchange.api, exchange.body
-    state = stream_state(api)
+    state = api.stream_state()
     try:
         while True:
             try:
@@ -228,16 +225,9 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
             if reply.status_code >= 400:
                 message = (await reply.aread()).decode("utf-8", "replace")[:500]
                 await reply.aclose()
-                yield _error_event(api, f"upstream error {reply.status_code} after a retrieval: {message}")
+                yield api.error_event(f"upstream error {reply.status_code} after a retrieval: {message}")
                 return
             state = state.next_round()
     except httpx.HTTPError as exc:
         log.warning("headroom proxy: upstream stream failed: %s", exc)
-        yield _error_event(api, f"upstream stream failed: {exc}")
-
-
-def _error_event(api: Api, message: str) -> bytes:
-    payload = api.error(502, message, "api_error")
-    if api.name == "anthropic":
-        return event(payload, "error").encode()
-    return Event(orjson.dumps(payload).decode(), "error").encode()
+        yield api.error_event(f"upstream stream failed: {exc}")

@@ -5,18 +5,20 @@ goes to the client at once; from the call on the rest of the round is held back.
 the exchange either answers the call and opens a follow-up round (``next_round``: a new state that
 carries ids, indices and usage so the client sees one coherent stream), or ends the stream
 (``finish``: the held events without our call, one final stop event, usage summed over the rounds).
+Each ``Api`` makes its own (``Api.stream_state``); the states know events, not the provider classes.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from headroom.integration import TOOL_NAME
 
-from ._apis import Call, Responses, add_usage
 from ._sse import Event, event
+from ._wire import Call, add_usage
 
 
 class StreamState:
@@ -232,9 +234,9 @@ class ResponsesStream(StreamState):
 
     _ENDS = ("response.completed", "response.incomplete", "response.failed")
 
-    def __init__(self, api: Responses, first: ResponsesStream | None = None) -> None:
+    def __init__(self, remember: Callable[[str, str], None], first: ResponsesStream | None = None) -> None:
         super().__init__()
-        self.api = api
+        self.remember = remember  # Responses.remember: the id the client sees stands for the last round
         self.follow = first is not None
         self.sequence: int = first.sequence if first else 0
         self.next_output: int = first.next_output if first else 0
@@ -298,12 +300,12 @@ class ResponsesStream(StreamState):
         return self.final or {}
 
     def next_round(self) -> ResponsesStream:
-        return ResponsesStream(self.api, self)
+        return ResponsesStream(self.remember, self)
 
     def finish(self) -> list[Event]:
         final = dict(self.final or {})
         if self.follow and self.first_id:
-            self.api.remember(self.first_id, str(final.get("id", "")))
+            self.remember(self.first_id, str(final.get("id", "")))
             final["id"] = self.first_id  # one identity for the whole stream, as the SDK requires
         final["output"] = self.shown
         if self.usage is not None:
@@ -314,11 +316,3 @@ class ResponsesStream(StreamState):
 
 def _ours(item: Any) -> bool:
     return isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME
-
-
-def stream_state(api: object) -> StreamState:
-    if isinstance(api, Responses):
-        return ResponsesStream(api)
-    if getattr(api, "name", "") == "anthropic":
-        return MessagesStream()
-    return ChatStream()
