@@ -10,22 +10,23 @@ thread, so an event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import Config
 from ._errors import ConfigError
 from ._pipeline import Pipeline
-from ._policy.conversation import Conversations
-from ._policy.texts import compress_texts
-from ._retrieve import answer_tool_call, retrieve
 from ._stats.ledger import Ledger
 from ._stats.recorder import Recorder
 from ._store import Store
 from ._tokens import Tokenizer
 from ._tool import retrieve_tool
 from ._types import SOURCES, Compressed, CompressResult, Kind, Source, ToolFormat
+
+if TYPE_CHECKING:
+    from ._policy.conversation import Conversations
 
 
 class Headroom:
@@ -50,8 +51,21 @@ class Headroom:
         self.source: Source = source
         self.events = Recorder(self.config, source)
         self._pipeline = Pipeline(self.config, self.events)
-        self._conversations = Conversations(self._pipeline)
         self.outcomes: Counter[str] = self._pipeline.outcomes
+        self._policy: Conversations | None = None  # created on first use, with its memos
+        self._policy_lock = threading.Lock()
+
+    def _conversations(self) -> Conversations:
+        policy = self._policy
+        if policy is None:
+            with self._policy_lock:
+                if self._policy is None:
+                    # the policies are imported on first use, so ``import headroom`` stays light
+                    from ._policy.conversation import Conversations
+
+                    self._policy = Conversations(self._pipeline)
+                policy = self._policy
+        return policy
 
     # --- the store and the ledger --------------------------------------------------------------------
 
@@ -162,6 +176,8 @@ class Headroom:
         Raises:
             ConfigError: ``budget`` or ``max_tokens`` is out of range.
         """
+        from ._policy.texts import compress_texts  # on first use: ``import headroom`` stays light
+
         return compress_texts(self._pipeline, list(texts), query, budget, max_tokens, retrievable, model)
 
     async def acompress_texts(
@@ -224,7 +240,7 @@ class Headroom:
         Raises:
             ConfigError: ``messages`` is neither a sequence of messages nor a string.
         """
-        return self._conversations.compress(messages, query, model, system, tools, retrievable)
+        return self._conversations().compress(messages, query, model, system, tools, retrievable)
 
     async def acompress(
         self,
@@ -273,7 +289,7 @@ class Headroom:
         Raises:
             ConfigError: ``content`` is neither a string nor a list.
         """
-        return self._conversations.compress_tool_result(
+        return self._conversations().compress_tool_result(
             content, tool, arguments, query, is_error, model, retrievable
         )
 
@@ -288,6 +304,8 @@ class Headroom:
             RefNotFound: the ref is unknown or expired (the message is written for the model).
             StoreError: the store cannot be read.
         """
+        from ._retrieve import retrieve  # on first use: ``import headroom`` stays light
+
         return retrieve(self._pipeline, ref, query)
 
     def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
@@ -299,4 +317,6 @@ class Headroom:
 
         Never raises: unknown refs, bad arguments and store failures become messages the model can act on.
         """
+        from ._retrieve import answer_tool_call  # on first use: ``import headroom`` stays light
+
         return answer_tool_call(self._pipeline, arguments)

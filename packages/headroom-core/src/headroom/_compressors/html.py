@@ -1,7 +1,7 @@
 """Web pages: the main content as Markdown-ish text, then the prose compressor over it.
 
-``_html_extract.extract`` parses the page (selectolax), drops scripts, styles, navigation, banners and footers,
-and writes headings, paragraphs, lists, tables and code blocks as text. That alone is most of the
+``_html_extract.extract`` parses the page (selectolax), drops scripts, styles, navigation, banners and
+footers, and writes headings, paragraphs, lists, tables and code blocks as text. That alone is most of the
 saving on a real page; the text compressor then keeps what matters to the query. The original page,
 markup and all, stays behind the marker's ref.
 """

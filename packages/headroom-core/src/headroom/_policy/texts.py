@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .._compressors.text import excerpt_many
 from .._errors import ConfigError
 from .._markers import Marker, make_ref
 from .._pipeline import Pipeline
@@ -36,8 +37,6 @@ def compress_texts(
     model: str | None,
 ) -> list[Compressed]:
     """See ``Headroom.compress_texts``: every chunk goes through ``pipeline``'s store and ledger."""
-    from .._compressors.text import excerpt_many  # the prose compressor: not loaded by ``import headroom``
-
     if budget is not None and not 0 < budget <= 1:
         raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
     if max_tokens is not None and max_tokens <= 0:
