@@ -8,6 +8,8 @@
 4. Forward, re-serialised the same way every time. Answer the model's retrieval calls from the store
    (refs of this request only) and call upstream again, up to ``max_rounds``; the client never sees a
    call of ours. Streams are relayed event by event (``_streams``).
+
+Written once against ``Api`` (``_apis``): nothing here asks which provider it serves.
 """
 
 from __future__ import annotations
