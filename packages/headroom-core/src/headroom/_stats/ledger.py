@@ -196,7 +196,7 @@ class Ledger:
         Raises:
             sqlite3.Error: the file cannot be read.
         """
-        from .db import open_ledger_db, read_events
+        from .db import open_ledger_db, read_events  # sqlite3 only when events are read
 
         with self._write:
             if self._db is None:

@@ -180,7 +180,7 @@ class RedisStore:
             ConfigError: the ``redis`` package is missing or the URL is malformed.
             StoreError: the server does not answer within two seconds, or refuses the connection.
         """
-        try:
+        try:  # the optional ``redis`` extra, only for a Redis store
             import redis
             from redis.backoff import NoBackoff
             from redis.retry import Retry
