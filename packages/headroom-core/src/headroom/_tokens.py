@@ -64,13 +64,8 @@ class Tokenizer:
         """Number of tokens in ``text`` (lone surrogates count as one replacement character)."""
         if not text:
             return 0
-        if self._encoder is None:
-            return (len(text) + 3) // 4
-        try:
-            return len(self._encoder.encode_ordinary(text))
-        except UnicodeEncodeError:
-            clean = text.encode("utf-8", "replace").decode("utf-8")
-            return len(self._encoder.encode_ordinary(clean))
+        ids = self.encode(text)
+        return (len(text) + 3) // 4 if ids is None else len(ids)
 
 
 _lock = threading.Lock()

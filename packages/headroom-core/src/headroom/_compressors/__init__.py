@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .._types import Kind
 from ._job import Compressor, Job
 
 __all__ = ["Compressor", "Job", "compressor_for"]
 
-_MODULES: dict[Kind, str] = {
+_MODULES: dict[str, str] = {
     "code": "code",
     "diff": "diff",
     "html": "html",
@@ -29,7 +28,7 @@ _MODULES: dict[Kind, str] = {
 
 def compressor_for(kind: str) -> Compressor | None:
     """The compressor of ``kind``, imported on first use; None for kinds that pass through."""
-    module = _MODULES.get(kind)  # type: ignore[call-overload]
+    module = _MODULES.get(kind)
     if module is None:
         return None
     compress: Compressor = import_module(f"{__name__}.{module}").compress

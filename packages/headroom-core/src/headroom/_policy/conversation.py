@@ -25,13 +25,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any
 
 from .._config import Config
 from .._errors import ConfigError
 from .._markers import TOOL_NAME
 from .._pipeline import Pipeline
-from .._types import CompressResult, Outcome, ResultKind
+from .._types import BlockOutcome, CompressResult, ResultKind
 from . import budget
 from .blocks import SYSTEM_INDEX, Block, Role, json_text, read_blocks, replace_at
 from .errors import error_region
@@ -51,13 +51,8 @@ class Done:
     tokens_before: int
     tokens_after: int
     refs: tuple[str, ...] = ()
-    outcome: Outcome | Literal["excluded", "error_kept"]
+    outcome: BlockOutcome
     kind: ResultKind | None
-
-
-def compressible_roles(config: Config) -> tuple[Role, ...]:
-    """The roles whose blocks the policy may compress: tool results, and user turns when asked."""
-    return ("tool", "user") if config.compress_user_messages else ("tool",)
 
 
 def worth_compressing(config: Config, messages: Sequence[Any], system: Any = None) -> bool:
@@ -66,7 +61,7 @@ def worth_compressing(config: Config, messages: Sequence[Any], system: Any = Non
     or the budget or cache alignment is on. Costs a walk over the blocks and no token count."""
     if config.max_context_tokens is not None or config.align_cache:
         return True
-    roles = compressible_roles(config)
+    roles: tuple[Role, ...] = ("tool", "user") if config.compress_user_messages else ("tool",)
     return any(b.role in roles and len(b.text) >= config.min_tokens for b in read_blocks(messages, system))
 
 

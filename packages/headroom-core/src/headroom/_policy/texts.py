@@ -101,4 +101,4 @@ def _render(original: str, kept: str, omitted: int, retrievable: bool) -> str:
 
 
 def _with_outcome(result: Compressed, outcome: Outcome) -> Compressed:
-    return replace(result, language=None, ref=None, refs=(), outcome=outcome)
+    return replace(result, outcome=outcome)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from .._config import Config
 from .._tokens import get_tokenizer
-from .._types import Compressed, Outcome, ResultKind, Source
+from .._types import BlockOutcome, Compressed, ResultKind, Source
 from .events import (
     BUDGET,
     COMPRESS,
@@ -151,7 +151,7 @@ class Recorder:
 
     def memo_hit(
         self,
-        outcome: Outcome | Literal["excluded", "error_kept"],
+        outcome: BlockOutcome,
         kind: ResultKind | None,
         tokens_before: int,
         tokens_after: int,
