@@ -8,6 +8,7 @@ body returning one. It records every request it receives (path, headers, JSON bo
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -371,14 +372,38 @@ def chat_messages(output: str) -> list[dict[str, Any]]:
     ]
 
 
+def anthropic_messages(log: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "read_logs", "input": {}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": log}]},
+    ]
+
+
+def responses_input(log: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Why are payments failing?"},
+        {"type": "function_call", "call_id": "c1", "name": "read_logs", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": log},
+    ]
+
+
 class Kit:
     chat_messages = staticmethod(chat_messages)
+    anthropic_messages = staticmethod(anthropic_messages)
+    responses_input = staticmethod(responses_input)
+    REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")
     free_port = staticmethod(free_port)
     Text = Text
     Calls = Calls
     Server = Server
     Fake = Fake
     fake_upstream = staticmethod(fake_upstream)
+    make_stack = staticmethod(make_stack)
+    stop = staticmethod(stop)
 
 
 @pytest.fixture

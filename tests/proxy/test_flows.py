@@ -12,26 +12,7 @@ import pytest
 from headroom.integration import MARKER_RE
 
 QUERY = "payment card_declined"
-REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")
-
-
-def anthropic_messages(log: str) -> list[dict[str, Any]]:
-    return [
-        {"role": "user", "content": "Why are payments failing?"},
-        {
-            "role": "assistant",
-            "content": [{"type": "tool_use", "id": "t1", "name": "read_logs", "input": {}}],
-        },
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": log}]},
-    ]
-
-
-def responses_input(log: str) -> list[dict[str, Any]]:
-    return [
-        {"role": "user", "content": "Why are payments failing?"},
-        {"type": "function_call", "call_id": "c1", "name": "read_logs", "arguments": "{}"},
-        {"type": "function_call_output", "call_id": "c1", "output": log},
-    ]
+REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")  # also Kit.REF
 
 
 def retrieve(kit: Any, query: str = QUERY) -> Any:
@@ -105,7 +86,7 @@ def test_anthropic_messages(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=3)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
     client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
-    message = client.messages.create(model="claude-x", max_tokens=100, messages=anthropic_messages(log))
+    message = client.messages.create(model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log))
     assert [b.type for b in message.content] == ["text"]
     assert message.content[0].text == "Card declines."  # type: ignore[union-attr]
     assert message.stop_reason == "end_turn"
@@ -120,7 +101,9 @@ def test_anthropic_messages_streaming(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=4)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
     client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
-    with client.messages.stream(model="claude-x", max_tokens=100, messages=anthropic_messages(log)) as stream:
+    with client.messages.stream(
+        model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log)
+    ) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_message()
     assert kinds.count("message_start") == 1
@@ -135,7 +118,7 @@ def test_responses(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=5)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
-    response = client.responses.create(model="gpt-4o", input=responses_input(log))
+    response = client.responses.create(model="gpt-4o", input=kit.responses_input(log))
     assert response.output_text == "Card declines."
     assert [o.type for o in response.output] == ["message"]
     assert response.usage is not None
@@ -147,7 +130,7 @@ def test_responses_streaming_and_chaining(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=6)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines."), kit.Text("Thanks.")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
-    with client.responses.stream(model="gpt-4o", input=responses_input(log)) as stream:
+    with client.responses.stream(model="gpt-4o", input=kit.responses_input(log)) as stream:
         final = stream.get_final_response()
     assert final.output_text == "Card declines."
     assert [o.type for o in final.output] == ["message"]
@@ -206,7 +189,7 @@ def test_small_requests_pass_through_and_other_paths_are_forwarded(kit: Any, sta
     assert "tools" not in stack.fake.bodies("/v1/chat/completions")[-1]  # no marker, no retrieve tool
     assert [m.id for m in client.models.list()] == ["gpt-test"]  # any other path, forwarded
     counted = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0).messages.count_tokens(
-        model="claude-x", messages=anthropic_messages(kit.app_log()))  # fmt: skip
+        model="claude-x", messages=kit.anthropic_messages(kit.app_log()))  # fmt: skip
     sent = stack.fake.bodies("/v1/messages/count_tokens")[-1]
     assert MARKER_RE.search(json.dumps(sent, ensure_ascii=False))  # counted on the compressed body
     assert counted.input_tokens == len(json.dumps(sent)) // 4
@@ -252,10 +235,10 @@ def test_responses_with_both_calls_owe_ours_to_the_next_request(kit: Any, stack:
     stack.fake.script = [both, kit.Text("done")]
     client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
     if stream:
-        with client.responses.stream(model="gpt-4o", input=responses_input(log)) as events:
+        with client.responses.stream(model="gpt-4o", input=kit.responses_input(log)) as events:
             first = events.get_final_response()
     else:
-        first = client.responses.create(model="gpt-4o", input=responses_input(log))
+        first = client.responses.create(model="gpt-4o", input=kit.responses_input(log))
     calls = [o for o in first.output if o.type == "function_call"]
     assert [c.name for c in calls] == ["read_logs"]  # the client's call, not ours
     output = {"type": "function_call_output", "call_id": calls[0].call_id, "output": "db is fine"}
@@ -313,7 +296,7 @@ def test_anthropic_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit
 
     stack.fake.script = [both, kit.Text("done")]
     client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0)
-    messages = anthropic_messages(log)
+    messages = kit.anthropic_messages(log)
     reply = client.messages.create(model="claude-x", max_tokens=100, messages=messages)  # type: ignore[arg-type]
     uses = [b for b in reply.content if b.type == "tool_use"]
     assert [b.name for b in uses] == ["read_logs"]  # type: ignore[union-attr]

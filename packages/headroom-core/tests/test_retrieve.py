@@ -83,3 +83,20 @@ def test_tool_calls_are_answered_without_raising(hr: Headroom) -> None:
     assert "unknown or has expired" in hr.answer_tool_call({"ref": "0" * 24})
     assert "needs a ref" in hr.answer_tool_call({})
     assert "JSON object" in hr.answer_tool_call("{not json")
+
+
+def test_a_scope_confines_originals_to_itself(hr: Headroom) -> None:
+    from headroom.integration import scope
+
+    text = log_text()
+    with scope("tenant-a"):
+        ref = hr.compress_text(text, kind="log").ref
+        assert ref is not None
+        assert hr.retrieve(ref) == text
+    for other in ("tenant-b", ""):
+        with scope(other), pytest.raises(RefNotFound):
+            hr.retrieve(ref)
+    with scope("tenant-b"):  # the same content under another scope is kept again, for that scope
+        assert hr.compress_text(text, kind="log").ref == ref
+        assert hr.retrieve(ref) == text
+    assert hr.store.get(f"tenant-a/{ref}") is not None

@@ -3,6 +3,10 @@
 The store is opened on first use; one that fails to open is not dialled again for every block (the
 failure is replayed for ``RETRY_SECONDS``). Keeping an original either succeeds or is reported, logged,
 as False: the caller then passes its text through, so nothing is ever dropped without its original.
+
+``scope(name)`` confines originals to the code that runs inside it (a shared proxy scopes them to the
+credential that produced them): an original kept in a scope is found only in the same scope, under
+the store key ``"<name>/<ref>"``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ._config import Config
 from ._errors import ConfigError, StoreError
@@ -20,6 +26,25 @@ from ._store import Original, Store, open_store
 log = logging.getLogger("headroom")
 
 RETRY_SECONDS = 10.0  # after a failed open, the store is tried again after this long
+
+_SCOPE: ContextVar[str] = ContextVar("headroom_scope", default="")
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Originals kept and retrieved inside this block are visible only inside blocks of the same
+    ``name`` ("" is the shared scope). Threads started with ``asyncio.to_thread`` inherit it."""
+    token = _SCOPE.set(name)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def scoped(ref: str) -> str:
+    """The store key of ``ref`` in the current scope."""
+    name = _SCOPE.get()
+    return f"{name}/{ref}" if name else ref
 
 
 class Originals:
@@ -58,16 +83,24 @@ class Originals:
     def keep(self, ref: str, text: str, kind: str) -> bool:
         """Store ``text`` under ``ref``; False (logged) when the store fails."""
         try:
-            self.store.put(ref, Original(text, kind))
+            self.store.put(scoped(ref), Original(text, kind))
         except (StoreError, ConfigError) as exc:
             log.warning("headroom: could not store the original (%s); passing the text through", exc)
             return False
         return True
 
+    def get(self, ref: str) -> Original | None:
+        """The original under ``ref`` in the current scope.
+
+        Raises:
+            StoreError: the store cannot be opened or read.
+        """
+        return self.store.get(scoped(ref))
+
     def hold(self, refs: Iterable[str]) -> bool:
         """Whether the store still holds every one of ``refs`` (False when it cannot be read)."""
         try:
-            return all(self.store.contains(ref) for ref in refs)
+            return all(self.store.contains(scoped(ref)) for ref in refs)
         except StoreError:
             return False
 
@@ -77,7 +110,7 @@ class Originals:
         if not refs:
             return False
         try:
-            return any(self.store.contains(ref) for ref in refs)
+            return any(self.store.contains(scoped(ref)) for ref in refs)
         except StoreError:
             log.warning("headroom: store unavailable while checking markers", exc_info=True)
             return True  # cannot tell: leave the text alone rather than risk compressing twice

@@ -40,7 +40,7 @@ def retrieve(pipeline: Pipeline, ref: str, query: str | None = None) -> str:
         events.retrieved(ref.strip()[:64], query, started, NOT_FOUND, reason="not a ref")
         raise RefNotFound(ref.strip()[:64])
     try:
-        original = pipeline.originals.store.get(canonical)
+        original = pipeline.originals.get(canonical)
     except HeadroomError as exc:
         events.retrieved(canonical, query, started, FAILED, reason=str(exc)[:200])
         raise

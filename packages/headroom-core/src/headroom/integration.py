@@ -10,6 +10,8 @@ the contract in ``docs/ARCHITECTURE.md``; nothing outside ``headroom-core`` impo
   messages) and ``worth_compressing`` (whether a request could change at all, without counting a token).
 - Stats: ``Recorder`` (``Headroom.events``) and the ledger's ``Event``; token counts with
   ``get_tokenizer`` (the ``Tokenizer`` every figure of Headroom's is counted with).
+- The store of originals (``Headroom.store``): ``Store``, ``Original``, ``StoreInfo``.
+- Shared deployments: ``scope`` confines originals to one tenant (a credential, a user).
 - Adapters: ``adapter_engine`` (the ``headroom=`` / ``config=`` rule) and ``lazy_exports``.
 """
 
@@ -23,10 +25,12 @@ from ._config import Config
 from ._engine import Headroom
 from ._errors import ConfigError
 from ._markers import MARKER_RE, REF_LENGTH, TOOL_NAME, Marker, make_ref, marker_refs, normalize_ref
+from ._originals import scope
 from ._policy.blocks import Block, Role, read_blocks
 from ._policy.conversation import worth_compressing
 from ._stats.events import Event, EventType, LedgerOutcome
 from ._stats.recorder import Recorder, RequestOutcome
+from ._store import Original, Store, StoreInfo
 from ._tokens import Tokenizer, get_tokenizer
 from ._tool import parse_arguments, retrieve_tool
 from ._types import KINDS, SOURCES, TOOL_FORMATS, Kind, Outcome, ResultKind, Source, ToolFormat
@@ -44,12 +48,15 @@ __all__ = [
     "Kind",
     "LedgerOutcome",
     "Marker",
+    "Original",
     "Outcome",
     "Recorder",
     "RequestOutcome",
     "ResultKind",
     "Role",
     "Source",
+    "Store",
+    "StoreInfo",
     "Tokenizer",
     "ToolFormat",
     "adapter_engine",
@@ -61,6 +68,7 @@ __all__ = [
     "parse_arguments",
     "read_blocks",
     "retrieve_tool",
+    "scope",
     "worth_compressing",
 ]
 

@@ -11,13 +11,14 @@ against this interface and never ask which provider they serve.
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from headroom.integration import TOOL_NAME, ToolFormat
 
 from ._sse import Event, event
+from ._state import Thread, prefix_digests
 from ._streams import ChatStream, MessagesStream, ResponsesStream, StreamState
 from ._wire import Call
 
@@ -60,20 +61,22 @@ class Api:
         """The next request: this one, the model's turn with our calls, and their answers."""
         raise NotImplementedError
 
-    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
         """Our calls were taken out of a response the client gets (it also calls the client's tools):
-        remember them with their answers, to put back into the history the client sends next."""
+        keep them with their answers (``thread.keep``), to put back into the history the client sends
+        next. The key is the conversation so far and the credential (``_state``)."""
 
-    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+    def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         """``body`` with the calls of ours that its history lost (see ``owe``) put back, answered:
-        the same insertion on every later request, so the prefix stays stable."""
+        the same insertion on every later request, so the prefix stays stable. Blocking (it reads the
+        store): called on a worker thread."""
         return body
 
-    def as_first(self, data: dict[str, Any], first_id: str | None) -> dict[str, Any]:
+    def as_first(self, data: dict[str, Any], first_id: str | None, thread: Thread) -> dict[str, Any]:
         """A response joined from several retrieval rounds (``data``: the last), as the client sees it."""
         return data
 
-    def stream_state(self) -> StreamState:
+    def stream_state(self, thread: Thread) -> StreamState:
         """A reader for the first round of this API's event stream."""
         raise NotImplementedError
 
@@ -138,36 +141,36 @@ class ChatCompletions(Api):
                     choice["finish_reason"] = "stop"
         return out
 
-    def __init__(self) -> None:
-        self.owed = _Owed()
-
-    def stream_state(self) -> StreamState:
+    def stream_state(self, thread: Thread) -> StreamState:
         return ChatStream()
 
-    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
-        tool_calls = _chat_message(data).get("tool_calls") or []
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
+        tool_calls = [c for c in _chat_message(data).get("tool_calls") or () if isinstance(c, dict)]
         ours = [c for c in tool_calls if (c.get("function") or {}).get("name") == TOOL_NAME]
         theirs = [str(c.get("id")) for c in tool_calls if c not in ours]
         results = [
             {"role": "tool", "tool_call_id": c.id, "content": a} for c, a in zip(calls, answers, strict=True)
         ]
-        self.owed.put(theirs, ours, results)
+        if thread.history is not None and theirs:
+            *_, (_, digest) = prefix_digests(thread.history)
+            thread.keep(thread.key(self.name, digest, *sorted(theirs)), {"calls": ours, "results": results})
 
-    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+    def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         messages = body.get("messages")
-        if not self.owed.by_id or not isinstance(messages, list):
+        if not isinstance(messages, list):
+            return body
+        thread.history = messages
+        wanted = _owed_keys(self.name, messages, thread, _chat_ids)
+        found = thread.recall(list(wanted.values())) if wanted else {}
+        if not found:
             return body
         out: list[Any] = []
-        for message in messages:
-            calls = message.get("tool_calls") if isinstance(message, dict) else None
-            found = (
-                self.owed.find([str(c.get("id")) for c in calls if isinstance(c, dict)]) if calls else None
-            )
-            if found is None:
+        for index, message in enumerate(messages):
+            owed = found.get(wanted.get(index, ""))
+            if not isinstance(owed, dict):
                 out.append(message)
                 continue
-            ours, results = found
-            out += [{**message, "tool_calls": [*(calls or []), *ours]}, *results]
+            out += [{**message, "tool_calls": [*message["tool_calls"], *owed["calls"]]}, *owed["results"]]
         return {**body, "messages": out}
 
     def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],
@@ -183,23 +186,35 @@ class ChatCompletions(Api):
         return {**body, "messages": [*body["messages"], turn, *results]}
 
 
-class _Owed:
-    """Calls of ours, answered, owed to the history: keyed by an id of the client's call in the same
-    model turn, bounded."""
+def _owed_keys(
+    api: str, messages: list[Any], thread: Thread, ids: Callable[[Any], list[str]]
+) -> dict[int, str]:
+    """index -> the key an owed answer would have, for every assistant turn that calls the client's
+    tools: the digest of the history before it, the ids of its calls and the credential."""
+    if not any(ids(m) for m in messages):
+        return {}
+    wanted: dict[int, str] = {}
+    for index, digest in prefix_digests(messages):
+        found = ids(messages[index]) if index < len(messages) else []
+        if found:
+            wanted[index] = thread.key(api, digest, *sorted(found))
+    return wanted
 
-    LIMIT = 100_000
 
-    def __init__(self) -> None:
-        self.by_id: OrderedDict[str, tuple[list[Any], list[Any]]] = OrderedDict()
+def _chat_ids(message: Any) -> list[str]:
+    if not isinstance(message, dict) or message.get("role") != "assistant":
+        return []
+    calls = message.get("tool_calls")
+    return [str(c.get("id")) for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
 
-    def put(self, keys: list[str], calls: list[Any], results: list[Any]) -> None:
-        for key in keys:
-            self.by_id[key] = (calls, results)
-        while len(self.by_id) > self.LIMIT:
-            self.by_id.popitem(last=False)
 
-    def find(self, keys: list[str]) -> tuple[list[Any], list[Any]] | None:
-        return next((self.by_id[k] for k in keys if k in self.by_id), None)
+def _anthropic_ids(message: Any) -> list[str]:
+    if not isinstance(message, dict) or message.get("role") != "assistant":
+        return []
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [str(b.get("id")) for b in content if isinstance(b, dict) and b.get("type") == "tool_use"]
 
 
 def _chat_message(data: dict[str, Any]) -> dict[str, Any]:
@@ -214,56 +229,53 @@ class Responses(Api):
 
     name = "openai_responses"
     tool_format: ToolFormat = "openai_responses"
-    _REMEMBERED = 100_000
 
-    def __init__(self) -> None:
-        # a response with a retrieval in it is several upstream responses; the client sees the first id
-        # (the SDK's streams require one identity), and the next request's previous_response_id is
-        # mapped back to the last, which holds the whole exchange
-        self._last: OrderedDict[str, str] = OrderedDict()
-        # outputs of our calls taken out of a stored response: the provider holds the calls, so the
-        # request that continues from it must carry their outputs too
-        self._owed: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    # A response with a retrieval in it is several upstream responses; the client sees the first id
+    # (the SDK's streams require one identity), and the next request's previous_response_id is mapped
+    # back to the last, which holds the whole exchange ("last" records). Outputs of our calls taken out
+    # of a stored response are owed too: the provider holds the calls, so the request that continues
+    # from it must carry their outputs ("owed" records). Both are keyed by the response id the provider
+    # chose and the credential, which is the provider's own scope for previous_response_id.
 
-    def stream_state(self) -> StreamState:
-        return ResponsesStream(self.remember)
+    def stream_state(self, thread: Thread) -> StreamState:
+        return ResponsesStream(lambda shown, last: self.remember(thread, shown, last))
 
-    def as_first(self, data: dict[str, Any], first_id: str | None) -> dict[str, Any]:
+    def as_first(self, data: dict[str, Any], first_id: str | None, thread: Thread) -> dict[str, Any]:
         """The client keeps the first round's id; its next ``previous_response_id`` is mapped back."""
         if not first_id:
             return data
-        self.remember(first_id, str(data.get("id", "")))
+        self.remember(thread, first_id, str(data.get("id", "")))
         return {**data, "id": first_id}
 
-    def remember(self, shown: str, last: str) -> None:
+    def remember(self, thread: Thread, shown: str, last: str) -> None:
         """``shown`` (the id the client has) stands for ``last`` (the round that holds the whole exchange)."""
         if shown and last and shown != last:
-            self._last[shown] = last
-            while len(self._last) > self._REMEMBERED:
-                self._last.popitem(last=False)
+            thread.keep(thread.key(self.name, "last", shown), last)
 
-    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+    def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         """``body`` with ``previous_response_id`` pointing at the whole exchange it names, and the
         outputs of any calls of ours that response still holds unanswered."""
         previous = body.get("previous_response_id")
         if not isinstance(previous, str):
             return body
-        last = self._last.get(previous, previous)
-        owed = self._owed.get(last)
+        key = thread.key(self.name, "last", previous)
+        last = thread.recall([key]).get(key, previous)
+        last = last if isinstance(last, str) else previous
+        key = thread.key(self.name, "owed", last)
+        owed = thread.recall([key]).get(key)
         out = {**body, "previous_response_id": last} if last != previous else body
-        if owed:
+        if isinstance(owed, list) and owed:
             earlier = out.get("input")
             items = earlier if isinstance(earlier, list) else [{"role": "user", "content": earlier}]
             out = {**out, "input": [*owed, *items]}
         return out
 
-    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
         if not data.get("id") or data.get("store") is False:
             return
-        self._owed[str(data["id"])] = [{"type": "function_call_output", "call_id": c.id, "output": a}
-                                       for c, a in zip(calls, answers, strict=True)]  # fmt: skip
-        while len(self._owed) > self._REMEMBERED:
-            self._owed.popitem(last=False)
+        results = [{"type": "function_call_output", "call_id": c.id, "output": a}
+                   for c, a in zip(calls, answers, strict=True)]  # fmt: skip
+        thread.keep(thread.key(self.name, "owed", str(data["id"])), results)
 
     def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
         items = body.get("input")
@@ -340,39 +352,40 @@ class Messages(Api):
             out["stop_reason"] = "end_turn"
         return out
 
-    def __init__(self) -> None:
-        self.owed = _Owed()
-
-    def stream_state(self) -> StreamState:
+    def stream_state(self, thread: Thread) -> StreamState:
         return MessagesStream()
 
-    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str]) -> None:
-        uses = [b for b in data.get("content") or () if b.get("type") == "tool_use"]
+    def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
+        uses = [b for b in data.get("content") or () if isinstance(b, dict) and b.get("type") == "tool_use"]
         ours = [b for b in uses if b.get("name") == TOOL_NAME]
         theirs = [str(b.get("id")) for b in uses if b.get("name") != TOOL_NAME]
         results = [
             {"type": "tool_result", "tool_use_id": c.id, "content": a}
             for c, a in zip(calls, answers, strict=True)
         ]
-        self.owed.put(theirs, ours, results)
+        if thread.history is not None and theirs:
+            *_, (_, digest) = prefix_digests(thread.history)
+            thread.keep(thread.key(self.name, digest, *sorted(theirs)), {"calls": ours, "results": results})
 
-    def settle(self, body: dict[str, Any]) -> dict[str, Any]:
+    def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         messages = body.get("messages")
-        if not self.owed.by_id or not isinstance(messages, list):
+        if not isinstance(messages, list):
+            return body
+        thread.history = messages
+        wanted = _owed_keys(self.name, messages, thread, _anthropic_ids)
+        found = thread.recall(list(wanted.values())) if wanted else {}
+        if not found:
             return body
         out = list(messages)
         for index, message in enumerate(messages[:-1]):
-            content = message.get("content") if isinstance(message, dict) else None
-            if message.get("role") != "assistant" or not isinstance(content, list):
-                continue
-            ids = [str(b.get("id")) for b in content if isinstance(b, dict) and b.get("type") == "tool_use"]
-            found = self.owed.find(ids) if ids else None
+            owed = found.get(wanted.get(index, ""))
             following = messages[index + 1]
-            if found is None or not isinstance(following.get("content"), list):
+            if not isinstance(owed, dict) or not isinstance(following, dict):
                 continue
-            ours, results = found
-            out[index] = {**message, "content": [*content, *ours]}
-            out[index + 1] = {**following, "content": [*results, *following["content"]]}
+            if not isinstance(following.get("content"), list):
+                continue
+            out[index] = {**message, "content": [*message["content"], *owed["calls"]]}
+            out[index + 1] = {**following, "content": [*owed["results"], *following["content"]]}
         return {**body, "messages": out}
 
     def follow_up(self, body: dict[str, Any], data: dict[str, Any], calls: list[Call],

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from ._apis import Api, ChatCompletions, Messages, Responses
 from ._exchange import Exchange, complete, prepare, stream
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
+from ._state import State
 from ._upstream import Upstream, forward_headers, response_headers
 
 log = logging.getLogger("headroom")
@@ -51,7 +52,8 @@ def create_app(
     """
     settings = settings or ProxySettings()
     engine = headroom if headroom is not None else Headroom(config, source="proxy")
-    chat, responses, messages = ChatCompletions(), Responses(), Messages()  # per app: their id maps too
+    chat, responses, messages = ChatCompletions(), Responses(), Messages()
+    conversations = State(engine)  # in the engine's store: shared by every worker and process on it
     state: dict[str, Upstream] = {}
 
     @contextlib.asynccontextmanager
@@ -76,7 +78,8 @@ def create_app(
             raw = await request.body()
             target = _with_query(url, request)
             try:
-                exchange = await prepare(api, request, raw, engine, settings, upstream(), target)
+                exchange = await prepare(api, request, raw, engine, settings, upstream(), target,
+                                         conversations)  # fmt: skip
                 if exchange is None:
                     response = await _forward(request, raw, upstream(), target)
                     response.background = BackgroundTask(_record, engine, api, None)
@@ -138,6 +141,7 @@ def app_from_env() -> Starlette:
     settings = ProxySettings(
         openai_url=os.environ.get("HEADROOM_PROXY_OPENAI_URL", OPENAI_URL),
         anthropic_url=os.environ.get("HEADROOM_PROXY_ANTHROPIC_URL", ANTHROPIC_URL),
+        scope="credential" if os.environ.get("HEADROOM_PROXY_SCOPE") == "credential" else "shared",
     )
     return create_app(settings=settings)
 

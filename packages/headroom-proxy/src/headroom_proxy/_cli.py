@@ -26,12 +26,14 @@ from ._settings import ANTHROPIC_URL, OPENAI_URL
 @click.option(
     "--align-cache", is_flag=True, default=None, help="Move volatile system-prompt lines out of the cache."
 )
+@click.option("--scope", type=click.Choice(["shared", "credential"]), default="shared", show_default=True,
+              help="credential: originals retrievable only under the key that made them.")  # fmt: skip
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
 def proxy(
     host: str, port: int, openai_url: str, anthropic_url: str, store: str | None, workers: int,
     max_context_tokens: int | None, compress_user_messages: bool | None, align_cache: bool | None,
-    log_level: str,
+    scope: str, log_level: str,
 ) -> None:  # fmt: skip
     """Run the OpenAI- and Anthropic-compatible compressing proxy."""
     import uvicorn
@@ -39,6 +41,7 @@ def proxy(
     settings = {
         "HEADROOM_PROXY_OPENAI_URL": openai_url,
         "HEADROOM_PROXY_ANTHROPIC_URL": anthropic_url,
+        "HEADROOM_PROXY_SCOPE": scope,
         "HEADROOM_STORE": store,
         "HEADROOM_MAX_CONTEXT_TOKENS": None if max_context_tokens is None else str(max_context_tokens),
         "HEADROOM_COMPRESS_USER_MESSAGES": None if compress_user_messages is None else "1",

@@ -24,13 +24,14 @@ from typing import Any
 import httpx
 import orjson
 from headroom import CompressResult, Headroom, RefNotFound
-from headroom.integration import MARKER_RE, TOOL_NAME, parse_arguments, worth_compressing
+from headroom.integration import MARKER_RE, TOOL_NAME, parse_arguments, scope, worth_compressing
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ._apis import Api
 from ._settings import ProxySettings
 from ._sse import event, events
+from ._state import State, Thread, credential
 from ._upstream import Upstream, forward_headers, response_headers
 from ._wire import Call, add_usage
 
@@ -61,6 +62,8 @@ class Exchange:
     headers: dict[str, str]
     body: dict[str, Any]
     model: str | None
+    thread: Thread  # the conversation state this request recalls and keeps
+    scope: str = ""  # the originals' scope (the credential's digest under ``--scope credential``)
     result: CompressResult | None = None
     allowed: set[str] = field(default_factory=set)  # refs this request carries: the only ones answered
     started: float = field(default_factory=time.perf_counter)
@@ -81,7 +84,14 @@ class Exchange:
             return str(exc)
         if ref.strip().lower() not in self.allowed:
             return str(RefNotFound(ref.strip()[:64]))  # the core's own message: not this request's
-        return self.headroom.answer_tool_call(call.arguments)
+        with scope(self.scope):
+            return self.headroom.answer_tool_call(call.arguments)
+
+    async def keep(self) -> None:
+        """Write the conversation state this response created, before the client can answer it."""
+        if self.thread.kept:
+            kept, self.thread.kept = self.thread.kept, {}
+            await asyncio.to_thread(self.thread.state.keep, kept)
 
     def headers_out(self) -> dict[str, str]:
         if self.result is None or (
@@ -95,30 +105,48 @@ class Exchange:
 
 async def prepare(
     api: Api, request: Request, raw: bytes, headroom: Headroom, settings: ProxySettings, upstream: Upstream,
-    url: str,
+    url: str, state: State,
 ) -> Exchange | None:  # fmt: skip
-    """The exchange for ``raw``, compressed; None when it must be forwarded as it came."""
+    """The exchange for ``raw``, compressed; None when it must be forwarded as it came.
+
+    Everything between parsing and forwarding is inside one fail-open boundary: a body we cannot
+    understand, or any failure of ours, forwards the client's bytes unchanged.
+    """
     if request.headers.get(BYPASS, "").strip() in ("1", "true", "yes"):
         return None
+    began = time.perf_counter()
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(body, dict):
         return None
-    body = api.settle(body)
-    model = body.get("model") if isinstance(body.get("model"), str) else None
-    exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model)
-    messages, system = api.conversation(body)
-    if messages is None or not worth_compressing(headroom.config, messages, system):
-        exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
-        return exchange
-    started = time.perf_counter()
     try:
-        result = await headroom.acompress(messages, model=model, system=system)
+        exchange = await _prepare(api, request, body, headroom, settings, upstream, url, state)
     except Exception:  # the request goes out as it came
         log.exception("headroom proxy: compression failed; forwarding the request unchanged")
         return None
+    exchange.started = began
+    exchange.overhead_ms = (time.perf_counter() - began) * 1000
+    return exchange
+
+
+async def _prepare(
+    api: Api, request: Request, body: dict[str, Any], headroom: Headroom, settings: ProxySettings,
+    upstream: Upstream, url: str, state: State,
+) -> Exchange:  # fmt: skip
+    who = credential(request.headers)
+    thread = state.thread(who)
+    body = await asyncio.to_thread(api.settle, body, thread)
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
+                        thread, who if settings.scope == "credential" else "")  # fmt: skip
+    messages, system = api.conversation(body)
+    if messages is None or not worth_compressing(headroom.config, messages, system):
+        return exchange
+    started = time.perf_counter()
+    with scope(exchange.scope):
+        result = await headroom.acompress(messages, model=model, system=system)
     exchange.compress_ms = (time.perf_counter() - started) * 1000
     exchange.result = result
     body = api.with_conversation(body, result.messages, result.system if system is not None else None)
@@ -128,7 +156,6 @@ async def prepare(
         sent = exchange.raw.decode("utf-8", "replace")
         exchange.allowed = {m["ref"].lower() for m in MARKER_RE.finditer(sent)}
     exchange.body = body
-    exchange.overhead_ms = (time.perf_counter() - exchange.started) * 1000
     return exchange
 
 
@@ -159,13 +186,14 @@ async def complete(exchange: Exchange) -> Response:
             break
         answers = await asyncio.to_thread(_answers, exchange, calls)
         if client or exchange.rounds >= exchange.settings.max_rounds:
-            api.owe(data, calls, answers)  # the client gets its own calls; ours are answered later
+            api.owe(data, calls, answers, exchange.thread)  # the client gets its calls; ours come later
             data = api.strip(data)
             break
         body = api.follow_up(body, data, calls, answers)
         exchange.rounds += 1
     if exchange.rounds:
-        data = api.as_first(api.with_usage(data, usage), first_id)
+        data = api.as_first(api.with_usage(data, usage), first_id, exchange.thread)
+    await exchange.keep()
     headers = response_headers(reply.headers, exchange.headers_out())
     return Response(dumps(data), reply.status_code, headers, media_type="application/json")
 
@@ -204,7 +232,7 @@ async def _relay(reply: httpx.Response) -> AsyncIterator[bytes]:
 
 async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
     api, body = exchange.api, exchange.body
-    state = api.stream_state()
+    state = api.stream_state(exchange.thread)
     try:
         while True:
             try:
@@ -217,8 +245,10 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
             answers = await asyncio.to_thread(_answers, exchange, calls) if calls else []
             if not calls or state.client_calls or exchange.rounds >= exchange.settings.max_rounds:
                 if calls:
-                    api.owe(state.response(), calls, answers)
-                for out in state.finish():
+                    api.owe(state.response(), calls, answers, exchange.thread)
+                ending = state.finish()
+                await exchange.keep()
+                for out in ending:
                     yield out.encode()
                 return
             body = api.follow_up(body, state.response(), calls, answers)

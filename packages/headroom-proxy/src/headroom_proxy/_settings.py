@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["shared", "credential"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -18,6 +21,8 @@ class ProxySettings:
         max_rounds: retrieval rounds per request before the model must answer without more.
         connect_timeout: seconds to open a connection upstream.
         read_timeout: seconds without a byte from upstream before giving up (long generations stream).
+        scope: ``shared`` (any request that carries a ref may retrieve it) or ``credential`` (originals
+            are retrievable only under the API key that produced them; a rotated key loses access).
     """
 
     openai_url: str = OPENAI_URL
@@ -25,3 +30,4 @@ class ProxySettings:
     max_rounds: int = 3
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
+    scope: Scope = "shared"

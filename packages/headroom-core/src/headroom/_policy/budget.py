@@ -19,10 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .._detect import detect
-from .._errors import ConfigError, StoreError
 from .._markers import TOOL_NAME, Marker, make_ref
 from .._pipeline import Pipeline
-from .._store import Original
 from .blocks import Block
 
 LOW_WATER = 0.6
@@ -123,11 +121,7 @@ def _stub(
     pipeline: Pipeline, block: Block, ref: str, count: Callable[[str], int], retrievable: bool
 ) -> str | None:
     """A one-line stand-in for an old tool result; its original stays retrievable under ``ref``."""
-    try:
-        store = pipeline.originals.store
-        if not store.contains(ref):
-            store.put(ref, Original(block.text, detect(block.text).kind))
-    except (StoreError, ConfigError):
+    if not pipeline.originals.hold([ref]) and not pipeline.keep(ref, block.text, detect(block.text).kind):
         return None
     tool = f" of {block.tool}" if block.tool else ""
     marker = Marker(ref, retrievable)(count(block.text), "tokens")
