@@ -91,3 +91,28 @@ def test_published_hashes_are_tiktokens_own() -> None:
     source = inspect.getsource(openai_public)
     for _url, sha256 in _tokens._PUBLISHED.values():
         assert sha256 in source
+
+
+def test_long_texts_count_in_pieces_exactly() -> None:
+    import random
+
+    tokenizer = get_tokenizer("o200k_base")
+    encoder = tokenizer._encoder
+    assert encoder is not None
+    rng = random.Random(5)
+    parts = ["word ", "x = 1\n", "    indented\n", "\n\n", "   ", "ERROR 12:00:01 db\n", "é", "日本語", "\t", "}\n"]
+    for _ in range(20):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(4_000, 12_000)))
+        assert len(text) > _tokens.PIECE
+        assert tokenizer.count(text) == len(encoder.encode_ordinary(text))
+    assert "".join(_tokens.pieces(text)) == text
+
+
+@pytest.mark.parametrize("run", [" " * 1_000_800, "\t" * 1_200_000, " \t" * 600_000])
+def test_a_million_spaces_never_reach_tiktoken_whole(run: str) -> None:
+    """tiktoken panics (a BaseException) on about a million contiguous spaces or tabs."""
+    import headroom
+
+    assert get_tokenizer("o200k_base").count(run) > 0
+    result = headroom.Headroom(headroom.Config(store="memory")).compress_text(run)
+    assert result.text == run

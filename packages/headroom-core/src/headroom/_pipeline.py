@@ -122,7 +122,9 @@ class Pipeline:
         trace = Trace()
         try:
             result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
-        except Exception as exc:  # the last line of defence: the caller always gets its text back
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the last line of defence, a native library's panic included
             log.exception("headroom: compression failed; passing the text through unchanged")
             trace.error = type(exc).__name__
             result = self.unchanged(text, kind or "text", tokenizer.count(text), "error", tokenizer)

@@ -8,6 +8,12 @@ libraries, such as llama-index, point ``TIKTOKEN_CACHE_DIR`` at vocabularies of 
 
 If no exact tokenizer can be loaded, counts fall back to an estimate; this is logged once and every
 count says it is estimated, never silently.
+
+Long texts are encoded in pieces of at most ``PIECE`` characters, cut where a line break is followed
+by a letter, digit or punctuation (no token spans such a cut, so counts stay exact) or, inside one
+long run of whitespace or one giant token, anywhere: tiktoken's regex overflows its stack on about a
+million contiguous spaces (a ``PanicException``, which is not an ``Exception``) and its byte-pair merge
+is quadratic in the length of one piece.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import gzip
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -42,6 +49,26 @@ class _Encoder(Protocol):
     def encode_ordinary(self, text: str) -> list[int]: ...
 
 
+PIECE = 16_384  # characters encoded at once
+_CUT = re.compile(r"\n(?=[^\s])")
+
+
+def pieces(text: str, size: int = PIECE) -> list[str]:
+    """``text`` in consecutive pieces of at most ``size`` characters, cut after a line break that
+    starts a new line where one falls in a piece's second half, else at ``size``. Linear."""
+    if len(text) <= size:
+        return [text]
+    out: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        found = _CUT.search(text, start + size // 2, start + size)
+        end = found.end() if found else start + size
+        out.append(text[start:end])
+        start = end
+    out.append(text[start:])
+    return out
+
+
 @dataclass(frozen=True)
 class Tokenizer:
     """Counts tokens in one tiktoken encoding, or estimates them when ``exact`` is False."""
@@ -55,6 +82,15 @@ class Tokenizer:
         encoding could be loaded and counts are estimates."""
         if self._encoder is None:
             return None
+        if len(text) <= PIECE:
+            return self._encode(text)
+        ids: list[int] = []
+        for piece in pieces(text):
+            ids += self._encode(piece)
+        return ids
+
+    def _encode(self, text: str) -> list[int]:
+        assert self._encoder is not None
         try:
             return self._encoder.encode_ordinary(text)
         except UnicodeEncodeError:

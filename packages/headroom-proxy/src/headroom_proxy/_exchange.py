@@ -123,7 +123,9 @@ async def prepare(
         return None
     try:
         exchange = await _prepare(api, request, body, headroom, settings, upstream, url, state)
-    except Exception:  # the request goes out as it came
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException:  # the request goes out as it came (a native library's panic included)
         log.exception("headroom proxy: compression failed; forwarding the request unchanged")
         return None
     exchange.started = began
