@@ -244,3 +244,69 @@ def test_deeply_nested_tool_inputs_and_tools(shared: Headroom) -> None:
     result = shared.compress(messages, tools=[{"name": "x", "input_schema": deep}])
     assert result.messages[1] is messages[1]
     assert shared.retrieve(result.refs[0]) == log(400)
+
+
+def test_a_compression_over_its_time_budget_passes_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headroom import _pipeline
+
+    monkeypatch.setattr(_pipeline, "MIN_TIME_BUDGET", 0.0)
+    hr = Headroom(Config(store=f"sqlite:///{tmp_path / 's.db'}", time_budget=0.001))
+    text = log(40_000)  # about 3 MB: far more than 3 ms of work
+    result = hr.compress_text(text, kind="log")
+    assert result.outcome == "timed_out"
+    assert result.text == text
+    assert hr.outcomes["timed_out"] == 1
+    assert hr.ledger is not None
+    hr.ledger.flush()
+    [event] = [e for e in hr.ledger.events() if e.event == "compress"]
+    assert (event.outcome, event.reason) == ("timed_out", "over the time budget")
+    monkeypatch.setattr(_pipeline, "MIN_TIME_BUDGET", 60.0)
+    assert hr.compress_text(text, kind="log").outcome == "compressed"  # no stray interruption left
+    hr.close()
+
+
+def test_time_budgets_firing_in_many_threads_never_hang_or_leak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interruptions land anywhere in the compressors (imports, pools, logging): nothing deadlocks,
+    and a budget that fired never interrupts anything after its compression."""
+    import random
+    import threading
+
+    from headroom import _pipeline
+
+    monkeypatch.setattr(_pipeline, "MIN_TIME_BUDGET", 0.0)
+    texts = [log(n) for n in (400, 4000, 12000)]
+    texts += [
+        json.dumps([{"id": i, "name": f"n{i}", "tags": ["a", "b"]} for i in range(n)]) for n in (300, 6000)
+    ]
+    texts += ["\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(n)) for n in (200, 3000)]
+    engines = [
+        Headroom(Config(store=f"sqlite:///{tmp_path / 's.db'}", time_budget=b)) for b in (1e-4, 1e-2, 1.0)
+    ]
+    failures: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(15):
+                hr, text = rng.choice(engines), rng.choice(texts)
+                result = hr.compress_text(text, path=rng.choice([None, "x.py"]))
+                assert result.text == text or (result.ref is not None and hr.retrieve(result.ref) == text)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,), daemon=True) for seed in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a compression deadlocked"
+    assert failures == []
+    total = sum((hr.outcomes for hr in engines), start=__import__("collections").Counter())
+    assert total["timed_out"] > 0
+    assert total["compressed"] > 0
+    for hr in engines:
+        hr.close()

@@ -39,6 +39,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ("KEEP_LAST_TURNS", "2", "keep_last_turns", 2),
         ("TOKENIZER", "cl100k_base", "tokenizer", "cl100k_base"),
         ("LEDGER", "false", "ledger", False),
+        ("TIME_BUDGET", "2.5", "time_budget", 2.5),
     ],
 )
 def test_every_field_reads_its_variable(
@@ -53,7 +54,7 @@ def test_every_field_has_a_variable() -> None:
     assert names == {
         "store", "ttl_seconds", "max_store_bytes", "min_tokens", "min_saving", "include_tools",
         "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns", "tokenizer",
-        "ledger", "align_cache",
+        "ledger", "align_cache", "time_budget",
     }  # fmt: skip
 
 

@@ -100,7 +100,18 @@ def test_long_texts_count_in_pieces_exactly() -> None:
     encoder = tokenizer._encoder
     assert encoder is not None
     rng = random.Random(5)
-    parts = ["word ", "x = 1\n", "    indented\n", "\n\n", "   ", "ERROR 12:00:01 db\n", "é", "日本語", "\t", "}\n"]
+    parts = [
+        "word ",
+        "x = 1\n",
+        "    indented\n",
+        "\n\n",
+        "   ",
+        "ERROR 12:00:01 db\n",
+        "é",
+        "日本語",
+        "\t",
+        "}\n",
+    ]
     for _ in range(20):
         text = "".join(rng.choice(parts) for _ in range(rng.randint(4_000, 12_000)))
         assert len(text) > _tokens.PIECE

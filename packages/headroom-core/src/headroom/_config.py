@@ -16,6 +16,8 @@ from ._errors import ConfigError
 
 T = TypeVar("T")
 
+MIN_TIME_BUDGET = 0.5  # seconds: the least any compression is given (small inputs, cold imports)
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -77,6 +79,8 @@ class Config:
         ledger: record stats events.
         align_cache: move volatile lines (timestamps, ids) of the system prompt to the newest user
             turn and put tool definitions in canonical order, so providers' prompt caches keep hitting.
+        time_budget: seconds one compression may take per MB of its input (never less than
+            ``MIN_TIME_BUDGET``); past it the text passes through unchanged (``timed_out``). 0: no budget.
     """
 
     store: str = field(default_factory=_env("STORE", str, "sqlite"))
@@ -94,6 +98,7 @@ class Config:
     tokenizer: str = field(default_factory=_env("TOKENIZER", str, "o200k_base"))
     ledger: bool = field(default_factory=_env("LEDGER", _parse_bool, True))
     align_cache: bool = field(default_factory=_env("ALIGN_CACHE", _parse_bool, False))
+    time_budget: float = field(default_factory=_env("TIME_BUDGET", float, 1.0))
 
     def __post_init__(self) -> None:
         checks = [
@@ -107,6 +112,7 @@ class Config:
                 "max_context_tokens must be > 0",
             ),
             (bool(self.store.strip()), "store must not be empty"),
+            (0 <= self.time_budget < float("inf"), "time_budget must be a number of seconds >= 0"),
         ]
         for ok, message in checks:
             if not ok:

@@ -16,7 +16,8 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ._compressors import Job, compressor_for
-from ._config import Config
+from ._config import MIN_TIME_BUDGET, Config
+from ._deadline import TimeUp, shielded, until
 from ._detect import detect
 from ._errors import ConfigError
 from ._markers import Marker, make_ref
@@ -44,6 +45,11 @@ def _counter_pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def _result(counting: Future[int]) -> int:
+    with shielded():  # waiting on a condition: never cut short
+        return counting.result()
+
+
 class _BadInput(Exception):
     """The input cannot be compressed safely (nested too deeply): it passes through as ``bad_input``."""
 
@@ -68,9 +74,19 @@ class Pipeline:
         """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
         return get_tokenizer(encoding_for_model(model, self.config.tokenizer))
 
+    def _deadline(self, text: str) -> float:
+        """When a compression of ``text`` started now must end (``Config.time_budget``)."""
+        per_mb = self.config.time_budget
+        if not per_mb:
+            return float("inf")
+        return time.monotonic() + max(MIN_TIME_BUDGET, per_mb * len(text) / 1_000_000)
+
     def keep(self, ref: str, text: str, kind: str) -> bool:
-        """Store the original; False (logged, counted as ``store_errors``) when the store fails."""
-        if self.originals.keep(ref, text, kind):
+        """Store the original; False (logged, counted as ``store_errors``) when the store fails.
+        Never cut short by the time budget (``shielded``)."""
+        with shielded():
+            kept = self.originals.keep(ref, text, kind)
+        if kept:
             return True
         self.outcomes["store_errors"] += 1
         return False
@@ -121,7 +137,11 @@ class Pipeline:
         tokenizer = self.tokenizer(model)
         trace = Trace()
         try:
-            result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
+            with until(self._deadline(text)):
+                result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
+        except TimeUp:
+            log.warning("headroom: compression over its time budget; passing the text through unchanged")
+            result = self.unchanged(text, kind or "text", tokenizer.count(text), "timed_out", tokenizer)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # the last line of defence, a native library's panic included
@@ -156,16 +176,19 @@ class Pipeline:
 
         counting: Future[int] | None = None
         if len(text) > _PARALLEL_COUNT_CHARS:
-            counting = _counter_pool().submit(tokenizer.count, text)
+            with shielded():  # the pool's first submit starts its thread: never cut short
+                counting = _counter_pool().submit(tokenizer.count, text)
             tokens_before = -1
         else:
             tokens_before = tokenizer.count(text)
             if tokens_before < self.config.min_tokens:
                 return unchanged(tokens_before, "below_min_tokens")
 
-        if self.originals.marked(text):  # never compress twice, whichever kind (parts included)
+        with shielded():
+            marked = self.originals.marked(text)
+        if marked:  # never compress twice, whichever kind (parts included)
             return unchanged(
-                counting.result() if counting is not None else tokens_before, "already_compressed"
+                _result(counting) if counting is not None else tokens_before, "already_compressed"
             )
         whole = make_ref(text)
         parts = split_mixed(text, kind) if kind in ("text", "log") else None
@@ -186,11 +209,11 @@ class Pipeline:
             try:
                 output = self._run(kind, job)
             except _BadInput:
-                return unchanged(counting.result() if counting is not None else tokens_before, "bad_input")
+                return unchanged(_result(counting) if counting is not None else tokens_before, "bad_input")
             refs = [whole] if output is not None else []
 
         if counting is not None:
-            tokens_before = counting.result()
+            tokens_before = _result(counting)
             if tokens_before < self.config.min_tokens:
                 return unchanged(tokens_before, "below_min_tokens")
         if output is None:
@@ -225,7 +248,8 @@ class Pipeline:
         try:
             output = compressor(job)
         except RecursionError:
-            log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
+            with shielded():  # logging takes Python-level locks: never cut short
+                log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
             raise _BadInput(kind) from None
         if output is not None and output == job.text:
             return None

@@ -24,6 +24,7 @@ Outcome = Literal[
     "already_compressed",
     "store_failed",
     "bad_input",
+    "timed_out",
     "error",
 ]
 """Why a ``Compressed`` text looks the way it does (see ``Compressed.outcome``)."""
@@ -54,7 +55,8 @@ class Compressed:
         refs: every ref emitted, parts of mixed content included.
         outcome: why the text looks the way it does: ``compressed``, ``below_min_tokens``,
             ``below_min_saving``, ``unsupported_kind``, ``not_compressible``, ``already_compressed``,
-            ``store_failed``, ``bad_input`` (nested too deeply to compress safely) or ``error``.
+            ``store_failed``, ``bad_input`` (nested too deeply to compress safely), ``timed_out`` (over
+            ``Config.time_budget``) or ``error``.
         tokens_estimated: True when no exact tokenizer could be loaded and counts are estimates.
     """
 

@@ -42,6 +42,7 @@ _LABELS = {
     "low_saving": "unchanged: saving too low",
     "excluded": "excluded",
     "bad_input": "passed through: bad input",
+    "timed_out": "passed through: over time budget",
     "store_failed": "passed through: store failed",
     "failed": "passed through: failed",
 }

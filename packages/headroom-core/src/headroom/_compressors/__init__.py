@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from .._deadline import shielded
 from ._job import Compressor, Job
 
 __all__ = ["Compressor", "Job", "compressor_for"]
@@ -31,5 +32,6 @@ def compressor_for(kind: str) -> Compressor | None:
     module = _MODULES.get(kind)
     if module is None:
         return None
-    compress: Compressor = import_module(f"{__name__}.{module}").compress
+    with shielded():  # an import cut short by the time budget would leave its module lock held
+        compress: Compressor = import_module(f"{__name__}.{module}").compress
     return compress

@@ -17,6 +17,8 @@ from importlib import import_module
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
+from .._deadline import shielded
+
 _JS_FUNCTIONS = """
 (function_declaration body: (statement_block) @body) @def
 (generator_function_declaration body: (statement_block) @body) @def
@@ -147,7 +149,7 @@ def grammar(name: str) -> Grammar | None:
     spec = _SPECS.get(name)
     if spec is None:
         return None
-    with _grammars_lock:
+    with shielded(), _grammars_lock:  # loading imports the grammar: never cut short
         if name not in _grammars:
             _grammars[name] = Grammar(name, spec)
         return _grammars[name]

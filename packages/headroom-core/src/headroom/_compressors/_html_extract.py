@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .._deadline import shielded
+
 log = logging.getLogger("headroom")
 
 _SKIP = frozenset({
@@ -67,7 +69,8 @@ def extract(html: str) -> str | None:
     try:
         parser = LexborHTMLParser(html)
     except Exception:  # the parser repairs markup; what reaches here is an input it cannot take at all
-        log.warning("headroom: could not parse HTML (%d characters)", len(html), exc_info=True)
+        with shielded():  # logging takes Python-level locks: never cut short
+            log.warning("headroom: could not parse HTML (%d characters)", len(html), exc_info=True)
         return None
     articles = parser.css("article")
     for root in (

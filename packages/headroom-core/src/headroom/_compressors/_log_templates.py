@@ -35,6 +35,8 @@ _REFINE = [
     (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...
 ]
 WILD = "<*>"
+OPAQUE = 100  # a token this long (a blob: base64, a key list, a signed URL) is one variable
+_LONG_TOKEN = re.compile(rf"(?<!\S)\S{{{OPAQUE},}}")  # only token starts are tried: linear
 _SPACES = re.compile(r"([ \t]+)")
 
 _SIMILARITY = 0.5
@@ -186,6 +188,8 @@ def render_template(cluster: Cluster) -> str:
 
 
 def refine(signature: str) -> str:
+    """The second-stage signature: long tokens opaque first, which also bounds every rule's work."""
+    signature = _LONG_TOKEN.sub(WILD, signature)
     for pattern, replacement in _REFINE:
         signature = pattern.sub(replacement, signature)
     return signature.strip()

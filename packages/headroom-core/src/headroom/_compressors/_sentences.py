@@ -17,6 +17,7 @@ _SETEXT = re.compile(r"^\s{0,3}(?:=+|-{2,})\s*$")
 _WHOLE = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|\||>|```|~~~|\t| {4})")
 _END = re.compile(r"""[.!?…]+["'\u201d\u2019)\]]*\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
 _PINNED_CODE_LINES = 40
+_WORD_WINDOW = 16  # characters before a sentence end that can hold the abbreviation it ends
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig no vol pp inc ltd co corp approx est dept univ "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
@@ -47,7 +48,9 @@ def _sentence_ends(line: str) -> list[int]:
         checked = start
         if ticks % 2:  # inside a code span
             continue
-        word = line[max(line.rfind(" ", 0, start), line.rfind("\t", 0, start)) + 1 : start]
+        window = max(0, start - _WORD_WINDOW)  # only short words are abbreviations: look back no further
+        space = max(line.rfind(" ", window, start), line.rfind("\t", window, start), window - 1)
+        word = line[space + 1 : start]
         word = word.lower().strip("([\"'")
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue

@@ -18,7 +18,8 @@ from .._types import Outcome, Source
 
 EventType = Literal["compress", "retrieve", "budget", "request"]
 LedgerOutcome = Literal[
-    "compressed", "too_small", "low_saving", "excluded", "bad_input", "store_failed", "failed",  # compress
+    "compressed", "too_small", "low_saving", "excluded", "bad_input", "timed_out", "store_failed",  # compress
+    "failed",
     "found", "not_found",  # retrieve (a store error while retrieving is "failed")
     "forwarded",  # request (or "compressed")
     "stubbed", "over_budget",  # budget
@@ -35,10 +36,11 @@ TOO_SMALL: Final = "too_small"  # under min_tokens: not worth compressing
 LOW_SAVING: Final = "low_saving"  # the compressor ran, but saved less than min_saving (or nothing)
 EXCLUDED: Final = "excluded"  # never compressed on purpose (policy, tool globs, already compressed)
 BAD_INPUT: Final = "bad_input"  # the input could not be parsed safely (nested too deeply); passed through
+TIMED_OUT: Final = "timed_out"  # the compressor ran past Config.time_budget; passed through
 STORE_FAILED: Final = "store_failed"  # the original could not be stored, so nothing was dropped
 FAILED: Final = "failed"  # a compressor raised; the original passed through (see the log)
 COMPRESS_OUTCOMES: tuple[LedgerOutcome, ...] = (
-    COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, STORE_FAILED, FAILED,
+    COMPRESSED, TOO_SMALL, LOW_SAVING, EXCLUDED, BAD_INPUT, TIMED_OUT, STORE_FAILED, FAILED,
 )  # fmt: skip
 
 # retrieve outcomes (a store error while retrieving is recorded as FAILED)
@@ -127,6 +129,8 @@ def ledger_outcome(
         return STORE_FAILED, "the store could not keep the original"
     if outcome == "bad_input":
         return BAD_INPUT, "nested too deeply"
+    if outcome == "timed_out":
+        return TIMED_OUT, "over the time budget"
     return FAILED, "the compressor raised (see the log)"  # "error"
 
 

@@ -1,0 +1,126 @@
+"""A time budget for one compression: past it the compressor is interrupted and the text passes
+through unchanged (outcome ``timed_out``).
+
+Compression runs on the caller's thread. ``until(deadline)`` arms a watchdog thread that raises
+``TimeUp`` in it once the deadline passes (CPython's ``PyThreadState_SetAsyncExc``: the exception
+arrives at the next bytecode, so a single call into C finishes first; the compressors' C calls are
+linear and bounded by the input). ``shielded()`` pauses the budget around what must not be cut in
+half (a store write): a deadline that passed meanwhile raises right after it. A raise that would
+arrive after the armed block ended is cancelled on the way out (the block keeps its result).
+``TimeUp`` is a ``BaseException``, so a compressor's own ``except Exception`` does not swallow it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class TimeUp(BaseException):
+    """The compression's time budget ran out."""
+
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+_TIME_UP = ctypes.py_object(TimeUp)
+
+
+class _Watchdog:
+    """One thread that raises ``TimeUp`` in armed threads past their deadline.
+
+    An armed thread can receive ``TimeUp`` at any bytecode, so what it runs while armed (``disarm``)
+    uses only C-level locks (``with`` on a ``threading.Lock`` is atomic), never a ``Condition``: an
+    exception inside a Python-level ``__enter__`` would leave its lock held.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Lock()  # released by ``arm`` to wake the watcher (a C-level signal)
+        self._wake.acquire()
+        self._armed: dict[int, float] = {}  # thread id -> monotonic deadline
+        self._fired: set[int] = set()  # threads sent a TimeUp that may not have arrived yet
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float) -> None:
+        """Watch this thread (which has nothing armed: no TimeUp can be on its way to it)."""
+        thread = threading.get_ident()
+        with self._lock:
+            self._armed[thread] = deadline
+            self._fired.discard(thread)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="headroom-deadline", daemon=True)
+                self._thread.start()
+        with contextlib.suppress(RuntimeError):  # already released: the watcher will look anyway
+            self._wake.release()
+
+    def disarm(self) -> bool:
+        """Stop watching this thread; True when its deadline had fired (a pending raise is cancelled)."""
+        thread = threading.get_ident()
+        with self._lock:
+            self._armed.pop(thread, None)
+            fired = thread in self._fired
+            if fired:
+                _set_async_exc(ctypes.c_ulong(thread), None)  # NULL: cancel one not yet delivered
+                self._fired.discard(thread)
+        return fired
+
+    def _watch(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                for thread, deadline in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[thread]
+                        self._fired.add(thread)
+                        _set_async_exc(ctypes.c_ulong(thread), _TIME_UP)
+                wake = min(self._armed.values(), default=None)
+            self._wake.acquire(timeout=-1 if wake is None else max(wake - now, 0.001))
+
+
+_WATCHDOG = _Watchdog()
+_DEADLINE = threading.local()
+
+
+@contextmanager
+def until(deadline: float) -> Iterator[None]:
+    """Raise ``TimeUp`` inside this block once ``time.monotonic()`` passes ``deadline``.
+
+    Raises:
+        TimeUp: the deadline passed inside the block.
+    """
+    outer = getattr(_DEADLINE, "value", None)
+    _DEADLINE.value = deadline if outer is None else min(outer, deadline)
+    if outer is not None:  # nested: the outer block already watches (with the earlier deadline)
+        try:
+            yield
+        finally:
+            _DEADLINE.value = outer
+        return
+    _WATCHDOG.arm(deadline)
+    try:
+        yield  # a block that finished as its deadline fired keeps its result
+    finally:
+        _DEADLINE.value = None
+        _WATCHDOG.disarm()
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """No ``TimeUp`` inside this block; one that came due meanwhile is raised right after it.
+
+    Raises:
+        TimeUp: the deadline passed before or inside the block.
+    """
+    deadline = getattr(_DEADLINE, "value", None)
+    if deadline is None:
+        yield
+        return
+    if _WATCHDOG.disarm():
+        raise TimeUp
+    yield  # a block that raises leaves the budget disarmed: the armed block ends with it
+    if time.monotonic() >= deadline:
+        raise TimeUp
+    _WATCHDOG.arm(deadline)
