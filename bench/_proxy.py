@@ -11,6 +11,9 @@ connections:
 - streaming time to first byte added, nothing to compress (< 2 ms);
 - 200 concurrent streaming requests: no errors; memory: the proxy's RSS after 1,000 and after 5,000
   requests (flat: under 20 MB of growth).
+- under load: 200 slow streams open and two large compressions (4 MB of tool output each) running, the
+  added latency of small requests made one after another meanwhile from another process (p50, p99 <
+  50 ms), and errors (0).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ IDLE_TARGET_MS, COMPRESS_TARGET_MS, TTFB_TARGET_MS = 2.0, 3.0, 2.0
 CONCURRENT = 200
 MEMORY_REQUESTS = 5000
 MEMORY_TARGET_MB = 20.0
+LOAD_P99_TARGET_MS = 50.0
+LARGE_BYTES = 4_000_000
+SLOW_EVENTS, SLOW_EVENT_S = 15, 0.2  # a slow stream lasts about 3 s, 5 events a second
 
 
 def _port() -> int:
@@ -62,8 +68,12 @@ def _upstream() -> Any:
     async def chat(request: Request) -> Response:
         body = await request.json()
         if body.get("stream"):
+            slow = body.get("model") == "slow"
 
             async def events() -> Any:
+                for _ in range(SLOW_EVENTS if slow else 0):
+                    yield chunks[0]
+                    await asyncio.sleep(SLOW_EVENT_S)
                 for chunk in chunks:
                     yield chunk
 
@@ -117,12 +127,14 @@ def _rss_mb(pid: int) -> float:
 
 def _log(seed: int, size: int = 100_000) -> str:
     rng = random.Random(seed)
-    lines = []
-    while sum(len(line) + 1 for line in lines) < size:
+    lines: list[str] = []
+    total = 0
+    while total < size:
         level = "ERROR" if rng.random() < 0.02 else "INFO"
         stamp = f"2026-03-14T09:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
         job = f"job {rng.randint(1, 99999)} finished in {rng.randint(1, 900)}ms"
         lines.append(f"{stamp} {level} worker[{rng.randint(1, 8)}]: {job}")
+        total += len(lines[-1]) + 1
     return "\n".join(lines)
 
 
@@ -174,6 +186,66 @@ async def _concurrent(url: str) -> int:
     return sum(1 for r in results if r is not True)
 
 
+async def _under_load(proxied: str, direct: str) -> tuple[list[float], int]:
+    """Added latency of small requests while 200 slow streams and two large compressions run. The
+    probes run on their own thread with their own client, so the load's client never delays them."""
+    import httpx
+
+    slow = json.dumps({"model": "slow", "stream": True, "messages": _messages(None)}).encode()
+    large = [json.dumps({"model": "m", "messages": _messages(_log(1000 + seed, LARGE_BYTES))}).encode()
+             for seed in range(2)]  # fmt: skip
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(max_connections=CONCURRENT + 10)
+    stop = Path(tempfile.mkdtemp(prefix="headroom-probe-")) / "stop"
+
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def stream() -> bool:
+            async with client.stream("POST", proxied, content=slow, headers=headers) as reply:
+                data = b"".join([chunk async for chunk in reply.aiter_raw()])
+                return reply.status_code == 200 and data.endswith(b"data: [DONE]\n\n")
+
+        async def post(body: bytes) -> bool:
+            reply = await client.post(proxied, content=body, headers=headers)
+            return reply.status_code == 200
+
+        background = [asyncio.ensure_future(stream()) for _ in range(CONCURRENT)]
+        background += [asyncio.ensure_future(post(body)) for body in large]
+        await asyncio.sleep(0.3)  # the streams are open and the large bodies are on their way
+        prober = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench._proxy", proxied, direct, str(stop),
+            cwd=Path(__file__).resolve().parent.parent, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        results = await asyncio.gather(*background, return_exceptions=True)
+        stop.touch()
+        output, _ = await asyncio.wait_for(prober.communicate(), 120)
+    errors = sum(1 for r in results if r is not True)
+    return json.loads(output.decode().strip().splitlines()[-1]), errors
+
+
+def _probe(proxied: str, direct: str, stop: Path) -> list[float]:
+    """Small requests one after another until ``stop`` exists, in a process of their own (so the
+    load's client never delays them): added latency, through the proxy minus straight to upstream."""
+    import httpx
+
+    small = {"model": "m", "messages": _messages(None)}
+    added: list[float] = []
+    with httpx.Client(timeout=120) as client:
+        for _ in range(20):
+            _timed(client, proxied, small)
+        while not stop.exists():
+            added.append(_timed(client, proxied, small) - _timed(client, direct, small))
+    return added
+
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 def run_proxy(ctx: Context) -> Section:
     import httpx
 
@@ -205,6 +277,10 @@ def run_proxy(ctx: Context) -> Section:
                 compress_ms, core_ms = statistics.median(added), statistics.median(core)
             ctx.say("proxy: 200 concurrent streams")
             failures = asyncio.run(_concurrent(proxied))
+            ctx.say("proxy: small requests under load (200 slow streams, two 4 MB compressions)")
+            loaded, load_errors = asyncio.run(_under_load(proxied, direct))
+            load_p50 = statistics.median(loaded) if loaded else float("nan")
+            load_p99 = _percentile(loaded, 0.99)
             ctx.say(f"proxy: memory over {MEMORY_REQUESTS} requests")
             with httpx.Client(timeout=60) as client:
                 bodies = [{"model": "m", "messages": _messages(_log(seed, 5_000))} for seed in range(50)]
@@ -229,6 +305,10 @@ def run_proxy(ctx: Context) -> Section:
         ["  beyond the core", f"{fmt_ms(beyond)} ms", target(COMPRESS_TARGET_MS, beyond)],
         ["streaming time to first byte added (median)", f"{fmt_ms(ttfb)} ms", target(TTFB_TARGET_MS, ttfb)],
         [f"{CONCURRENT} concurrent streaming requests: failures", str(failures), mark("0", failures == 0)],
+        [f"under load: small requests added latency p50 ({len(loaded)} requests)", f"{fmt_ms(load_p50)} ms", "-"],
+        ["under load: small requests added latency p99", f"{fmt_ms(load_p99)} ms",
+         target(LOAD_P99_TARGET_MS, load_p99)],
+        ["under load: errors", str(load_errors), mark("0", load_errors == 0)],
         [
             f"proxy RSS after 1,000 / {MEMORY_REQUESTS:,} requests",
             f"{rss[0]:.0f} / {rss[1]:.0f} MB",
@@ -242,8 +322,17 @@ def run_proxy(ctx: Context) -> Section:
         Check("proxy adds < 2 ms to streaming time to first byte", ttfb < TTFB_TARGET_MS,
               f"{fmt_ms(ttfb)} ms"),
         Check("proxy: 200 concurrent streams without an error", failures == 0, f"{failures} failed"),
+        Check("proxy: small requests under load, p99 added latency < 50 ms", load_p99 < LOAD_P99_TARGET_MS,
+              f"p99 {fmt_ms(load_p99)} ms, p50 {fmt_ms(load_p50)} ms over {len(loaded)} requests"),
+        Check("proxy: no error under load", load_errors == 0, f"{load_errors} errors"),
         Check("proxy memory flat over 5,000 requests", growth < MEMORY_TARGET_MB, f"{growth:+.1f} MB"),
     ]  # fmt: skip
     section.data = {"idle_ms": idle, "compress_ms": compress_ms, "core_ms": core_ms, "beyond_ms": beyond,
-                    "ttfb_ms": ttfb, "concurrent_failures": failures, "rss_mb": rss}  # fmt: skip
+                    "ttfb_ms": ttfb, "concurrent_failures": failures, "rss_mb": rss,
+                    "load_p50_ms": load_p50, "load_p99_ms": load_p99, "load_requests": len(loaded),
+                    "load_errors": load_errors}  # fmt: skip
     return section
+
+
+if __name__ == "__main__":  # the probe process of ``_under_load``
+    print(json.dumps(_probe(sys.argv[1], sys.argv[2], Path(sys.argv[3]))))

@@ -88,6 +88,15 @@ class Headroom:
         self.events.close()
         self._pipeline.originals.close()
 
+    def warm(self) -> None:
+        """Load the tokenizer and import every compressor now instead of on first use: a server calls
+        it at startup, so its first request is not slow and never holds the interpreter for long."""
+        from ._compressors import KINDS_WITH_COMPRESSOR, compressor_for
+
+        self.tokenizer().count("warm")
+        for kind in KINDS_WITH_COMPRESSOR:
+            compressor_for(kind)
+
     def tokenizer(self, model: str | None = None) -> Tokenizer:
         """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
         return self._pipeline.tokenizer(model)

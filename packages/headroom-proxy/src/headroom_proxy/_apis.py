@@ -66,6 +66,10 @@ class Api:
         keep them with their answers (``thread.keep``), to put back into the history the client sends
         next. The key is the conversation so far and the credential (``_state``)."""
 
+    def recalls(self, body: dict[str, Any]) -> bool:
+        """Whether ``settle`` could change ``body`` (cheap: a small request skips the store)."""
+        return False
+
     def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         """``body`` with the calls of ours that its history lost (see ``owe``) put back, answered:
         the same insertion on every later request, so the prefix stays stable. Blocking (it reads the
@@ -144,6 +148,10 @@ class ChatCompletions(Api):
     def stream_state(self, thread: Thread) -> StreamState:
         return ChatStream()
 
+    def recalls(self, body: dict[str, Any]) -> bool:
+        messages = body.get("messages")
+        return isinstance(messages, list) and any(_chat_ids(m) for m in messages)
+
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
         tool_calls = [c for c in _chat_message(data).get("tool_calls") or () if isinstance(c, dict)]
         ours = [c for c in tool_calls if (c.get("function") or {}).get("name") == TOOL_NAME]
@@ -159,7 +167,6 @@ class ChatCompletions(Api):
         messages = body.get("messages")
         if not isinstance(messages, list):
             return body
-        thread.history = messages
         wanted = _owed_keys(self.name, messages, thread, _chat_ids)
         found = thread.recall(list(wanted.values())) if wanted else {}
         if not found:
@@ -251,6 +258,9 @@ class Responses(Api):
         """``shown`` (the id the client has) stands for ``last`` (the round that holds the whole exchange)."""
         if shown and last and shown != last:
             thread.keep(thread.key(self.name, "last", shown), last)
+
+    def recalls(self, body: dict[str, Any]) -> bool:
+        return isinstance(body.get("previous_response_id"), str)
 
     def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         """``body`` with ``previous_response_id`` pointing at the whole exchange it names, and the
@@ -355,6 +365,10 @@ class Messages(Api):
     def stream_state(self, thread: Thread) -> StreamState:
         return MessagesStream()
 
+    def recalls(self, body: dict[str, Any]) -> bool:
+        messages = body.get("messages")
+        return isinstance(messages, list) and any(_anthropic_ids(m) for m in messages)
+
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
         uses = [b for b in data.get("content") or () if isinstance(b, dict) and b.get("type") == "tool_use"]
         ours = [b for b in uses if b.get("name") == TOOL_NAME]
@@ -371,7 +385,6 @@ class Messages(Api):
         messages = body.get("messages")
         if not isinstance(messages, list):
             return body
-        thread.history = messages
         wanted = _owed_keys(self.name, messages, thread, _anthropic_ids)
         found = thread.recall(list(wanted.values())) if wanted else {}
         if not found:

@@ -139,7 +139,9 @@ async def _prepare(
 ) -> Exchange:  # fmt: skip
     who = credential(request.headers)
     thread = state.thread(who)
-    body = await asyncio.to_thread(api.settle, body, thread)
+    thread.history = api.conversation(body)[0]  # as the client sent it: what owed answers are keyed by
+    if api.recalls(body):
+        body = await asyncio.to_thread(api.settle, body, thread)
     model = body.get("model") if isinstance(body.get("model"), str) else None
     exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
                         thread, who if settings.scope == "credential" else "")  # fmt: skip

@@ -27,6 +27,9 @@ _MODULES: dict[str, str] = {
 }
 
 
+KINDS_WITH_COMPRESSOR = tuple(_MODULES)
+
+
 def compressor_for(kind: str) -> Compressor | None:
     """The compressor of ``kind``, imported on first use; None for kinds that pass through."""
     module = _MODULES.get(kind)

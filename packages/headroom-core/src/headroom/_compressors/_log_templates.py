@@ -195,6 +195,16 @@ def refine(signature: str) -> str:
     return signature.strip()
 
 
+_CHUNK = 65_536  # characters masked per C call: other threads (an event loop) get the GIL in between
+
+
 def mask(text: str) -> list[str]:
     """The first-stage signature of every line of ``text`` (digit runs masked), in line order."""
-    return split_lines(_NUMBERS.sub(WILD, text.translate(_DIGITS)))
+    parts: list[str] = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _CHUNK)
+        end = len(text) if end < 0 else end + 1
+        parts.append(_NUMBERS.sub(WILD, text[start:end].translate(_DIGITS)))
+        start = end
+    return split_lines("".join(parts))
