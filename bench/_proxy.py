@@ -238,7 +238,6 @@ def _probe(proxied: str, direct: str, stop: Path) -> list[float]:
     return added
 
 
-
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -305,9 +304,12 @@ def run_proxy(ctx: Context) -> Section:
         ["  beyond the core", f"{fmt_ms(beyond)} ms", target(COMPRESS_TARGET_MS, beyond)],
         ["streaming time to first byte added (median)", f"{fmt_ms(ttfb)} ms", target(TTFB_TARGET_MS, ttfb)],
         [f"{CONCURRENT} concurrent streaming requests: failures", str(failures), mark("0", failures == 0)],
-        [f"under load: small requests added latency p50 ({len(loaded)} requests)", f"{fmt_ms(load_p50)} ms", "-"],
-        ["under load: small requests added latency p99", f"{fmt_ms(load_p99)} ms",
-         target(LOAD_P99_TARGET_MS, load_p99)],
+        [f"under load: small requests added latency p50 ({len(loaded)})", f"{fmt_ms(load_p50)} ms", "-"],
+        [
+            "under load: small requests added latency p99",
+            f"{fmt_ms(load_p99)} ms",
+            target(LOAD_P99_TARGET_MS, load_p99),
+        ],
         ["under load: errors", str(load_errors), mark("0", load_errors == 0)],
         [
             f"proxy RSS after 1,000 / {MEMORY_REQUESTS:,} requests",
