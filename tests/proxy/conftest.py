@@ -37,7 +37,14 @@ class Calls:
     text: str = ""
 
 
-Reply = Text | Calls | Callable[[dict[str, Any]], "Text | Calls"]
+@dataclass
+class Raw:
+    """Bytes answered as they are (malformed answers): one body, or stream chunks."""
+
+    content: bytes | list[bytes]
+
+
+Reply = Text | Calls | Raw | Callable[[dict[str, Any]], "Text | Calls | Raw"]
 USAGE = {"prompt": 100, "completion": 10}
 
 
@@ -83,7 +90,7 @@ class Fake:
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
 
-    def next(self, body: dict[str, Any]) -> Text | Calls:
+    def next(self, body: dict[str, Any]) -> Text | Calls | Raw:
         reply = self.script.pop(0) if self.script else Text("done")
         return reply(body) if callable(reply) else reply
 
@@ -297,6 +304,10 @@ def fake_upstream(fake: Fake) -> Starlette:
             return JSONResponse({"input_tokens": len(json.dumps(body)) // 4})
         reply = fake.next(body)
         stream = body.get("stream") is True
+        if isinstance(reply, Raw):
+            if isinstance(reply.content, bytes):
+                return Response(reply.content, 200, media_type="application/json")
+            return StreamingResponse(_paced(fake, reply.content), media_type="text/event-stream")
         model = body.get("model", "m")
         if path.endswith("/chat/completions"):
             rendered = chat_reply(reply, stream, model)
@@ -399,6 +410,7 @@ class Kit:
     free_port = staticmethod(free_port)
     Text = Text
     Calls = Calls
+    Raw = Raw
     Server = Server
     Fake = Fake
     fake_upstream = staticmethod(fake_upstream)

@@ -103,3 +103,71 @@ def test_a_50_mb_body(kit: Any, stack: Any) -> None:
     assert reply.choices[0].message.content == "read it"
     sent = json.dumps(stack.fake.bodies("/v1/chat/completions")[-1])
     assert len(sent) * 100 < len(log)
+
+
+def test_a_malformed_answer_naming_our_tool_is_forwarded_as_it_came(kit: Any, stack: Any) -> None:
+    """An upstream 200 whose JSON mentions headroom_retrieve in a shape we cannot read."""
+    malformed = json.dumps({"id": "x", "choices": [{"message": {"tool_calls": [5, "headroom_retrieve"]}}]})
+    stack.fake.script = [kit.Raw(malformed.encode())]
+    reply = httpx.post(f"{stack.openai_url}/chat/completions", timeout=30,
+                       json={"model": "m", "messages": kit.chat_messages(kit.app_log(seed=40))})  # fmt: skip
+    assert reply.status_code == 200
+    assert reply.content == malformed.encode()
+
+
+def test_odd_shapes_in_a_history_are_forwarded_not_failed(kit: Any, stack: Any) -> None:
+    """Requests that would work without us never fail with us (`"tool_calls": 5`, non-dict messages)."""
+    log = kit.app_log(seed=41)
+    odd = [
+        [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": 5},
+         {"role": "tool", "tool_call_id": "c1", "content": log}],
+        [5, None, {"role": "assistant", "content": None, "tool_calls": [5, {"id": 3}]},
+         {"role": "tool", "tool_call_id": "c1", "content": log}],
+    ]  # fmt: skip
+    for messages in odd:
+        stack.fake.script = [kit.Text("fine")]
+        reply = httpx.post(f"{stack.openai_url}/chat/completions", json={"model": "m", "messages": messages},
+                           timeout=30)  # fmt: skip
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"] == "fine"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type": "content_block_delta", "index": "zero", "delta": 7}',
+        '{"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": 5}}',
+        "[1, 2, 3]",
+        "{not json",
+        '{"type": "content_block_stop", "index": null}',
+    ],
+)
+def test_a_malformed_stream_event_during_a_retrieval_never_cuts_the_stream(
+    kit: Any, stack: Any, bad: str
+) -> None:
+    head = {"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant",
+            "content": [], "model": "m", "stop_reason": None, "usage": {"input_tokens": 1}}}  # fmt: skip
+    use = {"type": "content_block_start", "index": 0,
+           "content_block": {"type": "tool_use", "id": "t9", "name": "headroom_retrieve", "input": {}}}  # fmt: skip
+    chunks = [f"event: message_start\ndata: {json.dumps(head)}\n\n",
+              f"event: content_block_start\ndata: {json.dumps(use)}\n\n",
+              f"event: content_block_delta\ndata: {bad}\n\n",
+              'event: message_stop\ndata: {"type": "message_stop"}\n\n']  # fmt: skip
+    stack.fake.script = [kit.Raw([c.encode() for c in chunks]), kit.Text("after")]
+    body = {"model": "m", "max_tokens": 10, "stream": True, "messages": kit.anthropic_messages(kit.app_log(seed=42))}
+    reply = httpx.post(f"{stack.proxy.url}/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"},
+                       timeout=30)  # fmt: skip
+    assert reply.status_code == 200
+    last = [line for line in reply.text.splitlines() if line.startswith("event: ")][-1]
+    assert last in ("event: message_stop", "event: error")  # a whole stream, or one the SDK reads as failed
+
+
+def test_a_broken_plain_stream_ends_with_the_providers_own_error_event(kit: Any, stack: Any) -> None:
+    stack.fake.fail_after = 2
+    reply = httpx.post(f"{stack.openai_url}/chat/completions", timeout=30,
+                       json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    tail = reply.text.strip().splitlines()[-1]
+    assert tail.startswith("data: ")
+    error = json.loads(tail[len("data: "):])
+    assert set(error) == {"error"}  # OpenAI's shape, not Anthropic's {"type": "error", ...}
+    assert error["error"]["type"] == "api_error"

@@ -10,6 +10,7 @@ thread, so an event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,8 @@ from ._store import Store
 from ._tokens import Tokenizer
 from ._tool import retrieve_tool
 from ._types import SOURCES, Compressed, CompressResult, Kind, Source, ToolFormat
+
+log = logging.getLogger("headroom")
 
 if TYPE_CHECKING:
     from ._policy.conversation import Conversations
@@ -249,7 +252,15 @@ class Headroom:
         Raises:
             ConfigError: ``messages`` is neither a sequence of messages nor a string.
         """
-        return self._conversations().compress(messages, query, model, system, tools, retrievable)
+        try:
+            return self._conversations().compress(messages, query, model, system, tools, retrievable)
+        except (ConfigError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # the last line of defence: a shape nobody foresaw goes back unchanged
+            log.exception("headroom: compressing the conversation failed; returning it unchanged")
+            return CompressResult(
+                messages=messages, tokens_before=0, tokens_after=0, system=system, tools=tools
+            )
 
     async def acompress(
         self,

@@ -30,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ._apis import Api
 from ._settings import ProxySettings
-from ._sse import event, events
+from ._sse import events
 from ._state import State, Thread, credential
 from ._upstream import Upstream, forward_headers, response_headers
 from ._wire import Call, add_usage
@@ -181,11 +181,15 @@ async def complete(exchange: Exchange) -> Response:
             return Response(reply.content, reply.status_code, headers)
         try:
             data = orjson.loads(reply.content)
-        except orjson.JSONDecodeError:
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            usage = add_usage(usage, api.usage_of(data))
+            first_id = first_id or data.get("id")
+            calls, client = api.calls(data)
+        except (orjson.JSONDecodeError, TypeError, AttributeError, ValueError, KeyError, IndexError):
+            # a shape we do not understand (our tool's name in a malformed answer): forwarded as it came
+            log.warning("headroom proxy: an upstream answer we cannot read; forwarding it unchanged")
             return Response(reply.content, reply.status_code, response_headers(reply.headers))
-        usage = add_usage(usage, api.usage_of(data))
-        first_id = first_id or data.get("id")
-        calls, client = api.calls(data)
         if not calls:
             break
         answers = await asyncio.to_thread(_answers, exchange, calls)
@@ -218,18 +222,17 @@ async def stream(exchange: Exchange) -> Response:
         return Response(content, reply.status_code, response_headers(reply.headers))
     headers = response_headers(reply.headers, exchange.headers_out())
     if not exchange.retrieval:
-        return StreamingResponse(_relay(reply), reply.status_code, headers)
+        return StreamingResponse(_relay(exchange.api, reply), reply.status_code, headers)
     return StreamingResponse(_rounds(exchange, reply), reply.status_code, headers)
 
 
-async def _relay(reply: httpx.Response) -> AsyncIterator[bytes]:
+async def _relay(api: Api, reply: httpx.Response) -> AsyncIterator[bytes]:
     try:
         async for chunk in reply.aiter_raw():
             yield chunk
     except httpx.HTTPError as exc:  # the upstream broke off: end the stream with an error the SDK reads
         log.warning("headroom proxy: upstream stream failed: %s", exc)
-        failure = {"type": "api_error", "message": f"upstream stream failed: {exc}"}
-        yield event({"type": "error", "error": failure}, "error").encode()
+        yield api.error_event(f"upstream stream failed: {exc}")
     finally:
         await reply.aclose()
 
@@ -267,3 +270,6 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
     except httpx.HTTPError as exc:
         log.warning("headroom proxy: upstream stream failed: %s", exc)
         yield api.error_event(f"upstream stream failed: {exc}")
+    except Exception as exc:  # an event we cannot read while holding back: end with an error, not a cut
+        log.exception("headroom proxy: a streamed event we cannot read during a retrieval")
+        yield api.error_event(f"headroom proxy could not read the upstream stream: {type(exc).__name__}")

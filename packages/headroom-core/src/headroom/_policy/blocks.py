@@ -162,7 +162,8 @@ class _Reader:
         elif role == "assistant":
             self.step(True)
             self.content(index, ("content",), content, "assistant")
-            for n, call in enumerate(message.get("tool_calls") or ()):
+            calls = message.get("tool_calls")
+            for n, call in enumerate(calls if isinstance(calls, list) else ()):
                 if isinstance(call, dict) and isinstance(call.get("function"), dict):
                     function = call["function"]
                     path = ("tool_calls", n, "function", "arguments")
