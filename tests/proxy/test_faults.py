@@ -154,7 +154,12 @@ def test_a_malformed_stream_event_during_a_retrieval_never_cuts_the_stream(
               f"event: content_block_delta\ndata: {bad}\n\n",
               'event: message_stop\ndata: {"type": "message_stop"}\n\n']  # fmt: skip
     stack.fake.script = [kit.Raw([c.encode() for c in chunks]), kit.Text("after")]
-    body = {"model": "m", "max_tokens": 10, "stream": True, "messages": kit.anthropic_messages(kit.app_log(seed=42))}
+    body = {
+        "model": "m",
+        "max_tokens": 10,
+        "stream": True,
+        "messages": kit.anthropic_messages(kit.app_log(seed=42)),
+    }
     reply = httpx.post(f"{stack.proxy.url}/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"},
                        timeout=30)  # fmt: skip
     assert reply.status_code == 200
@@ -168,6 +173,6 @@ def test_a_broken_plain_stream_ends_with_the_providers_own_error_event(kit: Any,
                        json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
     tail = reply.text.strip().splitlines()[-1]
     assert tail.startswith("data: ")
-    error = json.loads(tail[len("data: "):])
+    error = json.loads(tail[len("data: ") :])
     assert set(error) == {"error"}  # OpenAI's shape, not Anthropic's {"type": "error", ...}
     assert error["error"]["type"] == "api_error"

@@ -205,3 +205,32 @@ def test_without_the_redis_package_the_error_names_the_extra(monkeypatch: pytest
     monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` meets when it is not installed
     with pytest.raises(ConfigError, match=r'pip install "headroom-core\[redis\]"'):
         open_store("redis://127.0.0.1:6379/0", ttl_seconds=0, max_store_bytes=1)
+
+
+def test_a_stalled_server_costs_one_timeout_not_one_per_block(tmp_path: Path) -> None:
+    """SIGSTOP'd Redis: the first block waits out the timeout, the breaker lets the rest through."""
+    import signal
+
+    from headroom import Config, Headroom
+
+    with running_redis(tmp_path) as server:
+        hr = Headroom(Config(store=server.url(3)))
+        logs = ["\n".join(f"2026-01-01 10:00:{i % 60:02d} INFO request {i} served by {seed}" for i in range(400))
+                for seed in range(8)]  # fmt: skip
+        assert hr.compress_text(logs[0]).outcome == "compressed"
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            results = [hr.compress_text(text) for text in logs[1:]]
+            elapsed = time.monotonic() - started
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert [r.text for r in results] == logs[1:]  # nothing dropped without its original
+        # the first waits out the timeout (past its time budget too), the rest pass through at once
+        assert {r.outcome for r in results[1:]} == {"store_failed"}
+        assert elapsed < 3 * 2.0 + 2.0, elapsed  # one timeout (2 s), not seven
+        assert hr.ledger is not None
+        hr.ledger.flush()
+        said = [e for e in hr.ledger.events() if "originals pass through" in e.reason]
+        assert len(said) == 1
+        hr.close()

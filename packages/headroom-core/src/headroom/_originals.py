@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -26,6 +26,8 @@ from ._store import Original, Store, open_store
 log = logging.getLogger("headroom")
 
 RETRY_SECONDS = 10.0  # after a failed open, the store is tried again after this long
+SLOW_SECONDS = 0.5  # a store call that fails after this long has timed out (a stalled server) ...
+PAUSE_SECONDS = 30.0  # ... and the store is left alone this long: blocks pass through without waiting
 
 _SCOPE: ContextVar[str] = ContextVar("headroom_scope", default="")
 
@@ -48,13 +50,34 @@ def scoped(ref: str) -> str:
 
 
 class Originals:
-    """The store named by ``config.store``, opened lazily, with the engine's failure rules."""
+    """The store named by ``config.store``, opened lazily, with the engine's failure rules.
 
-    def __init__(self, config: Config) -> None:
+    A circuit breaker covers a store that stalls: a call that fails after ``SLOW_SECONDS`` pauses
+    keeping and checking for ``PAUSE_SECONDS`` (blocks pass through at once instead of each waiting
+    out the timeout), said once in the log and once to ``on_pause`` (the engine's ledger).
+    """
+
+    def __init__(self, config: Config, on_pause: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._failed: tuple[float, StoreError] | None = None  # (when, why) the last open failed
+        self._paused_until = 0.0
+        self._on_pause = on_pause
+
+    @property
+    def paused(self) -> bool:
+        """Whether the breaker is open: the store timed out a moment ago and is left alone."""
+        return time.monotonic() < self._paused_until
+
+    def _failed_after(self, started: float, exc: BaseException) -> None:
+        if time.monotonic() - started < SLOW_SECONDS or self.paused:
+            return
+        self._paused_until = time.monotonic() + PAUSE_SECONDS
+        reason = f"store timed out ({exc}); originals pass through for {PAUSE_SECONDS:.0f} s"
+        log.warning("headroom: %s", reason)
+        if self._on_pause is not None:
+            self._on_pause(reason)
 
     @property
     def store(self) -> Store:
@@ -81,11 +104,15 @@ class Originals:
             return self._store
 
     def keep(self, ref: str, text: str, kind: str) -> bool:
-        """Store ``text`` under ``ref``; False (logged) when the store fails."""
+        """Store ``text`` under ``ref``; False (logged) when the store fails or is paused."""
+        if self.paused:
+            return False
+        started = time.monotonic()
         try:
             self.store.put(scoped(ref), Original(text, kind))
         except (StoreError, ConfigError) as exc:
             log.warning("headroom: could not store the original (%s); passing the text through", exc)
+            self._failed_after(started, exc)
             return False
         return True
 
@@ -99,9 +126,13 @@ class Originals:
 
     def hold(self, refs: Iterable[str]) -> bool:
         """Whether the store still holds every one of ``refs`` (False when it cannot be read)."""
+        if self.paused:
+            return False
+        started = time.monotonic()
         try:
             return all(self.store.contains(scoped(ref)) for ref in refs)
-        except StoreError:
+        except StoreError as exc:
+            self._failed_after(started, exc)
             return False
 
     def marked(self, text: str) -> bool:
@@ -109,10 +140,14 @@ class Originals:
         refs = marker_refs(text)
         if not refs:
             return False
+        if self.paused:
+            return True  # cannot tell: leave the text alone rather than risk compressing twice
+        started = time.monotonic()
         try:
             return any(self.store.contains(scoped(ref)) for ref in refs)
-        except StoreError:
+        except StoreError as exc:
             log.warning("headroom: store unavailable while checking markers", exc_info=True)
+            self._failed_after(started, exc)
             return True  # cannot tell: leave the text alone rather than risk compressing twice
 
     def close(self) -> None:

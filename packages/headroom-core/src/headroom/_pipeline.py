@@ -67,7 +67,7 @@ class Pipeline:
     def __init__(self, config: Config, events: Recorder) -> None:
         self.config = config
         self.events = events
-        self.originals = Originals(config)
+        self.originals = Originals(config, on_pause=events.store_paused)
         self.outcomes: Counter[str] = Counter()
 
     def tokenizer(self, model: str | None = None) -> Tokenizer:

@@ -22,6 +22,7 @@ from .events import (
     OVER_BUDGET,
     REQUEST,
     RETRIEVE,
+    STORE_FAILED,
     STUBBED,
     Event,
     LedgerOutcome,
@@ -199,6 +200,10 @@ class Recorder:
                 tokens_after=tokens,
             )
         )
+
+    def store_paused(self, reason: str) -> None:
+        """The store timed out and is left alone for a while: one event says so (blocks pass through)."""
+        self.record(Event(event=COMPRESS, source=self.source, outcome=STORE_FAILED, reason=reason))
 
     def budget(
         self, before: int, after: int, stubbed: int, over: bool, budget: int, model: str | None
