@@ -103,3 +103,31 @@ def test_python_dash_m_and_plugin_commands(tmp_path: Path) -> None:
     assert ran.stdout == "hello from a plugin\n"
     version = subprocess.run([sys.executable, "-m", "headroom", "--version"], capture_output=True, text=True)
     assert version.stdout.strip().endswith("0.1.0")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["compress", "--budget", "nan", "-"], ["compress", "--budget", "2", "-"], ["stats", "--since", "99999999999d"],
+     ["stats", "--since", "yesterday"], ["nosuch"], ["compress", "--kind", "pdf", "-"]],
+)  # fmt: skip
+def test_a_bad_argument_gets_one_line_and_exit_code_2(runner: CliRunner, arguments: list[str]) -> None:
+    result = runner.invoke(main, arguments, input=b"hi\n")
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("headroom: ")
+
+
+def test_retrieve_writes_any_lone_surrogate_back(runner: CliRunner, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/cli.db"
+    from headroom import Config, Headroom
+
+    text = "2026-01-01 10:00:00 INFO a \ud800 b\n" * 400 + "escaped \udcff byte\n"
+    hr = Headroom(Config(store=store))
+    ref = hr.compress_text(text, kind="log").ref
+    hr.close()
+    assert ref is not None
+    result = runner.invoke(main, ["--store", store, "retrieve", ref])
+    assert result.exit_code == 0
+    assert result.stdout_bytes == text.encode("utf-8", "surrogatepass").replace(b"\xed\xb3\xbf", b"\xff")

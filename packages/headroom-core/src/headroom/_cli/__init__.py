@@ -6,12 +6,13 @@ Packages add subcommands through the entry-point group ``headroom.commands`` (th
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import sys
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
@@ -27,17 +28,55 @@ log = logging.getLogger("headroom")
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _lone_surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    """Escaped bytes (U+DC80..U+DCFF) back to the bytes they came from; any other lone surrogate as
+    the store keeps it (``surrogatepass``)."""
+    assert isinstance(error, UnicodeEncodeError)
+    out = bytearray()
+    for char in error.object[error.start : error.end]:
+        point = ord(char)
+        out += bytes([point - 0xDC00]) if 0xDC80 <= point <= 0xDCFF else char.encode("utf-8", "surrogatepass")
+    return bytes(out), error.end
+
+
+codecs.register_error("headroom-bytes", _lone_surrogates)
+
+
 def _out(text: str) -> None:
     """Write ``text`` to stdout byte for byte (lone surrogates go back to the bytes they came from)."""
     sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.write(text.encode("utf-8", "headroom-bytes"))
     sys.stdout.buffer.flush()
 
 
+def _a_number(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value != value:  # NaN passes every range check
+        raise click.BadParameter("nan is not a number", ctx, param)
+    return value
+
+
 class _Group(click.Group):
-    """Loads subcommands from the ``headroom.commands`` entry points on first use."""
+    """Loads subcommands from the ``headroom.commands`` entry points on first use; a bad argument
+    is answered with one line on stderr and exit code 2."""
 
     _loaded = False
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as exc:
+            where = f"; see {exc.ctx.command_path} --help" if exc.ctx is not None else ""
+            click.echo(f"headroom: {exc.format_message().rstrip('.')}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"headroom: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("headroom: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def _load(self) -> None:
         if self._loaded:
@@ -84,7 +123,7 @@ main.add_command(perf_command)
 @click.argument("file", type=click.File("rb"), default="-")
 @click.option("--query", "-q", default=None, help="What the model is looking for; matches are kept.")
 @click.option("--kind", "-k", type=click.Choice(KINDS), default=None, help="Skip detection.")
-@click.option("--budget", "-b", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--budget", "-b", type=click.FloatRange(0, 1, min_open=True), default=None, callback=_a_number,
               help="Share of tokens to keep.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the text.")
 @click.pass_obj

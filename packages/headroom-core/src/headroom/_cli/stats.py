@@ -58,7 +58,10 @@ def parse_since(text: str, now: float | None = None) -> float:
     """
     found = _AGO.match(text)
     if found:
-        return (time.time() if now is None else now) - float(found[1]) * _UNITS[found[2].lower()]
+        since = (time.time() if now is None else now) - float(found[1]) * _UNITS[found[2].lower()]
+        if since < 0:
+            raise ValueError(f"{text!r} reaches back before 1970")
+        return since
     raw = text.strip()
     if raw.endswith(("z", "Z")):
         raw = raw[:-1] + "+00:00"
