@@ -6,8 +6,11 @@ Compression runs on the caller's thread. ``until(deadline)`` arms a watchdog thr
 arrives at the next bytecode, so a single call into C finishes first; the compressors' C calls are
 linear and bounded by the input). ``shielded()`` pauses the budget around what must not be cut in
 half (a store write): a deadline that passed meanwhile raises right after it. A raise that would
-arrive after the armed block ended is cancelled on the way out (the block keeps its result).
+arrive after the armed block ended is cancelled on the way out (the block keeps its result); the
+handler that catches ``TimeUp`` calls ``clear()``, in case the raise cut that way out short.
 ``TimeUp`` is a ``BaseException``, so a compressor's own ``except Exception`` does not swallow it.
+A raise that lands in a finalizer or a ``gc`` callback is swallowed there (printed as unraisable);
+that compression then runs to its end, unbudgeted.
 """
 
 from __future__ import annotations
@@ -86,25 +89,28 @@ _DEADLINE = threading.local()
 
 @contextmanager
 def until(deadline: float) -> Iterator[None]:
-    """Raise ``TimeUp`` inside this block once ``time.monotonic()`` passes ``deadline``.
+    """Raise ``TimeUp`` inside this block once ``time.monotonic()`` passes ``deadline`` (an infinite
+    deadline arms nothing). Blocks do not nest; whoever catches ``TimeUp`` calls ``clear()``.
 
     Raises:
         TimeUp: the deadline passed inside the block.
     """
-    outer = getattr(_DEADLINE, "value", None)
-    _DEADLINE.value = deadline if outer is None else min(outer, deadline)
-    if outer is not None:  # nested: the outer block already watches (with the earlier deadline)
-        try:
-            yield
-        finally:
-            _DEADLINE.value = outer
+    if deadline == float("inf"):
+        yield
         return
+    _DEADLINE.value = deadline
     _WATCHDOG.arm(deadline)
     try:
         yield  # a block that finished as its deadline fired keeps its result
     finally:
-        _DEADLINE.value = None
-        _WATCHDOG.disarm()
+        clear()
+
+
+def clear() -> None:
+    """Forget this thread's budget, cancelling a raise not yet delivered. ``until`` calls it on the
+    way out; a handler of ``TimeUp`` calls it too, since the raise may have cut that exit short."""
+    _DEADLINE.value = None
+    _WATCHDOG.disarm()
 
 
 @contextmanager

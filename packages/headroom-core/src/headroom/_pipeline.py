@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from ._compressors import Job, compressor_for
 from ._config import MIN_TIME_BUDGET, Config
 from ._deadline import TimeUp, shielded, until
+from ._deadline import clear as clear_deadline
 from ._detect import detect
 from ._errors import ConfigError
 from ._markers import Marker, make_ref
@@ -140,6 +141,7 @@ class Pipeline:
             with until(self._deadline(text)):
                 result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
         except TimeUp:
+            clear_deadline()  # the raise may have cut the block's own clean-up short
             log.warning("headroom: compression over its time budget; passing the text through unchanged")
             result = self.unchanged(text, kind or "text", tokenizer.count(text), "timed_out", tokenizer)
         except (KeyboardInterrupt, SystemExit):
