@@ -103,18 +103,26 @@ class Originals:
                 self._failed = None
             return self._store
 
-    def keep(self, ref: str, text: str, kind: str) -> bool:
-        """Store ``text`` under ``ref``; False (logged) when the store fails or is paused."""
+    def _checked(self, call: Callable[[], bool], failed: bool) -> bool:
+        """``call()``, or ``failed`` when the store is paused or raises (a slow failure pauses it)."""
         if self.paused:
-            return False
+            return failed
         started = time.monotonic()
         try:
-            self.store.put(scoped(ref), Original(text, kind))
+            return call()
         except (StoreError, ConfigError) as exc:
-            log.warning("headroom: could not store the original (%s); passing the text through", exc)
+            log.warning("headroom: store unavailable (%s); passing the text through", exc)
             self._failed_after(started, exc)
-            return False
-        return True
+            return failed
+
+    def keep(self, ref: str, text: str, kind: str) -> bool:
+        """Store ``text`` under ``ref``; False (logged) when the store fails or is paused."""
+
+        def put() -> bool:
+            self.store.put(scoped(ref), Original(text, kind))
+            return True
+
+        return self._checked(put, False)
 
     def get(self, ref: str) -> Original | None:
         """The original under ``ref`` in the current scope.
@@ -126,29 +134,15 @@ class Originals:
 
     def hold(self, refs: Iterable[str]) -> bool:
         """Whether the store still holds every one of ``refs`` (False when it cannot be read)."""
-        if self.paused:
-            return False
-        started = time.monotonic()
-        try:
-            return all(self.store.contains(scoped(ref)) for ref in refs)
-        except StoreError as exc:
-            self._failed_after(started, exc)
-            return False
+        return self._checked(lambda: all(self.store.contains(scoped(ref)) for ref in refs), False)
 
     def marked(self, text: str) -> bool:
-        """Whether ``text`` carries a marker of ours whose ref the store holds (never compress twice)."""
+        """Whether ``text`` carries a marker of ours whose ref the store holds (never compress twice).
+        When the store cannot tell, True: the text is left alone rather than compressed twice."""
         refs = marker_refs(text)
         if not refs:
             return False
-        if self.paused:
-            return True  # cannot tell: leave the text alone rather than risk compressing twice
-        started = time.monotonic()
-        try:
-            return any(self.store.contains(scoped(ref)) for ref in refs)
-        except StoreError as exc:
-            log.warning("headroom: store unavailable while checking markers", exc_info=True)
-            self._failed_after(started, exc)
-            return True  # cannot tell: leave the text alone rather than risk compressing twice
+        return self._checked(lambda: any(self.store.contains(scoped(ref)) for ref in refs), True)
 
     def close(self) -> None:
         with self._lock:
