@@ -79,7 +79,7 @@ class Config:
         ledger: record stats events.
         align_cache: move volatile lines (timestamps, ids) of the system prompt to the newest user
             turn and put tool definitions in canonical order, so providers' prompt caches keep hitting.
-        time_budget: seconds one compression may take per MB of its input (never less than
+        time_budget: CPU seconds one compression may use per MB of its input (never less than
             ``MIN_TIME_BUDGET``); past it the text passes through unchanged (``timed_out``). 0: no budget.
     """
 

@@ -1,11 +1,13 @@
 """A time budget for one compression: past it the compressor is interrupted and the text passes
 through unchanged (outcome ``timed_out``).
 
-Compression runs on the caller's thread. ``until(deadline)`` arms a watchdog thread that raises
-``TimeUp`` in it once the deadline passes (CPython's ``PyThreadState_SetAsyncExc``: the exception
-arrives at the next bytecode, so a single call into C finishes first; the compressors' C calls are
-linear and bounded by the input). ``shielded()`` pauses the budget around what must not be cut in
-half (a store write): a deadline that passed meanwhile raises right after it. A raise that would
+Compression runs on the caller's thread. ``until(seconds)`` arms a watchdog thread that raises
+``TimeUp`` in it once that thread has used ``seconds`` of CPU time (its own clock, so a loaded
+machine or a busy event loop does not eat the budget; wall time where threads have no CPU clock),
+with CPython's ``PyThreadState_SetAsyncExc``: the exception arrives at the next bytecode, so a
+single call into C finishes first (the compressors' C calls are linear and bounded by the input).
+``shielded()`` pauses the budget around what must not be cut in half (a store write): a budget that
+ran out meanwhile raises right after it. A raise that would
 arrive after the armed block ended is cancelled on the way out (the block keeps its result); the
 handler that catches ``TimeUp`` calls ``clear()``, in case the raise cut that way out short.
 ``TimeUp`` is a ``BaseException``, so a compressor's own ``except Exception`` does not swallow it.
@@ -31,6 +33,14 @@ _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _TIME_UP = ctypes.py_object(TimeUp)
 
 
+def _clock(thread: int) -> float:
+    """Seconds of CPU time ``thread`` has used (wall time where threads have no CPU clock)."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread))
+    except (AttributeError, OSError):  # no per-thread clocks here, or the thread has ended
+        return time.monotonic()
+
+
 class _Watchdog:
     """One thread that raises ``TimeUp`` in armed threads past their deadline.
 
@@ -43,7 +53,7 @@ class _Watchdog:
         self._lock = threading.Lock()
         self._wake = threading.Lock()  # released by ``arm`` to wake the watcher (a C-level signal)
         self._wake.acquire()
-        self._armed: dict[int, float] = {}  # thread id -> monotonic deadline
+        self._armed: dict[int, float] = {}  # thread id -> deadline on that thread's clock
         self._fired: set[int] = set()  # threads sent a TimeUp that may not have arrived yet
         self._thread: threading.Thread | None = None
 
@@ -73,14 +83,16 @@ class _Watchdog:
     def _watch(self) -> None:
         while True:
             with self._lock:
-                now = time.monotonic()
+                left: list[float] = []  # CPU seconds each armed thread has left: no sooner can it end
                 for thread, deadline in list(self._armed.items()):
-                    if deadline <= now:
+                    remaining = deadline - _clock(thread)
+                    if remaining <= 0:
                         del self._armed[thread]
                         self._fired.add(thread)
                         _set_async_exc(ctypes.c_ulong(thread), _TIME_UP)
-                wake = min(self._armed.values(), default=None)
-            self._wake.acquire(timeout=-1 if wake is None else max(wake - now, 0.001))
+                    else:
+                        left.append(remaining)
+            self._wake.acquire(timeout=max(min(left), 0.001) if left else -1)
 
 
 _WATCHDOG = _Watchdog()
@@ -88,16 +100,17 @@ _DEADLINE = threading.local()
 
 
 @contextmanager
-def until(deadline: float) -> Iterator[None]:
-    """Raise ``TimeUp`` inside this block once ``time.monotonic()`` passes ``deadline`` (an infinite
-    deadline arms nothing). Blocks do not nest; whoever catches ``TimeUp`` calls ``clear()``.
+def until(seconds: float) -> Iterator[None]:
+    """Raise ``TimeUp`` inside this block once this thread has used ``seconds`` of CPU time in it
+    (infinite seconds arm nothing). Blocks do not nest; whoever catches ``TimeUp`` calls ``clear()``.
 
     Raises:
-        TimeUp: the deadline passed inside the block.
+        TimeUp: the budget ran out inside the block.
     """
-    if deadline == float("inf"):
+    if seconds == float("inf"):
         yield
         return
+    deadline = _clock(threading.get_ident()) + seconds
     _DEADLINE.value = deadline
     _WATCHDOG.arm(deadline)
     try:
@@ -127,6 +140,6 @@ def shielded() -> Iterator[None]:
     if _WATCHDOG.disarm():
         raise TimeUp
     yield  # a block that raises leaves the budget disarmed: the armed block ends with it
-    if time.monotonic() >= deadline:
+    if _clock(threading.get_ident()) >= deadline:
         raise TimeUp
     _WATCHDOG.arm(deadline)

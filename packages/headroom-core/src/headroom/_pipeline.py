@@ -75,12 +75,12 @@ class Pipeline:
         """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""
         return get_tokenizer(encoding_for_model(model, self.config.tokenizer))
 
-    def _deadline(self, text: str) -> float:
-        """When a compression of ``text`` started now must end (``Config.time_budget``)."""
+    def _budget(self, text: str) -> float:
+        """Seconds of CPU time a compression of ``text`` may use (``Config.time_budget``)."""
         per_mb = self.config.time_budget
         if not per_mb:
             return float("inf")
-        return time.monotonic() + max(MIN_TIME_BUDGET, per_mb * len(text) / 1_000_000)
+        return max(MIN_TIME_BUDGET, per_mb * len(text) / 1_000_000)
 
     def keep(self, ref: str, text: str, kind: str) -> bool:
         """Store the original; False (logged, counted as ``store_errors``) when the store fails.
@@ -138,7 +138,7 @@ class Pipeline:
         tokenizer = self.tokenizer(model)
         trace = Trace()
         try:
-            with until(self._deadline(text)):
+            with until(self._budget(text)):
                 result = self._compress(text, query, kind, budget, retrievable, tokenizer, path, trace)
         except TimeUp:
             clear_deadline()  # the raise may have cut the block's own clean-up short
