@@ -198,8 +198,6 @@ def _owed_keys(
 ) -> dict[int, str]:
     """index -> the key an owed answer would have, for every assistant turn that calls the client's
     tools: the digest of the history before it, the ids of its calls and the credential."""
-    if not any(ids(m) for m in messages):
-        return {}
     wanted: dict[int, str] = {}
     for index, digest in prefix_digests(messages):
         found = ids(messages[index]) if index < len(messages) else []

@@ -47,12 +47,19 @@ def credential(headers: Any) -> str:
 
 def canonical(value: Any) -> bytes:
     """``value`` as bytes that do not depend on key order or on the cache markers clients move."""
+    data = _sorted(value)
+    if b'"cache_control"' in data:  # rare: only then is the value copied without them
+        data = _sorted(_stable(value))
+    return data
+
+
+def _sorted(value: Any) -> bytes:
     try:
-        return orjson.dumps(_stable(value), option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):  # lone surrogates, huge ints
         import json
 
-        return json.dumps(_stable(value), sort_keys=True).encode("utf-8", "surrogatepass")
+        return json.dumps(value, sort_keys=True).encode("utf-8", "surrogatepass")
 
 
 def _stable(value: Any) -> Any:
@@ -149,7 +156,7 @@ class State:
         sends next is still valid, only without our calls in it."""
         try:
             for key, value in records.items():
-                text = canonical(value).decode("utf-8", "surrogatepass")
+                text = _sorted(value).decode("utf-8", "surrogatepass")
                 self.engine.store.put(key, Original(text, "proxy"))
                 with self._lock:
                     self._misses.pop(key, None)
