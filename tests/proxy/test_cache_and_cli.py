@@ -65,3 +65,29 @@ def test_health(stack: Any) -> None:
     reply = httpx.get(f"{stack.proxy.url}/health")
     assert reply.status_code == 200
     assert reply.json()["status"] == "ok"
+
+
+def test_a_network_bind_needs_allow_remote(tmp_path: Any) -> None:
+    from headroom_proxy._cli import _loopback, proxy
+
+    assert all(_loopback(host) for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"))
+    for host in ("0.0.0.0", "::", "192.168.1.7", "example.com"):
+        refused = CliRunner().invoke(proxy, ["--host", host])
+        assert refused.exit_code == 2, refused.output
+        assert "--allow-remote" in refused.output
+        assert "Traceback" not in refused.output
+    # with --allow-remote a network bind goes ahead, with a warning; the port is already taken, so
+    # uvicorn stops right after the warning instead of listening
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        started = subprocess.run(
+            [sys.executable, "-m", "headroom", "proxy", "--host", "0.0.0.0", "--allow-remote", "--port", port,
+             "--store", f"sqlite:///{tmp_path / 's.db'}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert "anyone who can reach it" in started.stderr
+    assert started.returncode != 0  # the taken port, not the host, stopped it

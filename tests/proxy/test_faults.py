@@ -176,3 +176,46 @@ def test_a_broken_plain_stream_ends_with_the_providers_own_error_event(kit: Any,
     error = json.loads(tail[len("data: ") :])
     assert set(error) == {"error"}  # OpenAI's shape, not Anthropic's {"type": "error", ...}
     assert error["error"]["type"] == "api_error"
+
+
+def _raw(url: str, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> Any:
+    """A request sent as written: ``http.client`` neither normalises the path nor merges headers."""
+    import http.client
+
+    parsed = httpx.URL(url)
+    conn = http.client.HTTPConnection(parsed.host, parsed.port, timeout=5)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in [*headers, ("content-length", str(len(body)))]:
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        reply = conn.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/../../etc/passwd", "/v1/%2e%2e/%2E%2E/etc/passwd", "/v1/./models",
+                                  "/v1/chat/completions/..", "/v1/messages/%2e%2e/x"])  # fmt: skip
+def test_a_path_that_climbs_out_of_the_base_path_is_refused(stack: Any, path: str) -> None:
+    chat = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    status, body = _raw(stack.proxy.url, "POST", path, [("authorization", "Bearer k")], chat)
+    assert status == 400
+    assert "segments" in json.dumps(body)
+    assert body.get("type") == "error" or "error" in body  # the provider's error shape
+    status, _ = _raw(stack.proxy.url, "GET", path, [("authorization", "Bearer k")])
+    assert status == 400
+    assert stack.fake.received == []  # nothing reached the upstream
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-api-key", "api-key"])
+def test_a_credential_sent_twice_is_refused(stack: Any, header: str) -> None:
+    chat = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    twice = [(header, "Bearer first"), (header, "Bearer second"), ("content-type", "application/json")]
+    for path in ("/v1/chat/completions", "/v1/messages", "/v1/models"):
+        status, body = _raw(stack.proxy.url, "POST" if "models" not in path else "GET", path, twice, chat)
+        assert status == 400, path
+        assert "more than once" in json.dumps(body)
+    assert stack.fake.received == []
+    status, body = _raw(stack.proxy.url, "POST", "/v1/chat/completions", twice[1:], chat)
+    assert status == 200  # one credential header goes through as before

@@ -243,3 +243,41 @@ def test_store_urls(tmp_path: Path) -> None:
         open_store("postgres://db", ttl_seconds=0, max_store_bytes=1)
     with pytest.raises(ConfigError):
         sqlite_path("sqlite:relative.db")
+
+
+def test_loose_modes_of_an_existing_store_file_are_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "loose.db"
+    SQLiteStore(path, ttl_seconds=0, max_bytes=1 << 20).close()
+    path.chmod(0o644)
+    store = SQLiteStore(path, ttl_seconds=0, max_bytes=1 << 20)
+    store.put(make_ref("x"), Original("x", "text"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    store.close()
+
+
+def test_a_full_disk_is_reported_as_such(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "full.db", ttl_seconds=0, max_bytes=1 << 30)
+    store._db.execute("PRAGMA max_page_count = 8")  # SQLite's own "database or disk is full"
+    with pytest.raises(StoreError) as failed:
+        store.put(make_ref("big"), Original("y" * 200_000, "text"))
+    assert "full" in str(failed.value)
+    assert "rollback" not in str(failed.value)
+    store.close()
+
+
+def test_a_loose_headroom_data_directory_is_tightened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platformdirs
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    home = Path(platformdirs.user_data_dir("headroom"))
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    store = SQLiteStore(home / "store.db", ttl_seconds=0, max_bytes=1 << 20)
+    store.put(make_ref("x"), Original("x", "text"))
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for name in ("store.db", "store.db-wal", "store.db-shm"):
+        if (home / name).exists():
+            assert stat.S_IMODE((home / name).stat().st_mode) & 0o077 == 0, name
+    store.close()

@@ -37,6 +37,7 @@ def connect(path: Path, *, busy_ms: int) -> sqlite3.Connection:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    _private(path)
     db = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     try:
         db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -56,6 +57,29 @@ def connect(path: Path, *, busy_ms: int) -> sqlite3.Connection:
     return db
 
 
+def _private(path: Path) -> None:
+    """Tighten an existing file (and its WAL and shared-memory files) to 0600, and headroom's own data
+    directory to 0700: originals may hold secrets. A file owned by someone else is left as it is."""
+    import platformdirs
+
+    targets = [(path, 0o600), (Path(f"{path}-wal"), 0o600), (Path(f"{path}-shm"), 0o600)]
+    if path.parent == Path(platformdirs.user_data_dir("headroom")):
+        targets.append((path.parent, 0o700))
+    for target, mode in targets:
+        try:
+            if target.exists() and target.stat().st_mode & 0o777 & ~mode:
+                target.chmod(mode)
+        except OSError:
+            pass
+
+
+def rollback(db: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends one itself on some errors (a full disk),
+    and a failing ROLLBACK would hide the error that matters."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
 def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     """Apply every migration the file has not seen yet, in order, each in its own transaction.
 
@@ -73,5 +97,5 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
                 )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            rollback(db)
             raise

@@ -77,6 +77,9 @@ def create_app(
 
     def handler(api: Api, url: str) -> Any:
         async def handle(request: Request) -> Response:
+            refused = _refused(request, api)
+            if refused is not None:
+                return refused
             raw = await request.body()
             target = _with_query(url, request)
             try:
@@ -108,6 +111,9 @@ def create_app(
         else:
             url = str(httpx.URL(settings.openai_url).copy_with(path=path, query=None))
         api = messages if anthropic else chat
+        refused = _refused(request, api)
+        if refused is not None:
+            return refused
         try:
             return await _forward(request, None, upstream(), _with_query(url, request))
         except httpx.TimeoutException as exc:
@@ -193,6 +199,22 @@ async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
         return await task
     finally:
         watcher.cancel()
+
+
+_CREDENTIALS = ("authorization", "x-api-key", "api-key")
+
+
+def _refused(request: Request, api: Api) -> Response | None:
+    """A 400 for what must not reach the upstream: a path that climbs out of its base path (``..``,
+    also percent-encoded) or a credential header sent twice (which one would count?)."""
+    if any(part in ("..", ".") for part in request.url.path.split("/")):
+        return JSONResponse(api.error(400, "the path may not contain . or .. segments",
+                                      "invalid_request_error"), 400)  # fmt: skip
+    for name in _CREDENTIALS:
+        if len(request.headers.getlist(name)) > 1:
+            return JSONResponse(api.error(400, f"the {name} header was sent more than once",
+                                          "invalid_request_error"), 400)  # fmt: skip
+    return None
 
 
 def _error(api: Api, status: int, message: str) -> Response:

@@ -13,6 +13,7 @@ from ._settings import ANTHROPIC_URL, OPENAI_URL
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--allow-remote", is_flag=True, help="Allow a --host other than loopback (see the README).")
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--openai-url", default=OPENAI_URL, show_default=True, help="OpenAI base URL, /v1 included.")
 @click.option("--anthropic-url", default=ANTHROPIC_URL, show_default=True,
@@ -31,12 +32,20 @@ from ._settings import ANTHROPIC_URL, OPENAI_URL
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
 def proxy(
-    host: str, port: int, openai_url: str, anthropic_url: str, store: str | None, workers: int,
-    max_context_tokens: int | None, compress_user_messages: bool | None, align_cache: bool | None,
-    scope: str, log_level: str,
+    host: str, allow_remote: bool, port: int, openai_url: str, anthropic_url: str, store: str | None,
+    workers: int, max_context_tokens: int | None, compress_user_messages: bool | None,
+    align_cache: bool | None, scope: str, log_level: str,
 ) -> None:  # fmt: skip
     """Run the OpenAI- and Anthropic-compatible compressing proxy."""
     import uvicorn
+
+    if not _loopback(host):
+        if not allow_remote:
+            raise click.BadParameter(
+                f"{host} is reachable from the network, and so would be the store of originals behind"
+                " the proxy; pass --allow-remote to mean it", param_hint="--host")  # fmt: skip
+        click.echo(f"headroom proxy: listening on {host}: anyone who can reach it can use it and"
+                   " retrieve originals; put it behind your own authentication", err=True)  # fmt: skip
 
     settings = {
         "HEADROOM_PROXY_OPENAI_URL": openai_url,
@@ -55,3 +64,14 @@ def proxy(
                err=True)  # fmt: skip
     uvicorn.run("headroom_proxy._app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False)  # fmt: skip
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

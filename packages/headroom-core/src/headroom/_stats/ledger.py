@@ -142,6 +142,7 @@ class Ledger:
 
     def _insert(self, batch: list[Event]) -> None:
         try:
+            from .._sqlite_util import rollback
             from .db import insert_events, open_ledger_db  # sqlite3 on first write, not at import
 
             if self._db is None:
@@ -152,7 +153,7 @@ class Ledger:
                 insert_events(db, batch)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                rollback(db)
                 raise
         except Exception as exc:  # the ledger never breaks what it records: say so once, count the loss
             self.failed += len(batch)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
-from .._sqlite_util import Migration, connect, migrate
+from .._sqlite_util import Migration, connect, migrate, rollback
 from ._base import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -75,7 +75,7 @@ class SQLiteStore:
                     yield self._db
                     self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    rollback(self._db)
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
