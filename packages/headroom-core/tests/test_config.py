@@ -40,6 +40,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TOKENIZER", "cl100k_base", "tokenizer", "cl100k_base"),
         ("LEDGER", "false", "ledger", False),
         ("TIME_BUDGET", "2.5", "time_budget", 2.5),
+        ("OFFLOAD_CHARS", "0", "offload_chars", 0),
     ],
 )
 def test_every_field_reads_its_variable(
@@ -54,7 +55,7 @@ def test_every_field_has_a_variable() -> None:
     assert names == {
         "store", "ttl_seconds", "max_store_bytes", "min_tokens", "min_saving", "include_tools",
         "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns", "tokenizer",
-        "ledger", "align_cache", "time_budget",
+        "ledger", "align_cache", "time_budget", "offload_chars",
     }  # fmt: skip
 
 

@@ -81,6 +81,9 @@ class Config:
             turn and put tool definitions in canonical order, so providers' prompt caches keep hitting.
         time_budget: CPU seconds one compression may use per MB of its input (never less than
             ``MIN_TIME_BUDGET``); past it the text passes through unchanged (``timed_out``). 0: no budget.
+        offload_chars: texts of at least this many characters are compressed in worker processes
+            (at most two), so the caller's other threads keep running and a big text's segments run
+            in parallel. 0: every compression in the calling thread.
     """
 
     store: str = field(default_factory=_env("STORE", str, "sqlite"))
@@ -99,6 +102,7 @@ class Config:
     ledger: bool = field(default_factory=_env("LEDGER", _parse_bool, True))
     align_cache: bool = field(default_factory=_env("ALIGN_CACHE", _parse_bool, False))
     time_budget: float = field(default_factory=_env("TIME_BUDGET", float, 1.0))
+    offload_chars: int = field(default_factory=_env("OFFLOAD_CHARS", int, 1 << 20))
 
     def __post_init__(self) -> None:
         checks = [
@@ -113,6 +117,7 @@ class Config:
             ),
             (bool(self.store.strip()), "store must not be empty"),
             (0 <= self.time_budget < float("inf"), "time_budget must be a number of seconds >= 0"),
+            (self.offload_chars >= 0, "offload_chars must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:

@@ -93,12 +93,17 @@ class Headroom:
 
     def warm(self) -> None:
         """Load the tokenizer and import every compressor now instead of on first use: a server calls
-        it at startup, so its first request is not slow and never holds the interpreter for long."""
+        it at startup, so its first request is not slow and never holds the interpreter for long. With
+        ``offload_chars``, the worker processes start too."""
         from ._compressors import KINDS_WITH_COMPRESSOR, compressor_for
 
         self.tokenizer().count("warm")
         for kind in KINDS_WITH_COMPRESSOR:
             compressor_for(kind)
+        if self.config.offload_chars:
+            from ._workers import pool
+
+            pool().start()
 
     def tokenizer(self, model: str | None = None) -> Tokenizer:
         """The tokenizer used for counts: ``model``'s own encoding when known, else ``config.tokenizer``."""

@@ -27,6 +27,7 @@ from ._split import Part, split_mixed
 from ._stats.recorder import Recorder, Trace
 from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
 from ._types import KINDS, Compressed, Kind, Outcome, ResultKind
+from ._workers import BadInput, WorkerTimeUp, join, pool, segments
 
 log = logging.getLogger("headroom")
 
@@ -239,20 +240,31 @@ class Pipeline:
         )
 
     def _run(self, kind: str, job: Job) -> str | None:
-        """The compressor's output, or None when it cannot help.
+        """The compressor's output, or None when it cannot help. A big line text is compressed in
+        segments; a text of ``offload_chars`` or more in the worker processes (``_workers``).
 
         Raises:
             _BadInput: the input is nested too deeply to compress.
+            TimeUp: the compression ran past its time budget in a worker.
         """
         compressor = compressor_for(kind)
         if compressor is None:
             return None
+        jobs = segments(job, kind)
         try:
-            output = compressor(job)
-        except RecursionError:
+            if 0 < self.config.offload_chars <= len(job.text):
+                try:
+                    with shielded():  # the workers keep their own budgets; this thread only waits
+                        outputs = pool().run(kind, jobs, self._budget(job.text))
+                except WorkerTimeUp:
+                    raise TimeUp() from None
+            else:
+                outputs = [compressor(one) for one in jobs]
+        except (RecursionError, BadInput):
             with shielded():  # logging takes Python-level locks: never cut short
                 log.warning("headroom: %s input nested too deeply to compress; passed through", kind)
             raise _BadInput(kind) from None
+        output = join(jobs, outputs)
         if output is not None and output == job.text:
             return None
         return output

@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,20 +54,17 @@ PIECE = 16_384  # characters encoded at once
 _CUT = re.compile(r"\n(?=[^\s])")
 
 
-def pieces(text: str, size: int = PIECE) -> list[str]:
+def pieces(text: str, size: int = PIECE) -> Iterator[str]:
     """``text`` in consecutive pieces of at most ``size`` characters, cut after a line break that
-    starts a new line where one falls in a piece's second half, else at ``size``. Linear."""
-    if len(text) <= size:
-        return [text]
-    out: list[str] = []
+    starts a new line where one falls in a piece's second half, else at ``size``. Linear; one piece
+    at a time, so counting a big text never holds a second copy of it."""
     start = 0
     while len(text) - start > size:
         found = _CUT.search(text, start + size // 2, start + size)
         end = found.end() if found else start + size
-        out.append(text[start:end])
+        yield text[start:end]
         start = end
-    out.append(text[start:])
-    return out
+    yield text[start:] if start else text
 
 
 @dataclass(frozen=True)
@@ -100,8 +98,9 @@ class Tokenizer:
         """Number of tokens in ``text`` (lone surrogates count as one replacement character)."""
         if not text:
             return 0
-        ids = self.encode(text)
-        return (len(text) + 3) // 4 if ids is None else len(ids)
+        if self._encoder is None:
+            return (len(text) + 3) // 4
+        return sum(len(self._encode(piece)) for piece in pieces(text))  # never all the ids at once
 
 
 _lock = threading.Lock()

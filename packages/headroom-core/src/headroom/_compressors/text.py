@@ -28,7 +28,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from ._job import Job
-from ._sentences import Unit, units
+from ._sentences import _ATX, _SETEXT, Unit, units
 
 _QUERY_SHARE = 0.25
 _NEAR_DUPLICATE = 0.75  # share of sentences in common above which a paragraph repeats an earlier one
@@ -64,6 +64,7 @@ _WHO = re.compile(
     re.I,
 )  # questions whose answer is a name
 _ANSWER_TYPES = ((_WHEN, _YEAR), (_HOW_MUCH, _QUANTITY), (_WHO, _NAME))
+_SHORT_LINE = 200  # a shorter line repeated 3+ times is boilerplate
 _BOILERPLATE = re.compile(
     r"\b(?:cookies?|consent|accept all|privacy policy|terms of (?:use|service)|all rights reserved|"
     r"subscribe|sign (?:up|in)|log ?in|newsletter|skip to (?:main )?content|share (?:this|on)|follow us|"
@@ -135,11 +136,14 @@ def excerpt(text: str, query: str | None, room: Callable[[bool], float]) -> tupl
         (the kept text, the number of units omitted); None when the text is too short or too odd to cut.
     """
     lines = text.split("\n")
+    repeats = Counter(line.strip() for line in lines)
+    if _all_repeats(repeats):
+        return None  # nothing but short lines repeated: boilerplate all through, too odd to cut
     found = units(lines)
     if len(found) < 4:
         return None
     words = [_words(unit.text) for unit in found]
-    dropped = _boilerplate(found, words, lines)
+    dropped = _boilerplate(found, words, lines, repeats)
     candidates = [unit for unit in found if unit.order not in dropped]
     if not candidates:
         return None  # nothing but boilerplate: too odd a text to cut with confidence
@@ -174,7 +178,7 @@ def excerpt_many(
         owner.extend([number] * (len(parts) + 1))
     found = units(lines)
     words = [_words(unit.text) for unit in found]
-    dropped = _boilerplate(found, words, lines)
+    dropped = _boilerplate(found, words, lines, Counter(line.strip() for line in lines))
     candidates = [unit for unit in found if unit.order not in dropped]
     query_terms = _terms(_words(query)) if query else []
     if not candidates:
@@ -211,17 +215,29 @@ def excerpt_many(
     return out
 
 
-def _boilerplate(found: list[Unit], words: list[list[str]], lines: list[str]) -> set[int]:
+def _all_repeats(repeats: Counter[str]) -> bool:
+    """Every line blank or short and repeated 3+ times, none a heading: ``_boilerplate`` would drop
+    every unit. Told from the distinct lines alone, before any unit is made (millions of them for a
+    text of one short line over and over)."""
+    return all(
+        not line or (len(line) < _SHORT_LINE and count >= 3 and not (_ATX.match(line) or _SETEXT.match(line)))
+        for line, count in repeats.items()
+    )
+
+
+def _boilerplate(
+    found: list[Unit], words: list[list[str]], lines: list[str], repeats: Counter[str]
+) -> set[int]:
     """Units not worth a token: banners and prompts, short lines repeated 3+ times, repeated sentences
-    (the first stays), and paragraphs that nearly repeat an earlier one."""
-    repeats = Counter(line.strip() for line in lines if line.strip())
+    (the first stays), and paragraphs that nearly repeat an earlier one. ``repeats`` counts the
+    stripped lines."""
     keys = [" ".join(unit_words) for unit_words in words]
     seen: set[str] = set()
     dropped = _near_duplicates(found, keys)
     for unit in found:
         line = lines[unit.line].strip()
         key = keys[unit.order]
-        short = len(line) < 200  # a menu item or banner; a long line repeated is overlapping chunks
+        short = len(line) < _SHORT_LINE  # a menu item or banner; a long line repeated is overlapping chunks
         if short and (_BOILERPLATE.search(line) or (repeats[line] >= 3 and not unit.heading)):
             dropped.add(unit.order)
         elif key in seen and len(key) > 20:

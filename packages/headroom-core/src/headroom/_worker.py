@@ -1,0 +1,12 @@
+"""The worker process of ``_workers``: ``python -m headroom._worker``."""
+
+import os
+import sys
+
+from ._workers import serve
+
+if __name__ == "__main__":
+    # answers go to the original stdout; anything a library prints goes to stderr instead
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, answers)
