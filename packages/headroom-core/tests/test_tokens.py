@@ -127,3 +127,16 @@ def test_a_million_spaces_never_reach_tiktoken_whole(run: str) -> None:
     assert get_tokenizer("o200k_base").count(run) > 0
     result = headroom.Headroom(headroom.Config(store="memory")).compress_text(run)
     assert result.text == run
+
+
+def test_halves_count_up_to_the_whole() -> None:
+    from headroom._tokens import get_tokenizer, halves
+
+    tokenizer = get_tokenizer("o200k_base")
+    text = "".join(f"line {n}:  value\t{n * 7}  \n" + (" " * (n % 5)) for n in range(4000))
+    parts = halves(text, 1000)
+    assert len(parts) == 2
+    assert "".join(parts) == text
+    assert sum(tokenizer.count(part) for part in parts) == tokenizer.count(text)
+    assert halves("x" * 5000, 1000) == ["x" * 5000]  # nowhere to cut: whole
+    assert halves(text, len(text)) == [text]

@@ -25,7 +25,7 @@ from ._markers import Marker, make_ref
 from ._originals import Originals
 from ._split import Part, split_mixed
 from ._stats.recorder import Recorder, Trace
-from ._tokens import Tokenizer, encoding_for_model, get_tokenizer
+from ._tokens import Tokenizer, encoding_for_model, get_tokenizer, halves
 from ._types import KINDS, Compressed, Kind, Outcome, ResultKind
 from ._workers import BadInput, WorkerTimeUp, join, pool, segments
 
@@ -34,6 +34,7 @@ log = logging.getLogger("headroom")
 # Above this size the original's tokens are counted on a second thread while Python compresses:
 # tiktoken releases the GIL, so the two overlap on a multi-core machine.
 _PARALLEL_COUNT_CHARS = 8_192
+_HALVE_CHARS = 4 << 20  # above this, counted in two halves on two threads
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -43,13 +44,19 @@ def _counter_pool() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-count")
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="headroom-count")
         return _executor
 
 
-def _result(counting: Future[int]) -> int:
+def _count_aside(tokenizer: Tokenizer, text: str) -> list[Future[int]]:
+    """The tokens of ``text`` counted on the counting threads, a big text in two halves at once."""
+    pool = _counter_pool()
+    return [pool.submit(tokenizer.count, half) for half in halves(text, _HALVE_CHARS)]
+
+
+def _result(counting: list[Future[int]]) -> int:
     with shielded():  # waiting on a condition: never cut short
-        return counting.result()
+        return sum(future.result() for future in counting)
 
 
 class _BadInput(Exception):
@@ -177,10 +184,10 @@ class Pipeline:
         def unchanged(tokens: int, outcome: Outcome) -> Compressed:
             return self.unchanged(text, kind, tokens, outcome, tokenizer, language)
 
-        counting: Future[int] | None = None
+        counting: list[Future[int]] | None = None
         if len(text) > _PARALLEL_COUNT_CHARS:
             with shielded():  # the pool's first submit starts its thread: never cut short
-                counting = _counter_pool().submit(tokenizer.count, text)
+                counting = _count_aside(tokenizer, text)
             tokens_before = -1
         else:
             tokens_before = tokenizer.count(text)

@@ -67,6 +67,18 @@ def pieces(text: str, size: int = PIECE) -> Iterator[str]:
     yield text[start:] if start else text
 
 
+def halves(text: str, above: int) -> list[str]:
+    """``text`` in two halves cut where no token spans (as ``pieces`` cuts) when it is longer than
+    ``above``, so the halves' counts add up to the whole's; else ``[text]``."""
+    if len(text) <= above:
+        return [text]
+    middle = len(text) // 2
+    found = _CUT.search(text, middle, middle + PIECE)
+    if found is None:
+        return [text]
+    return [text[: found.end()], text[found.end() :]]
+
+
 @dataclass(frozen=True)
 class Tokenizer:
     """Counts tokens in one tiktoken encoding, or estimates them when ``exact`` is False."""

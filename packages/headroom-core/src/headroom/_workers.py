@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import pickle
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -66,15 +68,19 @@ def segments(job: Job, kind: str) -> list[Job]:
         if end < len(text) or text.count("\n", start, end) > SEGMENT_LINES:
             cut = text.rfind("\n", start, end)  # the last line end within the size
             if cut >= 0 and text.count("\n", start, cut) >= SEGMENT_LINES:  # too many lines: fewer
-                cut = start - 1
-                for _ in range(SEGMENT_LINES):
-                    cut = text.find("\n", cut + 1)
+                cut = _lines(SEGMENT_LINES).match(text, start, end).end() - 1  # type: ignore[union-attr]
             if cut < 0:  # one line longer than a segment: it stays whole
                 cut = text.find("\n", end)
             end = len(text) if cut < 0 else cut + 1
         cuts.append(replace(job, text=text[start:end]))
         start = end
     return cuts
+
+
+@functools.cache
+def _lines(count: int) -> re.Pattern[str]:
+    """``count`` lines, matched in C (a text of short lines has thousands of segments)."""
+    return re.compile(f"(?:[^\\n]*\\n){{{count}}}")
 
 
 def join(jobs: list[Job], outputs: list[str | None]) -> str | None:
