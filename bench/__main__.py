@@ -58,8 +58,13 @@ compressor's own numbers):
 - proxy: ``headroom proxy`` in a subprocess in front of a fake upstream: added latency with nothing to
   compress (< 2 ms) and with 100 KB of tool output beyond the core (< 3 ms), streaming time to first
   byte added (< 2 ms), 200 concurrent streams, memory over 5,000 requests. See ``bench/_proxy.py``.
-- stress: 1/10/50 MB generated inputs, one call each in a fresh process: time, ratio, round-trip, peak
-  RSS growth, and the 10 MB / 1 MB time ratio (about 10 when linear).
+- stress: 1/10/50 MB generated inputs of every kind (and ``"a\\n"`` over and over), one call each in
+  a fresh process: time (50 MB under 10 s), ratio, round-trip, peak memory of the process and its
+  workers (at most 20x the input), and the 10 MB / 1 MB time ratio (about 10 when linear). See
+  ``bench/_stress.py``.
+- fuzz: hostile inputs of 28 families (binary, base64 and long-token logs, whitespace runs, deep
+  JSON and HTML, unclosed fences, fake markers, ...), each through ``compress_text`` and ``compress``
+  in a fresh process: nothing raises, every call under 2 s per MB. See ``bench/_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ from ._agno import run_agno, run_agno_manager
 from ._conversation import run_conversation
 from ._core import Context, Section
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
+from ._fuzz import run_fuzz
 from ._kinds import KINDS
 from ._langchain import run_langchain
 from ._ledger import run_ledger
@@ -191,6 +197,9 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
     if not quick:
         sections.append(run_stress(data, selected, engine_name, ctx.say))
         print_section(console, sections[-1])
+        if engine_name == "headroom":
+            sections.append(run_fuzz(ctx.say))
+            print_section(console, sections[-1])
     every = print_checks(console, sections)
     meta: dict[str, object] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

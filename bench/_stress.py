@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
+import random
+import re
 import resource
 import subprocess
 import sys
@@ -66,11 +69,91 @@ def build_search(data_dir: Path, size: int) -> str:
     return _cut("".join(out), size)
 
 
+def build_code(data_dir: Path, size: int) -> str:
+    """flask's ``app.py`` over and over, its definitions renamed per copy: one big generated Python
+    module, whole copies only (a file cut mid-function does not parse, and is not compressed)."""
+    source = read_text(data_dir / "code" / "flask_app.py")
+    out: list[str] = []
+    total, copy_index = 0, 0
+    while total < size:
+        out.append(re.sub(r"\b(def|class) (\w+)", rf"\1 \2_{copy_index}", source))
+        total += len(out[-1])
+        copy_index += 1
+    return "".join(out)
+
+
+def build_diff(data_dir: Path, size: int) -> str:
+    block = "".join(read_text(p) for p in sorted((data_dir / "diffs").glob("*.txt")))
+    return _cut(block * (size // len(block) + 1), size)
+
+
+def build_html(data_dir: Path, size: int) -> str:
+    """The HTML benchmark's generated pages, one after another (seeded, so the same bytes every run)."""
+    from ._html import build_page
+
+    out: list[str] = []
+    total, seed = 0, 0
+    while total < size:
+        out.append(build_page("docs" if seed % 2 else "blog", seed).html)
+        total += len(out[-1])
+        seed += 1
+    return "".join(out)
+
+
+def build_text(data_dir: Path, size: int) -> str:
+    """SQuAD paragraphs, a quarter of each paragraph's words swapped for others of the corpus per copy
+    (seeded), so paragraphs do not simply repeat."""
+    rows = [
+        json.loads(line) for line in read_text(data_dir / "qa" / "squad_v2_dev_answerable.jsonl").splitlines()
+    ]
+    paragraphs = list(dict.fromkeys(row["context"] for row in rows))
+    vocabulary = sorted({word for paragraph in paragraphs for word in paragraph.split()})
+    rng = random.Random(7)
+    out: list[str] = []
+    total = 0
+    while total < size:
+        words = rng.choice(paragraphs).split()
+        for _ in range(len(words) // 4):
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        out.append(" ".join(words) + "\n\n")
+        total += len(out[-1])
+    return _cut("".join(out), size)
+
+
+def build_lines(data_dir: Path, size: int) -> str:
+    """``"a\\n"`` over and over: the most lines, and the most per-line work, a text can have per MB."""
+    return "a\n" * (size // 2)
+
+
 BUILDERS: dict[str, Callable[[Path, int], str]] = {
     "log": build_log,
     "json": build_json,
     "search": build_search,
+    "code": build_code,
+    "diff": build_diff,
+    "html": build_html,
+    "text": build_text,
+    "lines": build_lines,
 }
+KIND_OF = {name: "text" if name == "lines" else name for name in BUILDERS}  # the bench kind it belongs to
+PEAK_TARGET_X = 20  # peak memory at most 20x the input (the main process's growth plus a worker's)
+SECONDS_50MB_TARGET = 10.0
+
+
+def _workers_peak_mb() -> float:
+    """The highest peak RSS of this process's worker processes (``headroom._worker``), 0 without any."""
+    peak = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"PPid:\t{os.getpid()}\n" in status and b"headroom._worker" in command:
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+    return peak
 
 
 def _max_rss_mb() -> float:
@@ -86,11 +169,15 @@ def measure_one(data_dir: Path, kind: str, mb: int, engine_name: str) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         impl: EngineLike = headroom_engine(Path(tmp)) if engine_name == "headroom" else IdentityEngine()
         impl.compress_text(BUILDERS[kind](data_dir, 50_000))  # lazy imports and caches, not this input
-        rss_before = _max_rss_mb()
+        warm = getattr(impl, "warm", None)
+        if warm is not None:
+            warm()  # the worker processes start, as a server's do at startup
+        rss_before, workers_before = _max_rss_mb(), _workers_peak_mb()
         start = time.perf_counter()
         result = impl.compress_text(text)
         ms = (time.perf_counter() - start) * 1000
         rss_growth = _max_rss_mb() - rss_before
+        worker_growth = max(0.0, _workers_peak_mb() - workers_before)
         start = time.perf_counter()
         encode(text)
         encode_ms = (time.perf_counter() - start) * 1000
@@ -105,6 +192,8 @@ def measure_one(data_dir: Path, kind: str, mb: int, engine_name: str) -> dict[st
         "encode_ms": encode_ms,
         "round_trip": round_trip,
         "rss_growth_mb": rss_growth,
+        "worker_growth_mb": worker_growth,
+        "peak_x": (rss_growth + worker_growth) / (len(text) / MB),
         "out_kind": result.kind,
     }
 
@@ -144,20 +233,28 @@ def run_stress(data_dir: Path, kinds: list[str], engine_name: str, say: Callable
     section = Section(
         "stress",
         "stress: one compress_text per generated input, fresh process each",
-        ["kind", "MB", "tokens in", "tokens out", "ratio", "ms", "encode ms", "x encode", "round-trip",
-         "RSS growth MB", "10MB/1MB time"],
+        ["input", "MB", "tokens in", "tokens out", "ratio", "ms", "encode ms", "x encode", "round-trip",
+         "peak MB", "peak x input", "10MB/1MB time"],
         text_columns=1,
     )  # fmt: skip
     cases: list[dict[str, object]] = []
-    for kind in [k for k in kinds if k in BUILDERS]:
+    for name in [n for n in BUILDERS if KIND_OF[n] in kinds]:
         by_size: dict[int, dict[str, object]] = {}
         for mb in SIZES_MB:
-            say(f"stress: {kind} {mb} MB")
-            case = by_size[mb] = _run_case(data_dir, kind, mb, engine_name)
+            say(f"stress: {name} {mb} MB")
+            case = by_size[mb] = _run_case(data_dir, name, mb, engine_name)
             cases.append(case)
             if "error" in case:
                 section.rows.append(
-                    [kind, str(mb), *["-"] * 6, mark("error", False), "-", plain(str(case["error"]))[:80]]
+                    [
+                        name,
+                        str(mb),
+                        *["-"] * 6,
+                        mark("error", False),
+                        "-",
+                        "-",
+                        plain(str(case["error"]))[:80],
+                    ]
                 )
                 continue
             ms, encode_ms = _num(case, "ms"), _num(case, "encode_ms")
@@ -167,24 +264,48 @@ def run_stress(data_dir: Path, kinds: list[str], engine_name: str, say: Callable
                 case["time_ratio_10_1"] = ms / _num(by_size[1], "ms")
                 scaling = f"{case['time_ratio_10_1']:.1f}"
             trip = case.get("round_trip")
+            peak_x = _num(case, "peak_x")
             section.rows.append(
                 [
-                    kind,
+                    name,
                     str(mb),
                     fmt_int(tokens_in),
                     fmt_int(tokens_out),
                     fmt_ratio(tokens_in / tokens_out if tokens_out else None),
-                    fmt_ms(ms),
+                    mark(fmt_ms(ms), ms < SECONDS_50MB_TARGET * 1000) if mb == 50 else fmt_ms(ms),
                     fmt_ms(encode_ms),
                     f"{ms / encode_ms:.2f}" if encode_ms else "-",
                     "-" if trip is None else mark("ok" if trip else "FAIL", trip is True),
-                    f"{_num(case, 'rss_growth_mb'):.0f}",
+                    f"{_num(case, 'rss_growth_mb') + _num(case, 'worker_growth_mb'):.0f}",
+                    mark(f"{peak_x:.1f}", peak_x <= PEAK_TARGET_X) if mb > 1 else f"{peak_x:.1f}",
                     scaling,
                 ]
             )
     failed = [c for c in cases if "error" in c or c.get("round_trip") is False]
     section.checks.append(
         Check("stress: every case ran, round-trips exact", not failed, f"{len(failed)} failed")
+    )
+    big = [c for c in cases if "error" not in c and c["mb"] != 1]  # 1 MB: allocator noise dominates
+    heavy = [
+        f"{c['kind']} {c['mb']} MB {_num(c, 'peak_x'):.0f}x" for c in big if _num(c, "peak_x") > PEAK_TARGET_X
+    ]
+    section.checks.append(
+        Check(f"stress: peak memory <= {PEAK_TARGET_X}x the input (10 and 50 MB)", not heavy,
+              ", ".join(heavy) or f"max {max((_num(c, 'peak_x') for c in big), default=0):.1f}x")
+    )  # fmt: skip
+    slow = [
+        f"{c['kind']} {_num(c, 'ms') / 1000:.1f} s" for c in big if c["mb"] == 50 and _num(c, "ms") >= 10_000
+    ]
+    section.checks.append(
+        Check(
+            f"stress: 50 MB of every kind under {SECONDS_50MB_TARGET:.0f} s",
+            not slow,
+            ", ".join(slow) or "all",
+        )
+    )
+    section.notes.append(
+        "peak MB: the growth of the process's peak RSS during the call plus the growth of a worker "
+        "process's (texts of 1 MiB or more are compressed in workers)"
     )
     section.data = {"cases": cases}
     return section

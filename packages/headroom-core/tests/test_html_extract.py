@@ -255,3 +255,16 @@ def test_a_page_through_the_engine_reads_as_its_content(hr: Headroom) -> None:
         assert gone not in result.text
     assert result.tokens_after * 3 < result.tokens_before
     assert hr.retrieve(result.ref or "") == PAGE
+
+
+def test_markup_nested_deeper_than_any_page_passes_through() -> None:
+    soup = "<div><span class='a'>" * 40_000  # quadratic in the parser's tree building
+    assert extract(soup) is None
+    ordinary = (
+        "<html><body>"
+        + "<div><p>Paragraph one of many.</p><ul><li>a<li>b</ul></div>\n" * 5_000
+        + "</body></html>"
+    )
+    assert "Paragraph one of many." in (extract(ordinary) or "")  # 5,000 siblings: shallow, parsed
+    deep_but_fine = "<div>" * 9_000 + "<p>Deep but real.</p>" + "</div>" * 9_000 + "x" * 70_000
+    assert "Deep but real." in (extract(deep_but_fine) or "")

@@ -225,7 +225,7 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
         applied = db.execute("SELECT id, name FROM migrations ORDER BY id").fetchall()
         columns = [row[1] for row in db.execute("PRAGMA table_info(originals)")]
     assert applied == [(n, m.__name__) for n, m in enumerate(MIGRATIONS, start=1)]
-    assert columns == ["ref", "kind", "data", "size", "created", "accessed"]
+    assert columns == ["ref", "kind", "size", "created", "accessed", "data"]
 
 
 def test_a_sqlite_store_that_cannot_be_opened_says_where(tmp_path: Path) -> None:
@@ -280,4 +280,35 @@ def test_a_loose_headroom_data_directory_is_tightened(
     for name in ("store.db", "store.db-wal", "store.db-shm"):
         if (home / name).exists():
             assert stat.S_IMODE((home / name).stat().st_mode) & 0o077 == 0, name
+    store.close()
+
+
+def test_a_store_of_the_first_layout_is_migrated_with_its_originals(tmp_path: Path) -> None:
+    from headroom._sqlite_util import connect, migrate
+    from headroom._store._base import encode_original
+    from headroom._store._sqlite import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    db = connect(path, busy_ms=1000)
+    migrate(db, MIGRATIONS[:1])  # a file written before the second migration
+    ref, text = make_ref("kept"), "kept original " * 1000
+    data = encode_original(text)
+    db.execute("INSERT INTO originals VALUES (?, ?, ?, ?, ?, ?)", (ref, "log", data, len(data), 1e9, 1e9))
+    db.close()
+    store = SQLiteStore(path, ttl_seconds=0, max_bytes=1 << 30)
+    assert store.get(ref) == Original(text, "log")
+    assert store.info().entries == 1
+    store.put(make_ref("new"), Original("new", "text"))
+    assert store.info().entries == 2
+    store.close()
+
+
+def test_the_blobs_live_apart_from_the_refs_index(tmp_path: Path) -> None:
+    """A rowid table with the blob last: a lookup walks the refs' index, which holds no blob (in the
+    first layout, WITHOUT ROWID, a lookup read whole megabyte originals on its way: 8 ms each)."""
+    store = SQLiteStore(tmp_path / "big.db", ttl_seconds=0, max_bytes=1 << 30)
+    (sql,) = store._db.execute("SELECT sql FROM sqlite_master WHERE name = 'originals'").fetchone()
+    assert "WITHOUT ROWID" not in sql.upper()
+    columns = [row[1] for row in store._db.execute("PRAGMA table_info(originals)")]
+    assert columns[-1] == "data"
     store.close()

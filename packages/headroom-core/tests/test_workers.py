@@ -8,6 +8,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,21 @@ def test_a_dead_or_stalled_worker_is_replaced(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
     assert offload.compress_text(app_log(3_000, seed=2)).outcome == "compressed"  # and replaced
+
+
+def test_code_is_cut_where_a_top_level_definition_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
+    module = "".join(
+        f'\n\ndef handler_{n}(request):\n    """Serve {n}.\n\nnot a top level line\n    """\n'
+        f"    if request:\n        return {n}\n\n    return None\n"
+        for n in range(200)
+    )
+    monkeypatch.setattr(_workers, "SEGMENT_CHARS", 2_000)
+    cut = _workers.segments(replace(job(module), language="python"), "code")
+    assert len(cut) > 5
+    assert "".join(one.text for one in cut) == module
+    for one in cut:
+        ast.parse(one.text)  # each segment is a module of whole definitions
+    one_line = "x = [" + "1, " * 2_000 + "]\n"
+    assert _workers.segments(job(one_line), "code") == [job(one_line)]  # nowhere to cut: whole

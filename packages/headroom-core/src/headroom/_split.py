@@ -9,18 +9,16 @@ parts). Parts are exact slices of the text: joined, they give the text back byte
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._detect import Detected, detect, language_from_path
 from ._types import Kind
 
-_FENCE = re.compile(
-    r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n"
-    r"(?P<body>.*?\n)(?P=indent)(?P=fence)[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
+_FENCE_LINE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$", re.MULTILINE)
 _JSON_OPENER = re.compile(r"^[ \t]*[\[{][ \t]*\r?$", re.MULTILINE)
 _MIN_JSON_LINES = 5
 _INFO_KINDS: dict[str, Kind] = {
@@ -60,19 +58,46 @@ def _fenced_kind(info: str, body: str) -> Detected:
     return detect(body)
 
 
+def _fences(text: str) -> Iterator[tuple[re.Match[str], re.Match[str]]]:
+    """Each fenced block as (opening line, closing line): the closing line is the first later one with
+    the same indent and fence and nothing after it, with at least one line between them; an opening
+    line that is never closed is plain text. One pass over the fence lines (an unclosed fence does not
+    make every later one scan to the end)."""
+    lines = list(_FENCE_LINE.finditer(text))
+    closers: dict[tuple[str, str], list[int]] = {}
+    for number, line in enumerate(lines):
+        if not line["info"].strip(" \t"):
+            closers.setdefault((line["indent"], line["fence"]), []).append(number)
+    position = number = 0
+    while number < len(lines):
+        opening = lines[number]
+        number += 1
+        if opening.start() < position or opening.end() >= len(text):
+            continue
+        same = closers.get((opening["indent"], opening["fence"]), [])
+        index = bisect.bisect_left(same, number)
+        while index < len(same) and lines[same[index]].start() <= opening.end() + 1:
+            index += 1  # an empty block does not close: the body is at least one line
+        if index == len(same):
+            continue
+        closing = lines[same[index]]
+        yield opening, closing
+        position, number = closing.end(), same[index] + 1
+
+
 def _split_fences(text: str, kind: Kind) -> list[Part] | None:
     """Fenced bodies routed by their info string; the text between them keeps the whole's ``kind``;
     fence lines are kept as they are."""
     parts: list[Part] = []
     position = 0
-    for match in _FENCE.finditer(text):
-        body_start, body_end = match.start("body"), match.end("body")
-        parts.append(Part(text[position : match.start()], kind))
-        parts.append(Part(text[match.start() : body_start], None))
-        found = _fenced_kind(match["info"], match["body"])
+    for opening, closing in _fences(text):
+        body_start, body_end = opening.end() + 1, closing.start()
+        parts.append(Part(text[position : opening.start()], kind))
+        parts.append(Part(text[opening.start() : body_start], None))
+        found = _fenced_kind(opening["info"], text[body_start:body_end])
         parts.append(Part(text[body_start:body_end], found.kind, found.language))
-        parts.append(Part(text[body_end : match.end()], None))
-        position = match.end()
+        parts.append(Part(text[body_end : closing.end()], None))
+        position = closing.end()
     if not parts:
         return None
     parts.append(Part(text[position:], kind))

@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import IO, Any
@@ -55,26 +56,60 @@ class WorkerTimeUp(Exception):
 
 
 def segments(job: Job, kind: str) -> list[Job]:
-    """``job`` cut at line ends into jobs of at most ``SEGMENT_CHARS`` characters and ``SEGMENT_LINES``
-    lines when ``kind`` is a line kind and the text is bigger; else ``[job]``. The texts join back
-    into the original exactly."""
+    """``job`` cut into jobs of at most ``SEGMENT_CHARS`` characters when it is bigger; else ``[job]``.
+    Line kinds are cut at line ends, at most ``SEGMENT_LINES`` lines each; code where a top-level
+    definition starts (a line at column 0 after a blank line), so each segment parses alone. A line
+    or a definition longer than a segment stays whole. The texts join back into the original exactly."""
     text = job.text
+    if kind == "code":
+        if len(text) <= SEGMENT_CHARS:
+            return [job]
+        starts = _PYTHON_DEFINITION if job.language == "python" else _DEFINITION
+        return _cut(job, functools.partial(_code_cut, starts))
     if kind not in LINE_KINDS or (len(text) <= SEGMENT_CHARS and text.count("\n") < SEGMENT_LINES):
         return [job]
+    return _cut(job, _line_cut)
+
+
+def _cut(job: Job, cut_at: Callable[[str, int, int], int]) -> list[Job]:
+    text = job.text
     cuts: list[Job] = []
     start = 0
     while start < len(text):
-        end = min(len(text), start + SEGMENT_CHARS)
-        if end < len(text) or text.count("\n", start, end) > SEGMENT_LINES:
-            cut = text.rfind("\n", start, end)  # the last line end within the size
-            if cut >= 0 and text.count("\n", start, cut) >= SEGMENT_LINES:  # too many lines: fewer
-                cut = _lines(SEGMENT_LINES).match(text, start, end).end() - 1  # type: ignore[union-attr]
-            if cut < 0:  # one line longer than a segment: it stays whole
-                cut = text.find("\n", end)
-            end = len(text) if cut < 0 else cut + 1
+        end = cut_at(text, start, min(len(text), start + SEGMENT_CHARS))
         cuts.append(replace(job, text=text[start:end]))
         start = end
     return cuts
+
+
+def _line_cut(text: str, start: int, end: int) -> int:
+    """Where the segment from ``start`` ends: after its last line end within ``end`` and
+    ``SEGMENT_LINES`` lines."""
+    if end == len(text) and text.count("\n", start, end) <= SEGMENT_LINES:
+        return end
+    cut = text.rfind("\n", start, end)
+    if cut >= 0 and text.count("\n", start, cut) >= SEGMENT_LINES:  # too many lines: fewer
+        cut = _lines(SEGMENT_LINES).match(text, start, end).end() - 1  # type: ignore[union-attr]
+    if cut < 0:  # one line longer than a segment: it stays whole
+        cut = text.find("\n", end)
+    return len(text) if cut < 0 else cut + 1
+
+
+_DEFINITION = re.compile(r"\n\n(?=[A-Za-z_@])")  # a blank line, then a line at column 0
+_PYTHON_DEFINITION = re.compile(r"\n\n(?=(?:async def|def|class) |@)")  # not any line: not inside a string
+
+
+def _code_cut(starts: re.Pattern[str], text: str, start: int, end: int) -> int:
+    """Where the segment from ``start`` ends: before the last top-level start within ``end`` (or the
+    first after it)."""
+    if end == len(text):
+        return end
+    last = None
+    for last in starts.finditer(text, start + 1, end):  # noqa: B007 - the last one is wanted
+        pass
+    if last is None:
+        last = starts.search(text, end)
+    return len(text) if last is None else last.end()
 
 
 @functools.cache

@@ -52,6 +52,19 @@ _WEAK = frozenset({
 })  # fmt: skip
 _NAME_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _CONTENT = 400  # characters of text, mostly outside links, that make a weakly named element content
+# The parser's tree building costs time in proportion to the depth of open elements at each tag, so
+# markup nested tens of thousands deep is quadratic in C (40,000 unclosed <div><span>: 15 s). A big page
+# is measured first, in one pass over its tags: past 2e8 (20,000 nested <div>, 0.7 s) it passes through.
+_MAX_WORK = 200_000_000  # the sum, over start tags, of the elements open at each
+_MEASURE_FROM = 65_536  # characters: a smaller page is parsed at once, whatever its depth
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_VOID = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "keygen",
+})  # fmt: skip
+_SELF_CLOSING = frozenset({  # an open one of these closes when the next of its kind opens
+    "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "rt", "rp",
+})  # fmt: skip
 _LANGUAGE = re.compile(r"(?<![\w-])(?:language|lang)-([\w+#-]+)")
 _DEEPEST = 8  # list and quote nesting drawn deeper than this is drawn at this depth
 _KEEP, _MAIN, _WEAKLY, _STRONGLY, _DROP = range(5)
@@ -66,6 +79,10 @@ def extract(html: str) -> str | None:
     Returns:
         The content as Markdown-ish text, or None when the page holds no text.
     """
+    if len(html) >= _MEASURE_FROM and _too_deep(html):
+        with shielded():
+            log.warning("headroom: HTML nested too deep to parse in time; passed through")
+        return None
     try:
         parser = LexborHTMLParser(html)
     except Exception:  # the parser repairs markup; what reaches here is an input it cannot take at all
@@ -84,6 +101,35 @@ def extract(html: str) -> str | None:
         if text:
             return text
     return None
+
+
+def _too_deep(html: str) -> bool:
+    """Whether the elements open at each start tag add up past ``_MAX_WORK``, roughly as an HTML
+    parser would see them: void elements never open, an end tag closes up to its element when one is
+    open, and a ``<p>`` or ``<li>``-like element closes an open one of its kind."""
+    work = 0
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    for match in _TAG.finditer(html):
+        name = match[2].lower()
+        if name in _VOID:
+            continue
+        if match[1]:
+            if open_count.get(name):
+                while stack:
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    if top == name:
+                        break
+            continue
+        if name in _SELF_CLOSING and stack and stack[-1] == name:
+            continue  # closes the previous one and opens itself: the depth stays
+        stack.append(name)
+        open_count[name] = open_count.get(name, 0) + 1
+        work += len(stack)
+        if work > _MAX_WORK:
+            return True
+    return False
 
 
 def _judge(node: LexborNode, tag: str) -> int:
