@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import random
 import re
 import resource
@@ -141,18 +140,16 @@ SECONDS_50MB_TARGET = 10.0
 
 
 def _workers_peak_mb() -> float:
-    """The highest peak RSS of this process's worker processes (``headroom._worker``), 0 without any."""
+    """The highest peak RSS of this process's compression workers, 0 without any."""
+    from headroom._workers import pool
+
     peak = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in pool().pids():
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if f"PPid:\t{os.getpid()}\n" in status and b"headroom._worker" in command:
-            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
     return peak
 
 

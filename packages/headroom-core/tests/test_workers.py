@@ -101,18 +101,7 @@ def test_a_worker_over_its_budget_times_out(tmp_path: Path, monkeypatch: pytest.
 
 
 def _workers_pids() -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if f"PPid:\t{os.getpid()}\n" in status and b"headroom._worker" in command:
-            found.append(int(pid))
-    return found
+    return _workers.pool().pids()
 
 
 def test_a_dead_or_stalled_worker_is_replaced(

@@ -198,13 +198,15 @@ class _Worker:
                     stream.close()
 
 
-def _fresh(worker: _Worker | None) -> _Worker:
+def _fresh(worker: _Worker | None, started: list[_Worker]) -> _Worker:
     """``worker`` if it is still running, else a new one (a dead one's pipes closed)."""
     if worker is not None and worker.alive():
         return worker
     if worker is not None:
         worker.kill()
-    return _Worker()
+    started[:] = [one for one in started if one.alive()]
+    started.append(_Worker())
+    return started[-1]
 
 
 class Workers:
@@ -216,17 +218,18 @@ class Workers:
         for _ in range(size):
             self._idle.put(None)  # a slot: its worker starts on first use
         self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="headroom-workers")
+        self._started: list[_Worker] = []  # every worker started, for ``pids``
 
     def start(self) -> None:
         """Start every worker now (a server's warm-up)."""
         slots = [self._idle.get() for _ in range(self.size)]
         for slot in slots:
-            self._idle.put(_fresh(slot))
+            self._idle.put(_fresh(slot, self._started))
 
     def _one(self, kind: str, job: Job, seconds: float) -> tuple[str, Any]:
         worker = self._idle.get()
         try:
-            worker = _fresh(worker)
+            worker = _fresh(worker, self._started)
             return worker.run(kind, job, seconds)
         except WorkerFailed:
             worker = None
@@ -257,6 +260,10 @@ class Workers:
                 raise WorkerFailed(f"compression worker raised {value}")
             outputs.append(value)
         return outputs
+
+    def pids(self) -> list[int]:
+        """The process ids of the running workers."""
+        return [worker.process.pid for worker in list(self._started) if worker.alive()]
 
     def close(self) -> None:
         for _ in range(self.size):
