@@ -11,7 +11,9 @@ import re
 _ERROR_TAIL_LINES = 40
 _CRASH_TAIL_LINES = 5  # an output that ends this close after a traceback crashed with it
 _CHAIN_GAP_LINES = 3  # lines between two tracebacks of one chained exception
-_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):[ \t]*\r?$", re.M)
+# a literal first (no "^"), so the regex engine skips ahead in C: over 4 MB of log 1 ms, not 31 ms; the
+# match must start a line (checked after)
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\):[ \t]*\r?$", re.M)
 _EXIT_CODE = re.compile(
     r"(?i)\b(?:exit(?:ed)?(?:\s+with)?\s+(?:code|status)|exit_?code|return_?code)\b"
     r"[\"']?\s*[:=]?\s*[\"']?(-?[1-9]\d*)"
@@ -39,7 +41,11 @@ def _traceback_end(text: str, position: int) -> int:
 
 def _last_traceback(text: str) -> tuple[int, int] | None:
     """The last traceback, with the ones chained to it ("During handling of the above exception")."""
-    spans = [(m.start(), _traceback_end(text, m.end())) for m in _TRACEBACK.finditer(text)]
+    spans = [
+        (m.start(), _traceback_end(text, m.end()))
+        for m in _TRACEBACK.finditer(text)
+        if m.start() == 0 or text[m.start() - 1] == "\n"
+    ]
     if not spans:
         return None
     start, end = spans[-1]
