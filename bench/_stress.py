@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import re
 import resource
@@ -140,16 +141,17 @@ SECONDS_50MB_TARGET = 10.0
 
 
 def _workers_peak_mb() -> float:
-    """The highest peak RSS of this process's compression workers, 0 without any."""
-    from headroom._workers import pool
-
+    """The highest peak RSS of this process's compression workers (``python -m headroom._worker``
+    children), 0 without any."""
     peak = 0.0
-    for pid in pool().pids():
+    for entry in Path("/proc").iterdir():
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # not a process, or one that ended
             continue
-        peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        if f"PPid:\t{os.getpid()}\n" in status and b"headroom._worker" in command:
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
     return peak
 
 
