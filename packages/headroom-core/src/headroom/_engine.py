@@ -92,14 +92,18 @@ class Headroom:
         self._pipeline.originals.close()
 
     def warm(self) -> None:
-        """Load the tokenizer and import every compressor now instead of on first use: a server calls
-        it at startup, so its first request is not slow and never holds the interpreter for long. With
-        ``offload_chars``, the worker processes start too."""
+        """Load the tokenizer and import every compressor and policy now instead of on first use: a
+        server calls it at startup, so its first request is not slow and never holds the interpreter
+        for long. With ``offload_chars``, the worker processes start too."""
         from ._compressors import KINDS_WITH_COMPRESSOR, compressor_for
 
         self.tokenizer().count("warm")
         for kind in KINDS_WITH_COMPRESSOR:
             compressor_for(kind)
+        self._conversations()  # the policies, imported
+        from ._policy import texts  # noqa: F401
+        from ._retrieve import retrieve  # noqa: F401
+
         if self.config.offload_chars:
             from ._workers import pool
 

@@ -35,6 +35,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from ._compressors import Job
+from ._config import MIN_TIME_BUDGET
 
 SEGMENT_CHARS = 1 << 20
 SEGMENT_LINES = 16_384
@@ -239,7 +240,7 @@ class Workers:
 
     def run(self, kind: str, jobs: list[Job], seconds: float) -> list[str | None]:
         """Each job's output, the jobs spread over the workers; ``seconds`` is the budget of them all,
-        shared by size.
+        shared by size (each at least ``MIN_TIME_BUDGET``).
 
         Raises:
             WorkerTimeUp: a job ran past its share of the budget.
@@ -247,8 +248,11 @@ class Workers:
             WorkerFailed: a worker died or went silent.
         """
         total = sum(len(job.text) for job in jobs) or 1
-        share = seconds / total
-        futures = [self._threads.submit(self._one, kind, job, share * len(job.text)) for job in jobs]
+        share = seconds / total  # by size, and never less than the least budget (a short last segment)
+        futures = [
+            self._threads.submit(self._one, kind, job, max(MIN_TIME_BUDGET, share * len(job.text)))
+            for job in jobs
+        ]
         outputs: list[str | None] = []
         for future in futures:
             status, value = future.result()
