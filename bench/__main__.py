@@ -58,6 +58,9 @@ compressor's own numbers):
 - proxy: ``headroom proxy`` in a subprocess in front of a fake upstream: added latency with nothing to
   compress (< 2 ms) and with 100 KB of tool output beyond the core (< 3 ms), streaming time to first
   byte added (< 2 ms), 200 concurrent streams, memory over 5,000 requests. See ``bench/_proxy.py``.
+- sessions: the recorded Claude Code runs of ``sessions/skillsbench`` replayed request by request
+  through one engine: input tokens and cache-simulated billed input saved, prefix stability, time per
+  request, and the provider's own usage figures beside the simulation. See ``bench/_sessions.py``.
 - stress: 1/10/50 MB generated inputs of every kind (and ``"a\\n"`` over and over), one call each in
   a fresh process: time (50 MB under 10 s), ratio, round-trip, peak memory of the process and its
   workers (at most 20x the input), and the 10 MB / 1 MB time ratio (about 10 when linear). See
@@ -91,6 +94,7 @@ from ._ledger import run_ledger
 from ._llamaindex import run_llamaindex
 from ._proxy import run_proxy
 from ._report import make_console, print_checks, print_section, write_json
+from ._sessions import run_sessions
 from ._speed import run_speed
 from ._stress import run_stress
 
@@ -184,6 +188,8 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
     if engine_name == "headroom":
+        sections.append(run_sessions(data, ctx.say))
+        print_section(console, sections[-1])
         for adapter in (
             run_conversation,
             run_langchain,

@@ -1,0 +1,85 @@
+"""The session replay's loader and accounting, on transcripts written here in Claude Code's stream-json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from headroom import Config, Headroom
+
+from bench._sessions import READ, WRITE, account, canonical, load_stream_json, provider_billed, replay
+
+
+def _assistant(message_id: str, block: dict[str, Any], cached: int = 0) -> dict[str, Any]:
+    usage = {"input_tokens": 3, "cache_read_input_tokens": cached, "cache_creation_input_tokens": 100}
+    return {"type": "assistant", "message": {"id": message_id, "role": "assistant", "content": [block],
+                                             "usage": usage}}  # fmt: skip
+
+
+def _result(call: str, text: str, error: bool = False) -> dict[str, Any]:
+    block = {"type": "tool_result", "tool_use_id": call, "content": text, "is_error": error}
+    return {"type": "user", "message": {"role": "user", "content": [block]}}
+
+
+def transcript(path: Path, log: str) -> Path:
+    records = [
+        {"type": "system", "subtype": "init", "tools": ["Bash", "Read"]},
+        _assistant("m1", {"type": "text", "text": "Looking."}),
+        _assistant(
+            "m1", {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "cat app.log"}}
+        ),
+        _assistant("m1", {"type": "tool_use", "id": "t2", "name": "Read", "input": {"file_path": "/a.py"}}),
+        _result("t2", "     1→import os\n     2→print(os.getcwd())\n"),  # parallel results, out of order
+        _result("t1", log),
+        _assistant(
+            "m2", {"type": "tool_use", "id": "t3", "name": "Bash", "input": {"command": "false"}}, 100
+        ),
+        _result("t3", "Exit code 1", error=True),
+        _assistant("m3", {"type": "text", "text": "Done."}, 200),
+        {"type": "result", "subtype": "success"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_transcript_becomes_its_model_calls(tmp_path: Path) -> None:
+    session = load_stream_json(transcript(tmp_path / "task-a__run.jsonl", "log line\n"))
+    assert session.name == "task-a"
+    assert len(session.requests) == 3  # one per distinct message id
+    first, second, third = (request.messages for request in session.requests)
+    assert [m["role"] for m in first] == ["user"]
+    assert [m["role"] for m in second] == ["user", "assistant", "user"]
+    assert [b["type"] for b in second[1]["content"]] == ["text", "tool_use", "tool_use"]  # one call, merged
+    assert {b["tool_use_id"] for b in second[2]["content"]} == {"t1", "t2"}  # both results in one turn
+    assert canonical(third[: len(second)]) == canonical(second)  # each request extends the one before
+    assert third[-1]["content"][0]["is_error"] is True
+
+
+def test_billing_reads_the_shared_prefix_and_writes_the_rest() -> None:
+    sizes = {"a": 10, "b": 20, "c": 40}
+    totals = account([["a"], ["a", "b"], ["a", "c"]], sizes.__getitem__)
+    assert totals.tokens == 10 + 30 + 50
+    assert totals.billed == WRITE * 10 + (READ * 10 + WRITE * 20) + (READ * 10 + WRITE * 40)
+    assert totals.stable == 1  # the third request dropped "b": not stable
+
+
+def test_the_providers_figures_are_priced_the_same_way(tmp_path: Path) -> None:
+    session = load_stream_json(transcript(tmp_path / "t__r.jsonl", "x\n"))
+    tokens, billed = provider_billed(session.requests)
+    assert tokens == 3 * 103 + 100 + 200
+    assert billed == 3 * 3 + READ * 300 + WRITE * 300
+
+
+def test_a_replay_saves_on_a_big_log_and_keeps_every_prefix(tmp_path: Path, outputs: Any) -> None:
+    session = load_stream_json(transcript(tmp_path / "t__r.jsonl", outputs.app_log(lines=2_000, seed=4)))
+    headroom = Headroom(Config(store="memory", ledger=False))
+    try:
+        result = replay(session, headroom, headroom.tokenizer().count)
+    finally:
+        headroom.close()
+    assert result.requests == 3
+    assert result.compressed.tokens * 2 < result.plain.tokens
+    assert result.compressed.billed * 2 < result.plain.billed
+    assert result.compressed.stable == 2  # every request began with the previous one, compressed
+    assert len(result.ms) == 3
