@@ -14,14 +14,18 @@ measured against the same request uncompressed:
   compressed request's;
 - compression time per request (median and p95).
 
-The runs are ``sessions/skillsbench/*.jsonl`` (Claude Code ``stream-json``, turned into messages as
-that folder's README says). The judged metrics of issue 16 (used facts, edit anchors, error text) and
-the exported interactive sessions are still to come.
+The runs are ``sessions/claude-code-export/*.md`` (long interactive sessions exported to Markdown,
+with timestamps: a request more than five minutes after the previous one finds the cache cold) and
+``sessions/skillsbench/*.jsonl`` (Claude Code ``stream-json``, back to back, with the provider's
+usage), turned into messages as those folders' READMEs say. The judged metrics of issue 16 (used
+facts, edit anchors, error text) are still to come.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -37,12 +41,17 @@ READ, WRITE = 0.1, 1.25  # prompt-cache prices relative to uncached input
 PROMPT = "(the task prompt is not in the transcript)"
 
 
+TTL_SECONDS = 300  # the provider's prompt cache lives five minutes after its last use
+
+
 @dataclass
 class Request:
-    """One model call: the messages before it, and the provider's usage of the answer."""
+    """One model call: the messages before it, the provider's usage of the answer (stream-json) and
+    when it was made (exported sessions; None: back to back)."""
 
     messages: list[dict[str, Any]]
     usage: dict[str, Any] = field(default_factory=dict)
+    at: float | None = None
 
 
 @dataclass
@@ -80,6 +89,37 @@ def load_stream_json(path: Path) -> Session:
     return Session(path.name.split("__")[0], requests)
 
 
+_EXPORT_BLOCK = re.compile(r"^### (User|Assistant)\n> ([^\n]*)\n\n(.*?)\n\n---\n", re.M | re.S)
+
+
+def load_export(path: Path) -> Session:
+    """An exported Markdown session (see ``sessions/claude-code-export/README.md``) as its model calls:
+    consecutive entries of one role are one API message; a request is made at its answer's first
+    entry's time."""
+    entries: list[tuple[str, float, list[dict[str, Any]]]] = []
+    for role, stamp, body in _EXPORT_BLOCK.findall(path.read_text(encoding="utf-8")):
+        try:
+            content = json.loads(body)
+        except ValueError:
+            content = body
+        if not isinstance(content, list):
+            content = [{"type": "text", "text": content if isinstance(content, str) else json.dumps(content)}]
+        at = datetime.datetime.strptime(stamp.strip(), "%m/%d/%Y, %I:%M:%S %p").timestamp()
+        entries.append((role.lower(), at, content))
+    messages: list[dict[str, Any]] = []
+    requests: list[Request] = []
+    for role, at, content in entries:
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"].extend(content)
+            continue
+        if role == "assistant":
+            if not messages:
+                messages.append({"role": "user", "content": [{"type": "text", "text": PROMPT}]})
+            requests.append(Request(json.loads(json.dumps(messages)), at=at))
+        messages.append({"role": role, "content": list(content)})
+    return Session(path.name.removesuffix(".md")[:40], requests)
+
+
 def canonical(messages: Sequence[Any]) -> list[str]:
     return [json.dumps(message, sort_keys=True, ensure_ascii=False) for message in messages]
 
@@ -103,18 +143,25 @@ class Totals:
     stable: int = 0  # requests that begin with the previous request whole
 
 
-def account(requests: list[list[str]], count: Callable[[str], int]) -> Totals:
-    """Tokens and cache-simulated billed input of ``requests`` (canonical messages), sent in order."""
+def account(
+    requests: list[list[str]], count: Callable[[str], int], times: Sequence[float | None] | None = None
+) -> Totals:
+    """Tokens and cache-simulated billed input of ``requests`` (canonical messages), sent in order;
+    with ``times``, a request more than ``TTL_SECONDS`` after the one before finds the cache cold."""
     totals = Totals()
     previous: list[str] = []
-    for messages in requests:
+    last: float | None = None
+    for number, messages in enumerate(requests):
         sizes = [count(message) for message in messages]
         shared = common_prefix(previous, messages)
         if previous and shared == len(previous):
             totals.stable += 1
+        at = times[number] if times is not None else None
+        cold = at is not None and last is not None and at - last > TTL_SECONDS
+        warm = 0 if cold else shared
         totals.tokens += sum(sizes)
-        totals.billed += READ * sum(sizes[:shared]) + WRITE * sum(sizes[shared:])
-        previous = messages
+        totals.billed += READ * sum(sizes[:warm]) + WRITE * sum(sizes[warm:])
+        previous, last = messages, at
     return totals
 
 
@@ -151,8 +198,9 @@ def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Repl
         ms.append((time.perf_counter() - started) * 1000)
         plain.append(canonical(request.messages))
         compressed.append(canonical(result.messages))
-    return Replay(session.name, len(session.requests), account(plain, count), account(compressed, count),
-                  provider_billed(session.requests), ms)  # fmt: skip
+    times = [request.at for request in session.requests]
+    return Replay(session.name, len(session.requests), account(plain, count, times),
+                  account(compressed, count, times), provider_billed(session.requests), ms)  # fmt: skip
 
 
 def _saved(before: float, after: float) -> str:
@@ -169,14 +217,18 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
          "provider billed vs simulated", "median ms", "p95 ms"],
         text_columns=1,
     )  # fmt: skip
-    paths = sorted((data / "sessions" / "skillsbench").glob("*.jsonl"))
+    sources = [(path, load_export) for path in sorted((data / "sessions" / "claude-code-export").glob("*.md"))
+               if path.name != "README.md"]  # fmt: skip
+    sources += [
+        (path, load_stream_json) for path in sorted((data / "sessions" / "skillsbench").glob("*.jsonl"))
+    ]
     replays: list[Replay] = []
     with tempfile.TemporaryDirectory(prefix="headroom-sessions-") as tmp:
         headroom = Headroom(Config(store=f"sqlite:///{tmp}/store.db", ledger=False))
         count = headroom.tokenizer().count
-        for path in paths:
+        for path, load in sources:
             say(f"sessions: {path.name}")
-            replays.append(replay(load_stream_json(path), headroom, count))
+            replays.append(replay(load(path), headroom, count))
         headroom.close()
     for one in replays:
         _, provider = one.provider
@@ -184,7 +236,7 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
             one.name, str(one.requests), fmt_int(one.plain.tokens), fmt_int(one.compressed.tokens),
             _saved(one.plain.tokens, one.compressed.tokens), _saved(one.plain.billed, one.compressed.billed),
             f"{one.compressed.stable}/{max(one.requests - 1, 0)}",
-            f"{provider / one.plain.billed:.2f}" if one.plain.billed else "-",
+            f"{provider / one.plain.billed:.2f}" if one.plain.billed and provider else "-",
             fmt_ms(statistics.median(one.ms)) if one.ms else "-",
             fmt_ms(sorted(one.ms)[int(0.95 * (len(one.ms) - 1))]) if one.ms else "-",
         ])  # fmt: skip
@@ -194,11 +246,13 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
     plain_billed = sum(one.plain.billed for one in replays)
     compressed_billed = sum(one.compressed.billed for one in replays)
     stable = sum(one.compressed.stable for one in replays)
+    provider_total = sum(one.provider[1] for one in replays)
+    recorded = sum(one.plain.billed for one in replays if one.provider[1])  # the runs with usage figures
     pairs = sum(max(one.requests - 1, 0) for one in replays)
     section.rows.append([
         "all", str(sum(one.requests for one in replays)), fmt_int(plain_tokens), fmt_int(compressed_tokens),
         _saved(plain_tokens, compressed_tokens), _saved(plain_billed, compressed_billed), f"{stable}/{pairs}",
-        f"{sum(one.provider[1] for one in replays) / plain_billed:.2f}" if plain_billed else "-",
+        f"{provider_total / recorded:.2f}" if recorded else "-",
         fmt_ms(statistics.median(every)) if every else "-",
         fmt_ms(sorted(every)[int(0.95 * (len(every) - 1))]) if every else "-",
     ])  # fmt: skip

@@ -83,3 +83,37 @@ def test_a_replay_saves_on_a_big_log_and_keeps_every_prefix(tmp_path: Path, outp
     assert result.compressed.billed * 2 < result.plain.billed
     assert result.compressed.stable == 2  # every request began with the previous one, compressed
     assert len(result.ms) == 3
+
+
+def test_an_exported_session_becomes_its_model_calls_with_their_times(tmp_path: Path) -> None:
+    from bench._sessions import TTL_SECONDS, load_export
+
+    def entry(role: str, stamp: str, body: object) -> str:
+        text = body if isinstance(body, str) else json.dumps(body, indent=2)
+        return f"### {role}\n> {stamp}\n\n{text}\n\n---\n"
+
+    call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "a.py\nb.py"}
+    path = tmp_path / "s.md"
+    path.write_text(
+        "# Session\n\n"
+        + entry("User", "12/1/2025, 9:00:00 AM", "plain text, not JSON")
+        + entry("Assistant", "12/1/2025, 9:00:05 AM", [{"type": "text", "text": "Listing."}])
+        + entry("Assistant", "12/1/2025, 9:00:06 AM", [call])  # one API message, split in two entries
+        + entry("User", "12/1/2025, 9:00:07 AM", [result])
+        + entry("Assistant", "12/1/2025, 9:20:00 AM", [{"type": "text", "text": "Done."}]),
+        encoding="utf-8",
+    )
+    session = load_export(path)
+    assert len(session.requests) == 2
+    first, second = session.requests
+    assert first.messages == [{"role": "user", "content": [{"type": "text", "text": "plain text, not JSON"}]}]
+    assert [b["type"] for b in second.messages[1]["content"]] == ["text", "tool_use"]
+    assert second.messages[2]["content"] == [result]
+    assert first.at is not None
+    assert second.at is not None
+    assert second.at - first.at > TTL_SECONDS  # twenty minutes later: the cache is cold
+    sizes = dict.fromkeys(canonical(second.messages), 10) | dict.fromkeys(canonical(first.messages), 10)
+    cold = account([canonical(first.messages), canonical(second.messages)], sizes.__getitem__,
+                   [first.at, second.at])  # fmt: skip
+    assert cold.billed == WRITE * 10 + WRITE * 30  # nothing read: the prefix expired
