@@ -59,8 +59,9 @@ compressor's own numbers):
   compress (< 2 ms) and with 100 KB of tool output beyond the core (< 3 ms), streaming time to first
   byte added (< 2 ms), 200 concurrent streams, memory over 5,000 requests. See ``bench/_proxy.py``.
 - sessions: the recorded Claude Code sessions (``sessions/claude-code-export`` and
-  ``sessions/skillsbench``) replayed request by request through one engine: input tokens and cache-simulated billed input saved, prefix stability, time per
-  request, and the provider's own usage figures beside the simulation. See ``bench/_sessions.py``.
+  ``sessions/skillsbench``) replayed request by request through one engine: input tokens and
+  cache-simulated billed input saved, prefix stability, time per request, and the provider's own
+  usage figures beside the simulation. See ``bench/_sessions.py``.
 - stress: 1/10/50 MB generated inputs of every kind (and ``"a\\n"`` over and over), one call each in
   a fresh process: time (50 MB under 10 s), ratio, round-trip, peak memory of the process and its
   workers (at most 20x the input), and the 10 MB / 1 MB time ratio (about 10 when linear). See
