@@ -189,8 +189,9 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             sections.append(run_ledger(ctx.say))
             print_section(console, sections[-1])
     if engine_name == "headroom":
-        sections.append(run_sessions(data, ctx.say))
-        print_section(console, sections[-1])
+        for replayed in run_sessions(data, ctx.say):
+            sections.append(replayed)
+            print_section(console, replayed)
         for adapter in (
             run_conversation,
             run_langchain,

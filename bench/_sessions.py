@@ -185,6 +185,38 @@ class Replay:
     compressed: Totals
     provider: tuple[int, float]
     ms: list[float]
+    by_tool: dict[str, list[int]] = field(default_factory=dict)  # tool -> [results, tokens, compressed]
+
+
+def _result_text(block: dict[str, Any]) -> str:
+    content = block.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def new_results(
+    before: int, plain: list[dict[str, Any]], compressed: list[dict[str, Any]], names: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(tool name, text as sent, text as compressed) of the tool results in the messages from index
+    ``before`` on: the results this request carries for the first time. ``names`` maps call ids to
+    tool names (filled from the assistant messages as they are seen)."""
+    found: list[tuple[str, str, str]] = []
+    for message, sent in zip(plain[before:], compressed[before:], strict=False):
+        blocks = message.get("content")
+        if not isinstance(blocks, list):
+            continue
+        for block in blocks:
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                names[str(block.get("id"))] = str(block.get("name"))
+        sent_blocks = sent.get("content") if isinstance(sent.get("content"), list) else []
+        for index, block in enumerate(blocks):
+            if isinstance(block, dict) and block.get("type") == "tool_result" and index < len(sent_blocks):
+                name = names.get(str(block.get("tool_use_id")), "?")
+                found.append((name, _result_text(block), _result_text(sent_blocks[index])))
+    return found
 
 
 def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Replay:
@@ -192,22 +224,32 @@ def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Repl
     plain: list[list[str]] = []
     compressed: list[list[str]] = []
     ms: list[float] = []
+    by_tool: dict[str, list[int]] = {}
+    names: dict[str, str] = {}
+    seen = 0  # messages carried by the previous request
     for request in session.requests:
         started = time.perf_counter()
         result = headroom.compress(request.messages)
         ms.append((time.perf_counter() - started) * 1000)
         plain.append(canonical(request.messages))
         compressed.append(canonical(result.messages))
+        for name, text, sent in new_results(seen, request.messages, list(result.messages), names):
+            tally = by_tool.setdefault(name, [0, 0, 0])
+            tally[0] += 1
+            tally[1] += count(text)
+            tally[2] += count(sent)
+        seen = len(request.messages)
     times = [request.at for request in session.requests]
-    return Replay(session.name, len(session.requests), account(plain, count, times),
-                  account(compressed, count, times), provider_billed(session.requests), ms)  # fmt: skip
+    plain_totals, compressed_totals = account(plain, count, times), account(compressed, count, times)
+    return Replay(session.name, len(session.requests), plain_totals, compressed_totals,
+                  provider_billed(session.requests), ms, by_tool)  # fmt: skip
 
 
 def _saved(before: float, after: float) -> str:
     return f"{100 * (1 - after / before):.1f}%" if before else "-"
 
 
-def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
+def run_sessions(data: Path, say: Callable[[str], None]) -> list[Section]:
     from headroom import Config, Headroom
 
     section = Section(
@@ -261,6 +303,16 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
         "uncompressed simulation (the system prompt and tool schemas are not in the transcripts, so "
         "the provider's figure is higher)"
     )
+    tools = Section("session-tools", "sessions: tool results by tool, as the request that first carried them",
+                    ["tool", "results", "tokens", "compressed", "saved"], text_columns=1)  # fmt: skip
+    merged: dict[str, list[int]] = {}
+    for one in replays:
+        for name, (results, tokens, sent) in one.by_tool.items():
+            tally = merged.setdefault(name, [0, 0, 0])
+            tally[0], tally[1], tally[2] = tally[0] + results, tally[1] + tokens, tally[2] + sent
+    for name, (results, tokens, sent) in sorted(merged.items(), key=lambda item: -item[1][1]):
+        tools.rows.append([name, fmt_int(results), fmt_int(tokens), fmt_int(sent), _saved(tokens, sent)])
+    tools.data = {"tools": merged}
     section.data = {
         "sessions": [
             {"name": r.name, "requests": r.requests, "tokens": [r.plain.tokens, r.compressed.tokens],
@@ -269,4 +321,4 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> Section:
             for r in replays
         ]
     }  # fmt: skip
-    return section
+    return [section, tools]

@@ -117,3 +117,17 @@ def test_an_exported_session_becomes_its_model_calls_with_their_times(tmp_path: 
     cold = account([canonical(first.messages), canonical(second.messages)], sizes.__getitem__,
                    [first.at, second.at])  # fmt: skip
     assert cold.billed == WRITE * 10 + WRITE * 30  # nothing read: the prefix expired
+
+
+def test_each_tool_result_is_counted_once_under_its_tool(tmp_path: Path, outputs: Any) -> None:
+    session = load_stream_json(transcript(tmp_path / "t__r.jsonl", outputs.app_log(lines=2_000, seed=4)))
+    headroom = Headroom(Config(store="memory", ledger=False))
+    try:
+        result = replay(session, headroom, headroom.tokenizer().count)
+    finally:
+        headroom.close()
+    assert sorted(result.by_tool) == ["Bash", "Read"]
+    assert result.by_tool["Bash"][0] == 2  # the log and the failed command, each once
+    assert result.by_tool["Read"][0] == 1
+    _, tokens, sent = result.by_tool["Bash"]
+    assert sent * 2 < tokens  # the log was compressed
