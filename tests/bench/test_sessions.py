@@ -43,6 +43,14 @@ def transcript(path: Path, log: str) -> Path:
     return path
 
 
+def _replayed(session: Any) -> Any:
+    headroom = Headroom(Config(store="memory", ledger=False))
+    try:
+        return replay(session, headroom, headroom.tokenizer().count)
+    finally:
+        headroom.close()
+
+
 def test_a_transcript_becomes_its_model_calls(tmp_path: Path) -> None:
     session = load_stream_json(transcript(tmp_path / "task-a__run.jsonl", "log line\n"))
     assert session.name == "task-a"
@@ -73,11 +81,7 @@ def test_the_providers_figures_are_priced_the_same_way(tmp_path: Path) -> None:
 
 def test_a_replay_saves_on_a_big_log_and_keeps_every_prefix(tmp_path: Path, outputs: Any) -> None:
     session = load_stream_json(transcript(tmp_path / "t__r.jsonl", outputs.app_log(lines=2_000, seed=4)))
-    headroom = Headroom(Config(store="memory", ledger=False))
-    try:
-        result = replay(session, headroom, headroom.tokenizer().count)
-    finally:
-        headroom.close()
+    result = _replayed(session)
     assert result.requests == 3
     assert result.compressed.tokens * 2 < result.plain.tokens
     assert result.compressed.billed * 2 < result.plain.billed
@@ -121,11 +125,7 @@ def test_an_exported_session_becomes_its_model_calls_with_their_times(tmp_path: 
 
 def test_each_tool_result_is_counted_once_under_its_tool(tmp_path: Path, outputs: Any) -> None:
     session = load_stream_json(transcript(tmp_path / "t__r.jsonl", outputs.app_log(lines=2_000, seed=4)))
-    headroom = Headroom(Config(store="memory", ledger=False))
-    try:
-        result = replay(session, headroom, headroom.tokenizer().count)
-    finally:
-        headroom.close()
+    result = _replayed(session)
     assert sorted(result.by_tool) == ["Bash", "Read"]
     assert result.by_tool["Bash"][0] == 2  # the log and the failed command, each once
     assert result.by_tool["Read"][0] == 1

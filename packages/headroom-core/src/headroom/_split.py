@@ -199,6 +199,6 @@ def split_mixed(text: str, kind: Kind) -> list[Part] | None:
         fenced = _split_fences(text, kind)  # explicit structure wins, whatever kind dominates the text
         if fenced is not None:
             return fenced
-    if kind == "log" and next(_openers(text), None) is not None:
-        return _split_payloads(text)
+    if kind == "log":
+        return _split_payloads(text)  # None when no line opens a payload
     return None

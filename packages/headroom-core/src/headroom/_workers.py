@@ -67,7 +67,9 @@ def segments(job: Job, kind: str) -> list[Job]:
             return [job]
         starts = _PYTHON_DEFINITION if job.language == "python" else _DEFINITION
         return _cut(job, functools.partial(_code_cut, starts))
-    if kind not in LINE_KINDS or (len(text) <= SEGMENT_CHARS and text.count("\n") < SEGMENT_LINES):
+    few_lines = len(text) < SEGMENT_LINES or text.count("\n") < SEGMENT_LINES  # no count for a short text
+    small = len(text) <= SEGMENT_CHARS and few_lines
+    if kind not in LINE_KINDS or small:
         return [job]
     return _cut(job, _line_cut)
 
