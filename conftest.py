@@ -18,10 +18,16 @@ from headroom import Config, Headroom
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No HEADROOM_* variable leaks in from the machine; the default store is a fresh SQLite file."""
+    """No HEADROOM_* variable leaks in from the machine; the default store is a fresh SQLite file.
+
+    Tool results are compressed as soon as they arrive (``HEADROOM_FRESH_TURNS=0``), so a test of a
+    compressor or an adapter reads the compressed result in the very next request; the tests of the
+    freshness rule (the default: recent results stay whole) unset it or pass ``fresh_turns``.
+    """
     for name in list(os.environ):
         if name.startswith("HEADROOM_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("HEADROOM_FRESH_TURNS", "0")
     store = tmp_path_factory.mktemp("store") / "store.db"
     monkeypatch.setenv("HEADROOM_STORE", f"sqlite:///{store}")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))  # the ledger of memory stores

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._core import Section
+from ._core import Check, Section
 from ._format import fmt_int, fmt_ms
+from ._judge import Judge, Tally, blocks_of, facts, result_text
 
 READ, WRITE = 0.1, 1.25  # prompt-cache prices relative to uncached input
 PROMPT = "(the task prompt is not in the transcript)"
@@ -52,6 +53,7 @@ class Request:
     messages: list[dict[str, Any]]
     usage: dict[str, Any] = field(default_factory=dict)
     at: float | None = None
+    answer: list[Any] = field(default_factory=list)  # the content blocks the model answered with
 
 
 @dataclass
@@ -75,6 +77,7 @@ def load_stream_json(path: Path) -> Session:
                 current_id = message["id"]
                 requests.append(Request(json.loads(json.dumps(messages)), dict(message.get("usage") or {})))
                 messages.append({"role": "assistant", "content": []})
+                requests[-1].answer = messages[-1]["content"]  # filled as the records come
             messages[-1]["content"].extend(message["content"])
         elif record.get("type") == "user":
             blocks = record["message"]["content"]
@@ -117,11 +120,37 @@ def load_export(path: Path) -> Session:
                 messages.append({"role": "user", "content": [{"type": "text", "text": PROMPT}]})
             requests.append(Request(json.loads(json.dumps(messages)), at=at))
         messages.append({"role": role, "content": list(content)})
+        if role == "assistant":
+            requests[-1].answer = messages[-1]["content"]
     return Session(path.name.removesuffix(".md")[:40], requests)
 
 
 def canonical(messages: Sequence[Any]) -> list[str]:
     return [json.dumps(message, sort_keys=True, ensure_ascii=False) for message in messages]
+
+
+def readable(message: dict[str, Any]) -> str:
+    """What the model reads of a message, as the provider counts it: texts, tool calls' names and
+    inputs, tool results' texts, thinking; not the JSON around them, ids or thinking signatures."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            parts.append(f"{block.get('name')} {json.dumps(block.get('input'), ensure_ascii=False)}")
+        elif kind == "tool_result":
+            parts.append(result_text(block))
+        elif kind == "thinking":
+            parts.append(str(block.get("thinking", "")))
+        elif kind != "redacted_thinking":
+            parts.append(json.dumps(block, ensure_ascii=False))
+    return "\n".join(parts)
 
 
 def common_prefix(before: list[str], after: list[str]) -> int:
@@ -186,15 +215,10 @@ class Replay:
     provider: tuple[int, float]
     ms: list[float]
     by_tool: dict[str, list[int]] = field(default_factory=dict)  # tool -> [results, tokens, compressed]
-
-
-def _result_text(block: dict[str, Any]) -> str:
-    content = block.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
+    judged: Tally = field(default_factory=Tally)
+    judged_by_tool: dict[str, Tally] = field(default_factory=dict)
+    result_ms: list[float] = field(default_factory=list)  # per new tool result (its request's time shared)
+    misses: list[str] = field(default_factory=list)
 
 
 def new_results(
@@ -205,48 +229,140 @@ def new_results(
     tool names (filled from the assistant messages as they are seen)."""
     found: list[tuple[str, str, str]] = []
     for message, sent in zip(plain[before:], compressed[before:], strict=False):
-        blocks = message.get("content")
-        if not isinstance(blocks, list):
-            continue
+        blocks = blocks_of(message)
         for block in blocks:
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 names[str(block.get("id"))] = str(block.get("name"))
-        sent_blocks = sent.get("content") if isinstance(sent.get("content"), list) else []
+        sent_blocks = blocks_of(sent)
         for index, block in enumerate(blocks):
             if isinstance(block, dict) and block.get("type") == "tool_result" and index < len(sent_blocks):
                 name = names.get(str(block.get("tool_use_id")), "?")
-                found.append((name, _result_text(block), _result_text(sent_blocks[index])))
+                found.append((name, result_text(block), result_text(sent_blocks[index])))
     return found
 
 
+class Gamed:
+    """The anti-gaming variant: Headroom's output with every compressed tool result followed by the
+    list of its original's distinctive tokens. It must win on the judged metrics and lose on the bill."""
+
+    def __init__(self, headroom: Any) -> None:
+        self.headroom = headroom
+
+    def compress(self, messages: list[dict[str, Any]]) -> Any:
+        result = self.headroom.compress(messages)
+        out = []
+        for message, sent in zip(messages, result.messages, strict=True):
+            blocks = blocks_of(sent)
+            if blocks and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks):
+                originals = blocks_of(message)
+                sent = {**sent, "content": [_listed(o, b) for o, b in zip(originals, blocks, strict=True)]}
+            out.append(sent)
+        return type("Gamed", (), {"messages": out})()
+
+
+def _listed(original: Any, block: Any) -> Any:
+    if not isinstance(block, dict) or block.get("type") != "tool_result" or block == original:
+        return block
+    listed = " ".join(sorted(facts(result_text(original))))
+    return {**block, "content": f"{result_text(block)}\n[identifiers: {listed}]"}
+
+
 def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Replay:
-    """Every request of ``session`` through ``headroom``, in order, as the proxy would send it."""
+    """Every request of ``session`` through ``headroom`` (anything with ``compress(messages)``), in
+    order, as the proxy would send it; judged as ``bench._judge`` says."""
     plain: list[list[str]] = []
     compressed: list[list[str]] = []
     ms: list[float] = []
+    result_ms: list[float] = []
     by_tool: dict[str, list[int]] = {}
     names: dict[str, str] = {}
+    judge = Judge()
+    sizes: dict[str, int] = {}  # canonical message -> tokens the model reads in it
     seen = 0  # messages carried by the previous request
-    for request in session.requests:
+    for number, request in enumerate(session.requests):
         started = time.perf_counter()
         result = headroom.compress(request.messages)
         ms.append((time.perf_counter() - started) * 1000)
+        sent = list(result.messages)
         plain.append(canonical(request.messages))
-        compressed.append(canonical(result.messages))
-        for name, text, sent in new_results(seen, request.messages, list(result.messages), names):
+        compressed.append(canonical(sent))
+        for message, key in zip([*request.messages, *sent], [*plain[-1], *compressed[-1]], strict=True):
+            if key not in sizes:  # a message is re-sent with every later request: count it once
+                sizes[key] = count(readable(message))
+        new = new_results(seen, request.messages, sent, names)
+        for name, text, shown in new:
             tally = by_tool.setdefault(name, [0, 0, 0])
             tally[0] += 1
             tally[1] += count(text)
-            tally[2] += count(sent)
+            tally[2] += count(shown)
+        result_ms += [ms[-1] / len(new)] * len(new) if new else []
+        judge.step(number, request.messages, sent, request.answer)
         seen = len(request.messages)
+    judge.finish()
     times = [request.at for request in session.requests]
-    plain_totals, compressed_totals = account(plain, count, times), account(compressed, count, times)
+    plain_totals = account(plain, sizes.__getitem__, times)
+    compressed_totals = account(compressed, sizes.__getitem__, times)
     return Replay(session.name, len(session.requests), plain_totals, compressed_totals,
-                  provider_billed(session.requests), ms, by_tool)  # fmt: skip
+                  provider_billed(session.requests), ms, by_tool, judge.total, judge.by_tool,
+                  result_ms, judge.misses)  # fmt: skip
 
 
 def _saved(before: float, after: float) -> str:
     return f"{100 * (1 - after / before):.1f}%" if before else "-"
+
+
+def _share(counts: list[int]) -> str:
+    return f"{100 * counts[0] / counts[1]:.1f}% of {fmt_int(counts[1])}" if counts[1] else "-"
+
+
+def _ratio(counts: list[int]) -> float:
+    return counts[0] / counts[1] if counts[1] else 1.0
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return sorted(values)[int(q * (len(values) - 1))] if values else 0.0
+
+
+def _sources(data: Path) -> list[tuple[Path, Callable[[Path], Session]]]:
+    sources: list[tuple[Path, Callable[[Path], Session]]] = [
+        (path, load_export) for path in sorted((data / "sessions" / "claude-code-export").glob("*.md"))
+        if path.name != "README.md"
+    ]  # fmt: skip
+    sources += [
+        (path, load_stream_json) for path in sorted((data / "sessions" / "skillsbench").glob("*.jsonl"))
+    ]
+    return sources
+
+
+@dataclass
+class Overall:
+    """A set of replays summed up."""
+
+    replays: list[Replay]
+    judged: Tally = field(default_factory=Tally)
+
+    def __post_init__(self) -> None:
+        for one in self.replays:
+            self.judged.add(one.judged)
+
+    def tokens(self) -> tuple[int, int]:
+        return sum(r.plain.tokens for r in self.replays), sum(r.compressed.tokens for r in self.replays)
+
+    def billed(self) -> tuple[float, float]:
+        return sum(r.plain.billed for r in self.replays), sum(r.compressed.billed for r in self.replays)
+
+    def ms(self) -> list[float]:
+        return [ms for one in self.replays for ms in one.ms]
+
+
+def replay_all(data: Path, headroom: Any, count: Callable[[str], int], say: Callable[[str], None],
+               wrap: Callable[[Any], Any] | None = None) -> Overall:  # fmt: skip
+    """Every recorded session of ``data`` through ``headroom`` (or ``wrap(headroom)``)."""
+    replays = []
+    for path, load in _sources(data):
+        say(f"sessions: {path.name}")
+        replays.append(replay(load(path), wrap(headroom) if wrap else headroom, count))
+    return Overall(replays)
 
 
 def run_sessions(data: Path, say: Callable[[str], None]) -> list[Section]:
@@ -256,69 +372,116 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> list[Section]:
         "sessions",
         "sessions: recorded Claude Code runs replayed request by request (cache simulated)",
         ["session", "requests", "input tokens", "compressed", "saved", "billed saved", "prefix stable",
-         "provider billed vs simulated", "median ms", "p95 ms"],
+         "facts visible", "edit anchors", "errors", "provider billed vs simulated", "median ms", "p95 ms"],
         text_columns=1,
     )  # fmt: skip
-    sources = [(path, load_export) for path in sorted((data / "sessions" / "claude-code-export").glob("*.md"))
-               if path.name != "README.md"]  # fmt: skip
-    sources += [
-        (path, load_stream_json) for path in sorted((data / "sessions" / "skillsbench").glob("*.jsonl"))
-    ]
-    replays: list[Replay] = []
     with tempfile.TemporaryDirectory(prefix="headroom-sessions-") as tmp:
         headroom = Headroom(Config(store=f"sqlite:///{tmp}/store.db", ledger=False))
         count = headroom.tokenizer().count
-        for path, load in sources:
-            say(f"sessions: {path.name}")
-            replays.append(replay(load(path), headroom, count))
+        overall = replay_all(data, headroom, count, say)
+        gamed = replay_all(data, headroom, count, say, Gamed)  # the same engine: its memo answers
         headroom.close()
+    replays = overall.replays
     for one in replays:
         _, provider = one.provider
         section.rows.append([
             one.name, str(one.requests), fmt_int(one.plain.tokens), fmt_int(one.compressed.tokens),
             _saved(one.plain.tokens, one.compressed.tokens), _saved(one.plain.billed, one.compressed.billed),
-            f"{one.compressed.stable}/{max(one.requests - 1, 0)}",
+            f"{one.compressed.stable}/{max(one.requests - 1, 0)}", _share(one.judged.uses),
+            _share(one.judged.anchors), _share(one.judged.errors),
             f"{provider / one.plain.billed:.2f}" if one.plain.billed and provider else "-",
-            fmt_ms(statistics.median(one.ms)) if one.ms else "-",
-            fmt_ms(sorted(one.ms)[int(0.95 * (len(one.ms) - 1))]) if one.ms else "-",
+            fmt_ms(statistics.median(one.ms)) if one.ms else "-", fmt_ms(_quantile(one.ms, 0.95)),
         ])  # fmt: skip
-    every = [ms for one in replays for ms in one.ms]
-    plain_tokens = sum(one.plain.tokens for one in replays)
-    compressed_tokens = sum(one.compressed.tokens for one in replays)
-    plain_billed = sum(one.plain.billed for one in replays)
-    compressed_billed = sum(one.compressed.billed for one in replays)
+    every = overall.ms()
+    plain_tokens, compressed_tokens = overall.tokens()
+    plain_billed, compressed_billed = overall.billed()
     stable = sum(one.compressed.stable for one in replays)
     provider_total = sum(one.provider[1] for one in replays)
     recorded = sum(one.plain.billed for one in replays if one.provider[1])  # the runs with usage figures
     pairs = sum(max(one.requests - 1, 0) for one in replays)
+    judged = overall.judged
     section.rows.append([
         "all", str(sum(one.requests for one in replays)), fmt_int(plain_tokens), fmt_int(compressed_tokens),
         _saved(plain_tokens, compressed_tokens), _saved(plain_billed, compressed_billed), f"{stable}/{pairs}",
+        _share(judged.uses), _share(judged.anchors), _share(judged.errors),
         f"{provider_total / recorded:.2f}" if recorded else "-",
-        fmt_ms(statistics.median(every)) if every else "-",
-        fmt_ms(sorted(every)[int(0.95 * (len(every) - 1))]) if every else "-",
+        fmt_ms(statistics.median(every)) if every else "-", fmt_ms(_quantile(every, 0.95)),
     ])  # fmt: skip
     section.notes.append(
         "provider billed vs simulated: the provider's usage figures priced the same way, over the "
         "uncompressed simulation (the system prompt and tool schemas are not in the transcripts, so "
         "the provider's figure is higher)"
     )
+    section.notes.append(
+        "facts visible: uses, within 10 model steps, of a tool result's new identifiers, paths and "
+        "numbers that the result still showed; edit anchors: edits whose old lines all showed in the "
+        "result they came from; errors: error results whose error lines showed in every request"
+    )
+    billed_saved = 1 - compressed_billed / plain_billed if plain_billed else 0.0
+    tokens_saved = 1 - compressed_tokens / plain_tokens if plain_tokens else 0.0
+    result_ms = [ms for one in replays for ms in one.result_ms]
+    targets = [
+        ("billed input saved >= 40%", billed_saved >= 0.40, f"{100 * billed_saved:.1f}%"),
+        ("input tokens saved >= 40%", tokens_saved >= 0.40, f"{100 * tokens_saved:.1f}%"),
+        ("used facts visible >= 95%", _ratio(judged.uses) >= 0.95, _share(judged.uses)),
+        ("tool-call facts visible >= 97%", _ratio(judged.call_uses) >= 0.97, _share(judged.call_uses)),
+        ("edit anchors visible >= 97%", _ratio(judged.anchors) >= 0.97, _share(judged.anchors)),
+        ("error text visible 100%", _ratio(judged.errors) == 1.0, _share(judged.errors)),
+        ("prefix stable >= 99%", stable >= 0.99 * pairs, f"{stable}/{pairs}"),
+        ("median <= 5 ms per request", statistics.median(every) <= 5 if every else True,
+         fmt_ms(statistics.median(every)) if every else "-"),
+        ("p95 <= 50 ms per request", _quantile(every, 0.95) <= 50, fmt_ms(_quantile(every, 0.95))),
+    ]  # fmt: skip
+    section.checks = [Check(name, passed, detail) for name, passed, detail in targets]
+    judged_section = Section(
+        "session-judged",
+        "sessions: what the agent used next, and the anti-gaming variant (identifier lists appended)",
+        ["variant", "saved", "billed saved", "facts visible", "tool-call facts", "edit anchors", "errors",
+         "median ms per new result"],
+        text_columns=1,
+    )  # fmt: skip
+    for name, one in (("headroom", overall), ("headroom + identifier lists", gamed)):
+        before, after = one.tokens()
+        billed_before, billed_after = one.billed()
+        per_result = [ms for r in one.replays for ms in r.result_ms]
+        judged_section.rows.append([
+            name, _saved(before, after), _saved(billed_before, billed_after), _share(one.judged.uses),
+            _share(one.judged.call_uses), _share(one.judged.anchors), _share(one.judged.errors),
+            fmt_ms(statistics.median(per_result)) if per_result else "-",
+        ])  # fmt: skip
+    gamed_billed = gamed.billed()
+    judged_section.checks.append(
+        Check(
+            "the identifier-list variant loses on the bill",
+            gamed_billed[1] > compressed_billed,
+            f"billed {_saved(*gamed_billed)} saved vs {_saved(plain_billed, compressed_billed)}",
+        )
+    )
     tools = Section("session-tools", "sessions: tool results by tool, as the request that first carried them",
-                    ["tool", "results", "tokens", "compressed", "saved"], text_columns=1)  # fmt: skip
+                    ["tool", "results", "tokens", "compressed", "saved", "facts visible", "edit anchors",
+                     "errors"], text_columns=1)  # fmt: skip
     merged: dict[str, list[int]] = {}
+    merged_judged: dict[str, Tally] = {}
     for one in replays:
         for name, (results, tokens, sent) in one.by_tool.items():
             tally = merged.setdefault(name, [0, 0, 0])
             tally[0], tally[1], tally[2] = tally[0] + results, tally[1] + tokens, tally[2] + sent
+        for name, counts in one.judged_by_tool.items():
+            merged_judged.setdefault(name, Tally()).add(counts)
     for name, (results, tokens, sent) in sorted(merged.items(), key=lambda item: -item[1][1]):
-        tools.rows.append([name, fmt_int(results), fmt_int(tokens), fmt_int(sent), _saved(tokens, sent)])
+        counts = merged_judged.get(name, Tally())
+        tools.rows.append([name, fmt_int(results), fmt_int(tokens), fmt_int(sent), _saved(tokens, sent),
+                           _share(counts.uses), _share(counts.anchors), _share(counts.errors)])  # fmt: skip
     tools.data = {"tools": merged}
     section.data = {
         "sessions": [
             {"name": r.name, "requests": r.requests, "tokens": [r.plain.tokens, r.compressed.tokens],
              "billed": [r.plain.billed, r.compressed.billed], "stable": r.compressed.stable,
-             "provider": list(r.provider), "ms": r.ms}
+             "provider": list(r.provider), "ms": r.ms, "uses": r.judged.uses, "call_uses": r.judged.call_uses,
+             "anchors": r.judged.anchors, "errors": r.judged.errors}
             for r in replays
-        ]
+        ],
+        "per_result_ms": [statistics.median(result_ms) if result_ms else 0.0,
+                          _quantile(result_ms, 0.95)],
     }  # fmt: skip
-    return [section, tools]
+    return [section, judged_section, tools]

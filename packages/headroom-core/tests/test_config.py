@@ -55,7 +55,8 @@ def test_every_field_has_a_variable() -> None:
     assert names == {
         "store", "ttl_seconds", "max_store_bytes", "min_tokens", "min_saving", "include_tools",
         "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns", "tokenizer",
-        "ledger", "align_cache", "time_budget", "offload_chars",
+        "ledger", "align_cache", "time_budget", "offload_chars", "fresh_turns", "fresh_batch",
+        "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
     }  # fmt: skip
 
 

@@ -81,6 +81,16 @@ class Config:
             turn and put tool definitions in canonical order, so providers' prompt caches keep hitting.
         time_budget: CPU seconds one compression may use per MB of its input (never less than
             ``MIN_TIME_BUDGET``); past it the text passes through unchanged (``timed_out``). 0: no budget.
+        fresh_turns: a tool result is sent whole for at least this many turns (model steps) after it
+            arrived, then compressed; 0 compresses every result as soon as it arrives.
+        fresh_batch: results age out in batches of at least this many turns, so the prompt cache's
+            prefix changes once every ``fresh_batch`` turns at most.
+        fresh_batch_tokens: and only when the batch saves at least this many tokens (rewriting the
+            cached prefix after it must pay).
+        view_turns: a file read that is still the agent's current view of the file (not read again or
+            rewritten since) stays whole this many turns instead of ``fresh_turns``; None: as long as
+            it is the current view.
+        fresh_max_tokens: a tool result larger than this is compressed at once, fresh or not.
         offload_chars: texts of at least this many characters are compressed in worker processes
             (at most two), so the caller's other threads keep running and a big text's segments run
             in parallel. 0: every compression in the calling thread.
@@ -103,6 +113,11 @@ class Config:
     align_cache: bool = field(default_factory=_env("ALIGN_CACHE", _parse_bool, False))
     time_budget: float = field(default_factory=_env("TIME_BUDGET", float, 1.0))
     offload_chars: int = field(default_factory=_env("OFFLOAD_CHARS", int, 1 << 20))
+    fresh_turns: int = field(default_factory=_env("FRESH_TURNS", int, 5))
+    fresh_batch: int = field(default_factory=_env("FRESH_BATCH", int, 10))
+    fresh_batch_tokens: int = field(default_factory=_env("FRESH_BATCH_TOKENS", int, 5000))
+    view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, None))
+    fresh_max_tokens: int = field(default_factory=_env("FRESH_MAX_TOKENS", int, 8000))
 
     def __post_init__(self) -> None:
         checks = [
@@ -118,6 +133,11 @@ class Config:
             (bool(self.store.strip()), "store must not be empty"),
             (0 <= self.time_budget < float("inf"), "time_budget must be a number of seconds >= 0"),
             (self.offload_chars >= 0, "offload_chars must be >= 0"),
+            (self.fresh_turns >= 0, "fresh_turns must be >= 0"),
+            (self.fresh_batch >= 1, "fresh_batch must be >= 1"),
+            (self.fresh_batch_tokens >= 0, "fresh_batch_tokens must be >= 0"),
+            (self.view_turns is None or self.view_turns >= 0, "view_turns must be >= 0"),
+            (self.fresh_max_tokens >= 0, "fresh_max_tokens must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:

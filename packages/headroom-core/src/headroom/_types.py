@@ -29,8 +29,9 @@ Outcome = Literal[
 ]
 """Why a ``Compressed`` text looks the way it does (see ``Compressed.outcome``)."""
 
-BlockOutcome = Outcome | Literal["excluded", "error_kept"]
-"""A conversation block's outcome: an ``Outcome``, or left alone by the policy or its error rule."""
+BlockOutcome = Outcome | Literal["excluded", "error_kept", "fresh"]
+"""A conversation block's outcome: an ``Outcome``, or left alone by the policy, its error rule or its
+freshness rule (sent whole for now)."""
 
 Source = Literal["library", "langchain", "agno", "llamaindex", "proxy", "cli"]
 """Who calls the engine: tagged on every ledger event."""

@@ -34,7 +34,8 @@ from .._pipeline import Pipeline
 from .._types import BlockOutcome, CompressResult, ResultKind
 from . import budget
 from .blocks import SYSTEM_INDEX, Block, Role, json_text, read_blocks, replace_at
-from .errors import error_region
+from .errors import error_line_spans, error_region
+from .fresh import fresh_blocks
 from .memo import Memo, digest
 from .prefix import PrefixWatch, align, canonical_tools
 
@@ -125,7 +126,7 @@ class Conversations:
         }
         result = {"type": "tool_result", "tool_use_id": _CALL_ID, "content": content, "is_error": is_error}
         messages = [{"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
-        run = _Run(self, query, model, retrievable)
+        run = _Run(self, query, model, retrievable, fresh=False)  # the caller shows it when it chooses
         done = run.run(messages, None, None)
         new = done.messages[1]["content"][0]["content"]
         call_tokens = run.count(arguments if isinstance(arguments, str) else json_text(call["input"]))
@@ -141,9 +142,11 @@ class _Run:
     """One ``Headroom.compress`` call: reads the blocks, applies the policy, puts the texts back."""
 
     def __init__(
-        self, policy: Conversations, query: str | None, model: str | None, retrievable: bool
-    ) -> None:
+        self, policy: Conversations, query: str | None, model: str | None, retrievable: bool,
+        fresh: bool = True,
+    ) -> None:  # fmt: skip
         self.policy = policy
+        self.fresh = fresh  # whether the freshness rule applies (not to a single tool result)
         self.pipeline = policy.pipeline
         self.config = policy.pipeline.config
         self.query = query
@@ -206,7 +209,11 @@ class _Run:
         if block.role == "user":
             return self._compress_user(text, query)
         result = self.pipeline.compress(
-            text, query=query, retrievable=self.retrievable, model=self.model, path=block.file
+            text,
+            query=query,
+            retrievable=self.retrievable,
+            model=self.model,
+            path=block.file,
         )
         return Done(
             text=result.text if result.text != text else None,
@@ -243,13 +250,22 @@ class _Run:
         )
 
     def _compress_error(self, block: Block, query: str | None, region: tuple[int, int]) -> Done:
-        """Compress around the error region with a larger budget; the region itself stays verbatim."""
+        """Compress around the error region and the lines naming an error, with a larger budget; those
+        stay verbatim."""
         text = block.text
         start, end = region
+        verbatim = [(a, b) for a, b in error_line_spans(text) if b <= start or a >= end]
+        verbatim = sorted([*verbatim, (start, end)])
+        pieces: list[tuple[str, bool]] = []
+        cursor = 0
+        for a, b in verbatim:
+            pieces += [(text[cursor:a], False), (text[a:b], True)]
+            cursor = b
+        pieces.append((text[cursor:], False))
         out: list[str] = []
         refs: list[str] = []
-        for piece, verbatim in ((text[:start], False), (text[start:end], True), (text[end:], False)):
-            if verbatim or not piece.strip():
+        for piece, whole in pieces:
+            if whole or not piece.strip():
                 out.append(piece)
                 continue
             result = self.pipeline.compress(
@@ -288,11 +304,9 @@ class _Run:
 
     def run(self, messages: Sequence[Any], system: Any, tools: Any) -> CompressResult:
         blocks = read_blocks(messages, system)
-        new_texts: dict[int, str] = {}
-        sizes: list[int] = []
-        tokens_before = 0
+        dones: list[Done] = []
         last_user: str | None = None
-        for index, block in enumerate(blocks):
+        for block in blocks:
             query = self.query or last_user
             reason = self.excluded(block)
             if reason is not None:
@@ -303,14 +317,32 @@ class _Run:
                     text=None, tokens_before=tokens, tokens_after=tokens, outcome="excluded", kind=None
                 )
             else:
-                done = self.compress_block(block, query)
-            if done.text is not None:
-                new_texts[index] = done.text
-            self.refs.extend(done.refs)
-            tokens_before += done.tokens_before
-            sizes.append(done.tokens_after)
+                done = self.compress_block(block, query)  # fresh or not: memoised for when it ages
+            dones.append(done)
             if block.role == "user" and block.text.strip():
                 last_user = block.text
+        fresh = (
+            fresh_blocks(
+                blocks,
+                self.config,
+                [d.tokens_before for d in dones],
+                [d.tokens_before - d.tokens_after for d in dones],
+            )
+            if self.fresh
+            else set()
+        )
+        for index in fresh:
+            done = dones[index]
+            if done.text is not None:
+                self.pipeline.events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
+                whole = done.tokens_before
+                dones[index] = Done(text=None, tokens_before=whole, tokens_after=whole, outcome="fresh",
+                                    kind=done.kind)  # fmt: skip
+        new_texts = {index: done.text for index, done in enumerate(dones) if done.text is not None}
+        sizes = [done.tokens_after for done in dones]
+        tokens_before = sum(done.tokens_before for done in dones)
+        for done in dones:
+            self.refs.extend(done.refs)
 
         fitted = budget.fit(
             self.pipeline,

@@ -1,7 +1,8 @@
-"""Which part of an error result must stay verbatim: its last traceback, else its last lines.
+"""Which parts of an error result must stay verbatim: its last traceback, else its last lines, and the
+other lines that name an error (up to ``MAX_ERROR_LINES`` of them).
 
-The conversation policy compresses an error result gently: only what comes before and after this
-region, with a larger budget, so the model always reads the error it has to act on.
+The conversation policy compresses an error result gently: only what lies between these parts, with a
+larger budget, so the model always reads the errors it has to act on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ _EXIT_CODE = re.compile(
     r"[\"']?\s*[:=]?\s*[\"']?(-?[1-9]\d*)"
 )
 _EXIT_SCAN_CHARS = 2_000  # shells and tool runners report exit codes at the start or the end
+MAX_ERROR_LINES = 20  # more lines naming an error than this: a log of errors, its compressor keeps them
+_NAMES_ERROR = re.compile(
+    r"(?i)\b(?:error|errors|exception|fatal|panic|failed|failure|denied|cannot|can't|invalid|"
+    r"not found|no such file|undefined|segmentation fault)\b|\w+(?:Error|Exception):"
+)
 
 
 def _traceback_end(text: str, position: int) -> int:
@@ -81,3 +87,18 @@ def error_region(text: str, flagged: bool) -> tuple[int, int] | None:
             start = found + 1
         return start, len(text)
     return None
+
+
+def error_line_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of the lines of ``text`` that name an error, or none when there are more than
+    ``MAX_ERROR_LINES`` (a log full of them: its compressor keeps errors by itself)."""
+    spans: list[tuple[int, int]] = []
+    for match in _NAMES_ERROR.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if spans and start < spans[-1][1]:
+            continue  # the same line again
+        newline = text.find("\n", match.end())
+        spans.append((start, len(text) if newline < 0 else newline + 1))
+        if len(spans) > MAX_ERROR_LINES:
+            return []
+    return spans

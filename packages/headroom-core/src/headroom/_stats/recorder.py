@@ -161,7 +161,7 @@ class Recorder:
     ) -> None:
         """A conversation block answered from the memo (``outcome`` as the block's policy decided)."""
         recorded: LedgerOutcome
-        if outcome == "excluded" or outcome == "error_kept":
+        if outcome == "excluded" or outcome == "error_kept" or outcome == "fresh":
             recorded, reason = EXCLUDED, "error result kept whole" if outcome == "error_kept" else ""
         else:
             recorded, reason = ledger_outcome(
