@@ -131,3 +131,62 @@ def test_each_tool_result_is_counted_once_under_its_tool(tmp_path: Path, outputs
     assert result.by_tool["Read"][0] == 1
     _, tokens, sent = result.by_tool["Bash"]
     assert sent * 2 < tokens  # the log was compressed
+
+
+def _read_and_edit(shown: str, error_shown: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """A Read of a numbered file and a failed command, as sent and as ``shown``; the answer edits."""
+    numbered = "     1→def settle(invoice_total):\n     2→    return charge_card(invoice_total, 48213)\n"
+    error = "Exit code 1\nTraceback (most recent call last):\nValueError: invoice_total is negative\n"
+    calls = {"role": "assistant", "content": [
+        {"type": "tool_use", "id": "r1", "name": "Read", "input": {"file_path": "/app/billing.py"}},
+        {"type": "tool_use", "id": "b1", "name": "Bash", "input": {"command": "pytest"}}]}  # fmt: skip
+
+    def results(read: str, failed: str) -> dict[str, Any]:
+        return {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "r1", "content": read},
+            {"type": "tool_result", "tool_use_id": "b1", "content": failed, "is_error": True}]}  # fmt: skip
+
+    prompt = {"role": "user", "content": "fix billing"}
+    answer = [{"type": "tool_use", "id": "e1", "name": "Edit", "input": {
+        "file_path": "/app/billing.py", "old_string": "    return charge_card(invoice_total, 48213)",
+        "new_string": "    return charge_card(abs(invoice_total), 48213)"}}]  # fmt: skip
+    return [prompt, calls, results(numbered, error)], [prompt, calls, results(shown, error_shown)], answer
+
+
+def test_the_judge_counts_what_the_compressed_request_still_shows() -> None:
+    from bench._judge import Judge
+
+    plain, sent, answer = _read_and_edit(
+        "     1→def settle(invoice_total):\n     2→    return charge_card(invoice_total, 48213)\n",
+        "Exit code 1\nTraceback (most recent call last):\nValueError: invoice_total is negative\n",
+    )
+    judge = Judge()
+    judge.step(0, plain, sent, answer)
+    judge.finish()
+    assert judge.total.uses == [4, 4]  # return, charge_card, invoice_total, 48213: first seen in the Read
+    assert judge.total.call_uses == [4, 4]
+    assert judge.total.anchors == [1, 1]
+    assert judge.total.errors == [1, 1]
+    plain, sent, answer = _read_and_edit("     1→def settle(invoice_total):\n[… 1 line omitted]\n",
+                                         "Exit code 1\n[… 2 lines omitted]\n")  # fmt: skip
+    judge = Judge()
+    judge.step(0, plain, sent, answer)
+    judge.finish()
+    assert judge.total.uses == [1, 4]  # only invoice_total still shows
+    assert judge.total.anchors == [0, 1]
+    assert judge.total.errors == [0, 1]
+    assert len(judge.misses) == 2  # the hidden anchor and the hidden error, for reading
+
+
+def test_the_identifier_list_variant_shows_every_fact_and_costs_tokens(tmp_path: Path, outputs: Any) -> None:
+    from bench._sessions import Gamed
+
+    session = load_stream_json(transcript(tmp_path / "t__r.jsonl", outputs.app_log(lines=2_000, seed=4)))
+    headroom = Headroom(Config(store="memory", ledger=False, fresh_turns=0))
+    try:
+        honest = replay(session, headroom, headroom.tokenizer().count)
+        gamed = replay(session, Gamed(headroom), headroom.tokenizer().count)
+    finally:
+        headroom.close()
+    assert gamed.compressed.tokens > honest.compressed.tokens
+    assert gamed.compressed.stable == honest.compressed.stable == 2

@@ -331,3 +331,30 @@ def test_the_default_engine_tags_events_langchain() -> None:
     assert middleware.headroom.source == "langchain"
     assert [t.name for t in middleware.tools] == ["headroom_retrieve"]
     middleware.headroom.close()
+
+
+def test_with_freshness_the_view_ages_results_and_the_state_keeps_them(kit: Any, store_url: str) -> None:
+    logs = [kit.app_log(lines=400, seed=s) for s in range(6)]
+    model = kit.scripted(*[kit.call("read_logs", f"call_{i}", service=str(i)) for i in range(6)],
+                         AIMessage("done"))  # fmt: skip
+
+    @tool
+    def read_logs(service: str) -> str:
+        """Read logs."""
+        return logs[int(service)]
+
+    config = Config(
+        store=store_url, fresh_turns=2, fresh_batch=1, fresh_batch_tokens=0, fresh_max_tokens=10**6
+    )
+    hr = Headroom(config, source="langchain")
+    agent = create_agent(model, tools=[read_logs], middleware=[HeadroomMiddleware(headroom=hr)])
+    out = agent.invoke(user())
+    assert model.seen[1][-1].text == logs[0]  # the newest result reaches the model whole
+    view = [m.text for m in model.seen[-1] if isinstance(m, ToolMessage)]
+    assert view[-2:] == logs[-2:]  # the last fresh_turns results are whole ...
+    assert all(
+        MARKER_RE.search(text) and len(text) * 5 < len(log)
+        for text, log in zip(view[:-2], logs, strict=False)
+    )
+    assert [m.text for m in out["messages"] if isinstance(m, ToolMessage)] == logs  # ... the state keeps all
+    hr.close()

@@ -366,6 +366,17 @@ def stack(store_url: str) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def fresh_stack(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A proxy with the freshness rule on: the last two turns' results whole, one turn per batch."""
+    for name, value in (("FRESH_TURNS", "2"), ("FRESH_BATCH", "1"), ("FRESH_BATCH_TOKENS", "0"),
+                        ("FRESH_MAX_TOKENS", "1000000")):  # fmt: skip
+        monkeypatch.setenv(f"HEADROOM_{name}", value)
+    built = make_stack(store_url)
+    yield built
+    stop(built)
+
+
+@pytest.fixture
 def impatient_stack(store_url: str) -> Iterator[Stack]:
     """A proxy that waits half a second for the upstream."""
     built = make_stack(store_url, read_timeout=0.5)

@@ -47,6 +47,28 @@ def test_a_growing_conversation_keeps_its_prefix(kit: Any, stack: Any) -> None:
     assert count(json.dumps(sent[-1])) * 5 < count(json.dumps(messages))
 
 
+def test_recent_results_reach_the_model_whole_and_age_in_batches(kit: Any, fresh_stack: Any) -> None:
+    client = openai.OpenAI(base_url=fresh_stack.openai_url, api_key="k", max_retries=0)
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What failed?"}]
+    outputs = [kit.app_log(lines=300, seed=turn) for turn in range(6)]
+    for turn, output in enumerate(outputs):
+        messages += [
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"c{turn}", "type": "function", "function": {"name": "read_logs", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": f"c{turn}", "content": output},
+        ]  # fmt: skip
+        fresh_stack.fake.script = [kit.Text(f"answer {turn}")]
+        client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+    sent = fresh_stack.fake.bodies("/v1/chat/completions")
+    for body, turn in zip(sent, range(6), strict=True):
+        shown = [m["content"] for m in body["messages"] if m["role"] == "tool"]
+        assert shown[-2:] == outputs[max(turn - 1, 0) : turn + 1]  # the newest two reach the model whole
+        assert all(len(text) * 5 < len(outputs[0]) for text in shown[:-2])  # older ones compressed
+    changed = sum(canonical(after["messages"])[: len(before["messages"])] != canonical(before["messages"])
+                  for before, after in itertools.pairwise(sent))  # fmt: skip
+    assert changed == 4  # one batch step per turn here (fresh_batch=1); none before a result aged
+
+
 def test_the_proxy_command_comes_from_its_entry_point() -> None:
     (script,) = entry_points(group="console_scripts", name="headroom")  # the installed ``headroom`` command
     result = CliRunner().invoke(script.load(), ["proxy", "--help"])

@@ -87,9 +87,8 @@ class Config:
             prefix changes once every ``fresh_batch`` turns at most.
         fresh_batch_tokens: and only when the batch saves at least this many tokens (rewriting the
             cached prefix after it must pay).
-        view_turns: a file read that is still the agent's current view of the file (not read again or
-            rewritten since) stays whole this many turns instead of ``fresh_turns``; None: as long as
-            it is the current view.
+        view_turns: a file read (a call naming a file) stays whole this many turns instead of
+            ``fresh_turns``; None: for the whole conversation (agents edit lines they read long ago).
         fresh_max_tokens: a tool result larger than this is compressed at once, fresh or not.
         offload_chars: texts of at least this many characters are compressed in worker processes
             (at most two), so the caller's other threads keep running and a big text's segments run
@@ -116,7 +115,7 @@ class Config:
     fresh_turns: int = field(default_factory=_env("FRESH_TURNS", int, 5))
     fresh_batch: int = field(default_factory=_env("FRESH_BATCH", int, 10))
     fresh_batch_tokens: int = field(default_factory=_env("FRESH_BATCH_TOKENS", int, 5000))
-    view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, None))
+    view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, 30))
     fresh_max_tokens: int = field(default_factory=_env("FRESH_MAX_TOKENS", int, 8000))
 
     def __post_init__(self) -> None:

@@ -3,14 +3,16 @@
 Two hooks, each with its sync and async form (LangChain calls the one matching ``invoke`` or
 ``ainvoke``):
 
-- ``wrap_tool_call`` compresses each tool result once, as it is produced, with the newest human
-  message as the query. The compressed text goes into the agent state; the original goes to the CCR
-  store and into ``ToolMessage.artifact``, so a checkpointed thread keeps it whatever the store's TTL:
-  originals the store no longer holds are put back from the thread's state before the model reads it.
-- ``wrap_model_call`` applies the core's conversation policy (the token budget, user turns when
-  configured) to what the model sees, without touching the state. The core memoises every block by
-  content hash and passes through what ``wrap_tool_call`` already compressed, so a long conversation
-  costs a hash and a lookup per message on each step.
+- ``wrap_model_call`` applies the core's conversation policy to what the model sees, without touching
+  the state: with the freshness rule on (``Config.fresh_turns``, the default) recent tool results and
+  file reads are sent whole and older ones compressed in batches, exactly as the proxy does. The core
+  memoises every block by content hash, so a long conversation costs a hash and a lookup per message.
+- ``wrap_tool_call``, with ``fresh_turns = 0`` only, compresses each tool result once, as it is
+  produced, with the newest human message as the query. The compressed text goes into the agent
+  state; the original goes to the CCR store and into ``ToolMessage.artifact``, so a checkpointed
+  thread keeps it whatever the store's TTL: originals the store no longer holds are put back from the
+  thread's state before the model reads it. With freshness on, the state keeps every result as the
+  tool gave it.
 
 The middleware registers ``headroom_retrieve`` in ``tools``, so ``create_agent`` binds it.
 """
@@ -63,14 +65,14 @@ class HeadroomMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]
     ) -> ToolResult:
-        if request.tool_call.get("name") == TOOL_NAME:
-            return handler(request)  # retrieved content is never compressed
+        if request.tool_call.get("name") == TOOL_NAME or self.headroom.config.fresh_turns > 0:
+            return handler(request)  # retrieved content is never compressed; fresh: the view ages it
         return self._compress_result(handler(request), request)
 
     async def awrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]
     ) -> ToolResult:
-        if request.tool_call.get("name") == TOOL_NAME:
+        if request.tool_call.get("name") == TOOL_NAME or self.headroom.config.fresh_turns > 0:
             return await handler(request)
         result = await handler(request)
         return await asyncio.to_thread(self._compress_result, result, request)
