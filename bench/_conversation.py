@@ -7,6 +7,7 @@ user request, an assistant tool call, the result and a short answer. Measured:
 - prefix stability: request n+1 (the conversation one turn longer) compressed begins with exactly
   the messages of request n compressed (canonical JSON per message), with one long-lived instance
   (memo warm) and with a fresh instance per request (no memo: stability comes from causal queries);
+  a batch step of the freshness rule (a result sent whole before is compressed now) is on purpose;
 - the memo: a 50-message history compressed once on a fresh instance vs the same history re-sent
   (a deep copy, as a client re-sends it), default config with the ledger on; target >= 20x cheaper;
 - the token budget: every request of the session under ``max_context_tokens`` unless ``over_budget``,
@@ -26,6 +27,7 @@ from typing import Any
 
 from ._core import Check, Context, Section
 from ._format import fmt_int, fmt_ms, mark
+from ._sessions import aged
 
 MEMO_TARGET = 20.0
 TURNS = 20
@@ -120,8 +122,12 @@ def run_conversation(ctx: Context) -> Section:
         stable, fresh_stable = _stable_pairs(memo_outputs), _stable_pairs(fresh_outputs)
         same = memo_outputs == fresh_outputs
         pairs = TURNS - 1
+        plain = [_canonical(s) for s in sessions]
+        batched = sum(aged(plain[n], memo_outputs[n], memo_outputs[n + 1]) for n in range(pairs))
+        stable += batched  # the freshness rule's batch steps change the prefix on purpose
+        fresh_stable += sum(aged(plain[n], fresh_outputs[n], fresh_outputs[n + 1]) for n in range(pairs))
         section.rows += [
-            ["prefix stability", f"{TURNS} turns, one instance (memo)", f"{stable}/{pairs}",
+            ["prefix stability", f"{TURNS} turns, one instance (memo)", f"{stable}/{pairs} ({batched} batch)",
              mark("100%", stable == pairs)],
             ["prefix stability", f"{TURNS} turns, fresh instance per request", f"{fresh_stable}/{pairs}",
              mark("100%", fresh_stable == pairs)],
@@ -130,7 +136,7 @@ def run_conversation(ctx: Context) -> Section:
              f"({last.tokens_before / max(last.tokens_after, 1):.1f}x)", "-"],
         ]  # fmt: skip
         detail = f"{stable}/{pairs} memo, {fresh_stable}/{pairs} fresh, equal: {same}"
-        section.checks.append(Check("prefix stability 100% (scripted 20-turn conversation)",
+        section.checks.append(Check("prefix stability 100% beside batch steps (scripted 20 turns)",
                                     stable == pairs and fresh_stable == pairs and same, detail))  # fmt: skip
         warm.close()
 

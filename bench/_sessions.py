@@ -287,6 +287,7 @@ def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Repl
     judge = Judge()
     sizes: dict[str, int] = {}  # canonical message -> tokens the model reads in it
     seen = 0  # messages carried by the previous request
+    last: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
     for number, request in enumerate(session.requests):
         started = time.perf_counter()
         result = headroom.compress(request.messages)
@@ -298,15 +299,17 @@ def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Repl
             if key not in sizes:  # a message is re-sent with every later request: count it once
                 sizes[key] = count(readable(message))
         new = new_results(seen, request.messages, sent, names)
-        for name, text, shown in new:
+        result_ms += [ms[-1] / len(new)] * len(new) if new else []
+        judge.step(number, request.messages, sent, request.answer)
+        seen = len(request.messages)
+        last = (request.messages, sent)
+    judge.finish()
+    if session.requests:  # the last request carries every result, in its final form
+        for name, text, shown in new_results(0, *last, {}):
             tally = by_tool.setdefault(name, [0, 0, 0])
             tally[0] += 1
             tally[1] += count(text)
             tally[2] += count(shown)
-        result_ms += [ms[-1] / len(new)] * len(new) if new else []
-        judge.step(number, request.messages, sent, request.answer)
-        seen = len(request.messages)
-    judge.finish()
     times = [request.at for request in session.requests]
     batched = sum(1 for number in range(1, len(plain)) if aged(plain[number - 1], compressed[number - 1],
                                                                compressed[number]))  # fmt: skip
@@ -470,7 +473,8 @@ def run_sessions(data: Path, say: Callable[[str], None]) -> list[Section]:
             f"billed {_saved(*gamed_billed)} saved vs {_saved(plain_billed, compressed_billed)}",
         )
     )
-    tools = Section("session-tools", "sessions: tool results by tool, as the request that first carried them",
+    tools = Section("session-tools",
+                    "sessions: tool results by tool, as each session's last request has them",
                     ["tool", "results", "tokens", "compressed", "saved", "facts visible", "edit anchors",
                      "errors"], text_columns=1)  # fmt: skip
     merged: dict[str, list[int]] = {}

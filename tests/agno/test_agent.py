@@ -276,3 +276,35 @@ def test_without_the_toolkit_markers_invite_no_call(kit: Any, agno_hr: Headroom)
     assert marker is not None
     assert marker["tool"] is None
     assert agno_hr.retrieve(marker["ref"]) == log  # still recoverable by the application
+
+
+def test_the_compression_manager_with_freshness_ages_results(kit: Any, store_url: str) -> None:
+    from headroom import Config
+
+    logs = [kit.app_log(lines=400, seed=s) for s in range(5)]
+
+    def read_logs(service: str) -> str:
+        """Read a service's application log.
+
+        Args:
+            service: the service number.
+        """
+        return logs[int(service)]
+
+    model = kit.ScriptedModel(script=[*[kit.call(("read_logs", {"service": str(i)})) for i in range(5)],
+                                      kit.answer("done")])  # fmt: skip
+    config = Config(
+        store=store_url, fresh_turns=2, fresh_batch=1, fresh_batch_tokens=0, fresh_max_tokens=10**6
+    )
+    hr = Headroom(config, source="agno")
+    manager = HeadroomCompressionManager(headroom=hr)
+    agent = Agent(model=model, tools=[read_logs], compression_manager=manager, telemetry=False)
+    run = agent.run(QUESTION)
+    assert [m.content for m in model.seen[1] if m.role == "tool"] == logs[:1]  # the newest result, whole
+    last = [m.content for m in model.seen[-1] if m.role == "tool"]
+    assert last[-2:] == logs[-2:]  # the last two turns' results whole ...
+    assert all(
+        MARKER_RE.search(text) and len(text) * 5 < len(logs[0]) for text in last[:-2]
+    )  # ... older aged
+    assert [m.content for m in run.messages if m.role == "tool"] == logs  # Agno keeps every original
+    hr.close()

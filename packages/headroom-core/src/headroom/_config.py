@@ -31,6 +31,7 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected one of {sorted(_TRUE | _FALSE - {''})}")
 
 
+_VIEW_TURNS: int | None = 30
 _ALL_TOOLS: tuple[str, ...] = ("*",)
 _NO_TOOLS: tuple[str, ...] = ()
 
@@ -115,7 +116,7 @@ class Config:
     fresh_turns: int = field(default_factory=_env("FRESH_TURNS", int, 5))
     fresh_batch: int = field(default_factory=_env("FRESH_BATCH", int, 10))
     fresh_batch_tokens: int = field(default_factory=_env("FRESH_BATCH_TOKENS", int, 5000))
-    view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, 30))
+    view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, _VIEW_TURNS))
     fresh_max_tokens: int = field(default_factory=_env("FRESH_MAX_TOKENS", int, 8000))
 
     def __post_init__(self) -> None:

@@ -114,6 +114,8 @@ class CompressResult:
         system: the separate system prompt (Anthropic), when one was given; moved volatile lines
             are gone from it when ``Config.align_cache`` is on.
         tools: the tool definitions, when given; in canonical order when ``Config.align_cache`` is on.
+        fresh: indices of the messages holding a tool result sent whole for now by the freshness rule
+            (``Config.fresh_turns``); it is compressed in a later request, once it has aged.
     """
 
     messages: Any
@@ -125,3 +127,4 @@ class CompressResult:
     volatile: tuple[Volatile, ...] = ()
     system: Any = None
     tools: Any = None
+    fresh: tuple[int, ...] = ()

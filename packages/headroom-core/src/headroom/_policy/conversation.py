@@ -331,9 +331,11 @@ class _Run:
             if self.fresh
             else set()
         )
+        held: set[int] = set()  # messages holding a result that is sent whole for now
         for index in fresh:
             done = dones[index]
             if done.text is not None:
+                held.add(blocks[index].message)
                 self.pipeline.events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
                 whole = done.tokens_before
                 dones[index] = Done(text=None, tokens_before=whole, tokens_after=whole, outcome="fresh",
@@ -382,6 +384,7 @@ class _Run:
             volatile=tuple(volatile),
             system=out_system,
             tools=tools,
+            fresh=tuple(sorted(held)),
         )
 
 
