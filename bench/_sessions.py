@@ -269,10 +269,16 @@ def _listed(original: Any, block: Any) -> Any:
 
 
 def aged(plain: list[str], before: list[str], after: list[str]) -> bool:
-    """Whether the prefix changed from ``before`` to ``after`` (compressed requests) where ``before``
-    still sent the message whole (``plain``): a batch step of the freshness rule."""
+    """Whether the prefix changed from ``before`` to ``after`` (compressed requests) at a message where
+    ``before`` still sent a block whole (``plain``) that ``after`` compresses: a batch step of the
+    freshness rule."""
     shared = common_prefix(before, after)
-    return shared < len(before) and before[shared] == plain[shared]
+    if shared >= len(before):
+        return False
+    if before[shared] == plain[shared]:
+        return True
+    blocks = [blocks_of(json.loads(message[shared])) for message in (plain, before, after)]
+    return any(old == original != new for original, old, new in zip(*blocks, strict=False))
 
 
 def replay(session: Session, headroom: Any, count: Callable[[str], int]) -> Replay:
