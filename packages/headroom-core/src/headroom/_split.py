@@ -1,10 +1,11 @@
 """Mixed content: split a text into parts that each have one kind, so each gets its own compressor.
 
-Two shapes are recognised: prose or Markdown with fenced blocks (the fence lines stay as they are,
+Three shapes are recognised: prose or Markdown with fenced blocks (the fence lines stay as they are,
 the prose between them is a part of the whole's kind, each fenced body is routed by its info string
-or by detection), and a log carrying
-pretty-printed JSON payloads (each payload becomes a ``json`` part, the log lines around it ``log``
-parts). Parts are exact slices of the text: joined, they give the text back byte for byte.
+or by detection); a log carrying pretty-printed JSON payloads (each payload becomes a ``json`` part,
+the log lines around it ``log`` parts); and one JSON body framed by a few header lines (a label, HTTP
+headers, a runner's exit code and timings) and maybe a short footer, kept as they are. Parts are
+exact slices of the text: joined, they give the text back byte for byte.
 """
 
 from __future__ import annotations
@@ -193,6 +194,38 @@ def _split_payloads(text: str) -> list[Part] | None:
     return parts
 
 
+_FRAME_LINES = (
+    12  # header lines an agent or a tool puts before a body (Codex's Chunk ID ... Output:, curl -i)
+)
+_TAIL_LINES = 3
+_MIN_BODY_CHARS = 200
+
+
+def _split_framed(text: str) -> list[Part] | None:
+    """A short header (a label, HTTP headers, a runner's exit code and timings) before one JSON body,
+    maybe a short footer after it: header and footer kept as they are, the body a ``json`` part."""
+    position = 0
+    for _ in range(_FRAME_LINES + 1):
+        stripped = text[position:].lstrip(" \t")
+        start = len(text) - len(stripped)
+        if stripped[:1] in ("{", "["):
+            end = _json_end(text, start)
+            if end is None or end - start < _MIN_BODY_CHARS or text[end:].strip().count("\n") >= _TAIL_LINES:
+                return None
+            try:
+                json.loads(text[start:end])
+            except (ValueError, RecursionError):
+                return None
+            parts = [Part(text[:position], None)] if position else []
+            parts.append(Part(text[position:end], "json"))
+            return [*parts, Part(text[end:], None)] if end < len(text) else parts
+        newline = text.find("\n", position)
+        if newline < 0:
+            return None
+        position = newline + 1
+    return None
+
+
 def split_mixed(text: str, kind: Kind) -> list[Part] | None:
     """The parts of ``text`` when it mixes kinds, else None. ``kind`` is what detection said."""
     if kind in ("text", "log") and ("```" in text or "~~~" in text):
@@ -201,4 +234,6 @@ def split_mixed(text: str, kind: Kind) -> list[Part] | None:
             return fenced
     if kind == "log":
         return _split_payloads(text)  # None when no line opens a payload
+    if kind == "text":
+        return _split_framed(text)
     return None
