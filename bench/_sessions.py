@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ._core import Check, Section
@@ -258,7 +259,7 @@ class Gamed:
                 originals = blocks_of(message)
                 sent = {**sent, "content": [_listed(o, b) for o, b in zip(originals, blocks, strict=True)]}
             out.append(sent)
-        return type("Gamed", (), {"messages": out})()
+        return SimpleNamespace(messages=out)
 
 
 def _listed(original: Any, block: Any) -> Any:

@@ -194,27 +194,28 @@ def _split_payloads(text: str) -> list[Part] | None:
     return parts
 
 
-_FRAME_LINES = (
-    12  # header lines an agent or a tool puts before a body (Codex's Chunk ID ... Output:, curl -i)
-)
+# header lines an agent or a tool puts before a body (Codex's Chunk ID ... Output:, curl -i)
+_FRAME_LINES = 12
 _TAIL_LINES = 3
 _MIN_BODY_CHARS = 200
+_DECODER = json.JSONDecoder()
 
 
 def _split_framed(text: str) -> list[Part] | None:
     """A short header (a label, HTTP headers, a runner's exit code and timings) before one JSON body,
-    maybe a short footer after it: header and footer kept as they are, the body a ``json`` part."""
+    maybe a short footer after it: header and footer kept as they are, the body a ``json`` part.
+    Reads the first lines in place and decodes in C: a text that is not framed JSON costs little."""
     position = 0
     for _ in range(_FRAME_LINES + 1):
-        stripped = text[position:].lstrip(" \t")
-        start = len(text) - len(stripped)
-        if stripped[:1] in ("{", "["):
-            end = _json_end(text, start)
-            if end is None or end - start < _MIN_BODY_CHARS or text[end:].strip().count("\n") >= _TAIL_LINES:
-                return None
+        start = position
+        while start < len(text) and text[start] in " \t":
+            start += 1
+        if text.startswith(("{", "["), start):
             try:
-                json.loads(text[start:end])
+                _, end = _DECODER.raw_decode(text, start)
             except (ValueError, RecursionError):
+                return None
+            if end - start < _MIN_BODY_CHARS or text[end:].strip().count("\n") >= _TAIL_LINES:
                 return None
             parts = [Part(text[:position], None)] if position else []
             parts.append(Part(text[position:end], "json"))

@@ -209,11 +209,7 @@ class _Run:
         if block.role == "user":
             return self._compress_user(text, query)
         result = self.pipeline.compress(
-            text,
-            query=query,
-            retrievable=self.retrievable,
-            model=self.model,
-            path=block.file,
+            text, query=query, retrievable=self.retrievable, model=self.model, path=block.file
         )
         return Done(
             text=result.text if result.text != text else None,
