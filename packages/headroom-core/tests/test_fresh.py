@@ -92,6 +92,18 @@ def test_a_huge_result_is_compressed_at_once_and_off_means_at_once(outputs: Any)
         assert single.tokens_after < single.tokens_before
 
 
+def test_a_file_read_stays_whole_however_big(outputs: Any) -> None:
+    source = "".join(f"{n + 1:6}→def handler_{n}(request):\n{n + 2:6}→    return request.get({n})\n"
+                     for n in range(0, 1200, 2))  # fmt: skip
+    messages = [
+        {"role": "user", "content": "fix the handler"},
+        *_step(0, "Read", {"file_path": "app/handlers.py"}, source),
+        *_step(1, "Bash", {"command": "cat app.log"}, outputs.app_log(400)),
+    ]
+    with closing(_engine(fresh_turns=5, fresh_max_tokens=100)) as headroom:
+        assert _whole(messages, list(headroom.compress(messages).messages)) == [True, False]
+
+
 def test_the_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADROOM_FRESH_TURNS", "7")
     monkeypatch.setenv("HEADROOM_FRESH_BATCH", "3")

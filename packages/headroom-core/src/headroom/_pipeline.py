@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from . import _numbered as numbered
 from ._compressors import Job, compressor_for
 from ._config import MIN_TIME_BUDGET, Config
 from ._deadline import TimeUp, shielded, until
@@ -175,11 +176,14 @@ class Pipeline:
         trace: Trace,
     ) -> Compressed:
         kind: ResultKind
+        read = numbered.strip(text)  # a file read with line numbers: compressed as the file it shows
         if forced is None:
-            detected = detect(text, path)
+            detected = detect(read.body if read is not None else text, path)
             kind, language = detected.kind, detected.language
         else:
             kind, language = forced, None
+        if kind == "text":
+            read = None  # prose keeps its numbers as part of each line: the sentences it keeps are whole
 
         def unchanged(tokens: int, outcome: Outcome) -> Compressed:
             return self.unchanged(text, kind, tokens, outcome, tokenizer, language)
@@ -201,7 +205,7 @@ class Pipeline:
                 _result(counting) if counting is not None else tokens_before, "already_compressed"
             )
         whole = make_ref(text)
-        parts = split_mixed(text, kind) if kind in ("text", "log") else None
+        parts = split_mixed(text, kind) if kind in ("text", "log") and read is None else None
         output: str | None
         if parts is not None:
             trace.compressor = "mixed"
@@ -214,12 +218,18 @@ class Pipeline:
         else:
             trace.compressor = kind
             job = Job(
-                text=text, query=query, budget=budget, marker=Marker(whole, retrievable), language=language
+                text=read.body if read is not None else text,
+                query=query,
+                budget=budget,
+                marker=Marker(whole, retrievable),
+                language=language,
             )
             try:
                 output = self._run(kind, job)
             except _BadInput:
                 return unchanged(_result(counting) if counting is not None else tokens_before, "bad_input")
+            if output is not None and read is not None:
+                output = numbered.renumber(read, output)
             refs = [whole] if output is not None else []
 
         if counting is not None:

@@ -17,7 +17,9 @@ rarely (every change to an earlier block makes the provider write everything aft
 - results whose key is at most the boundary are compressed, the rest are sent whole. The boundary
   moves at most once every ``fresh_batch`` turns: the cached prefix changes on those steps only;
 - a result of more than ``fresh_max_tokens`` tokens is never fresh: no agent acts on all of it, and
-  sending it whole for several turns costs more than a retrieval.
+  sending it whole for several turns costs more than a retrieval. A file read is the exception, as
+  big as it is: it is the text the agent edits next (on the replay, capping reads too hid 4% of the
+  facts the agent used next, and 2.5% of its tool-call inputs, to save 0.5% more of the bill).
 
 The rule reads nothing but the conversation itself, so every process (proxy workers, adapters) makes
 the same decision for the same request, and a re-sent prefix gets the same bytes until the boundary
@@ -67,9 +69,10 @@ def fresh_blocks(
     extra = _FOREVER if config.view_turns is None else max(config.view_turns - config.fresh_turns, 0)
     fresh: set[int] = set()
     for index, block in enumerate(blocks):
-        if block.role != "tool" or tokens[index] > config.fresh_max_tokens:
+        view = bool(block.file) and block.tool not in WRITE_TOOLS
+        if block.role != "tool" or (not view and tokens[index] > config.fresh_max_tokens):
             continue
-        key = block.turn + extra if block.file and block.tool not in WRITE_TOOLS else block.turn
+        key = block.turn + extra if view else block.turn
         if key > cut:
             fresh.add(index)
     return fresh
