@@ -379,3 +379,35 @@ def test_compress_tool_result_with_parts_errors_and_filters(store_url: str) -> N
     assert hr.compress_tool_result(big_log(), "secret_logs").messages == big_log()
     with pytest.raises(ConfigError, match="string or a list"):
         hr.compress_tool_result({"a": 1}, "x")  # type: ignore[arg-type]
+
+
+def _plain_python() -> str:
+    """Functions whose body lines carry no sign of Python a detector could see without the file name."""
+    return "".join(f"def step_{n}(state):\n" + "".join(f"    state.append({n * k})\n" for k in range(8)) + "\n"
+                   for n in range(40))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "hinted"),
+    [
+        (["bash", "-lc", "sed -n '1,400p' src/orders.py"], True),  # Codex's shell tool
+        ("cd /repo && nl -ba src/orders.py", True),
+        ("head -n 400 src/orders.py", True),
+        ("cat src/orders.py | grep -v '^#'", False),  # a pipe: not the file as it is
+        ("cat src/orders.py src/refunds.py", False),
+        ("python src/orders.py", False),
+    ],
+)
+def test_a_shell_command_that_prints_a_file_names_it(hr: Headroom, command: Any, hinted: bool) -> None:
+    items = [
+        {"role": "user", "content": "read the orders module"},
+        {
+            "type": "function_call",
+            "call_id": "c1",
+            "name": "shell",
+            "arguments": json.dumps({"command": command}),
+        },
+        {"type": "function_call_output", "call_id": "c1", "output": _plain_python()},
+    ]
+    out = hr.compress(items).messages
+    assert ("...  # … 8 lines" in out[2]["output"]) is hinted  # compressed as Python only when named

@@ -14,7 +14,9 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
+from . import _frame as frame
 from . import _numbered as numbered
 from ._compressors import Job, compressor_for
 from ._config import MIN_TIME_BUDGET, Config
@@ -175,6 +177,9 @@ class Pipeline:
         path: str | None,
         trace: Trace,
     ) -> Compressed:
+        framed = frame.split(text)
+        if framed is not None:  # an agent's or a tool's framing: verbatim, the body compressed as itself
+            return self._framed(framed, query, forced, budget, retrievable, tokenizer, path, trace)
         kind: ResultKind
         read = numbered.strip(text)  # a file read with line numbers: compressed as the file it shows
         if forced is None:
@@ -255,6 +260,32 @@ class Pipeline:
             refs=tuple(dict.fromkeys([whole, *refs])),
             tokens_estimated=not tokenizer.exact,
         )
+
+    def _framed(
+        self,
+        framed: tuple[str, str, str],
+        query: str | None,
+        forced: Kind | None,
+        budget: float | None,
+        retrievable: bool,
+        tokenizer: Tokenizer,
+        path: str | None,
+        trace: Trace,
+    ) -> Compressed:
+        """A framed output: its body compressed on its own, the header and footer around it as they are."""
+        head, body, tail = framed
+        inner = self._compress(body, query, forced, budget, retrievable, tokenizer, path, trace)
+        text = head + body + tail
+        tokens_before = tokenizer.count(text)
+        if inner.outcome != "compressed":
+            return self.unchanged(text, inner.kind, tokens_before, inner.outcome, tokenizer, inner.language)
+        output = head + inner.text + tail
+        tokens_after = tokenizer.count(output)
+        if tokens_after > tokens_before * (1 - self.config.min_saving):
+            return self.unchanged(
+                text, inner.kind, tokens_before, "below_min_saving", tokenizer, inner.language
+            )
+        return replace(inner, text=output, tokens_before=tokens_before, tokens_after=tokens_after)
 
     def _run(self, kind: str, job: Job) -> str | None:
         """The compressor's output, or None when it cannot help. A big line text is compressed in

@@ -20,6 +20,8 @@ unknown fields included, stays the caller's own object.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -75,7 +77,45 @@ def _file_of(arguments: Any) -> str | None:
         value = arguments.get(key)
         if isinstance(value, str) and value:
             return value
-    return None
+    return _file_read_by(arguments.get("command", arguments.get("cmd")))
+
+
+# a shell command that prints one file as it is (``cat``, ``sed -n 1,80p``, ``nl -ba``, ``head -n``)
+_READERS = frozenset({"cat", "nl", "head", "tail", "sed", "bat", "batcat", "less", "more"})
+_SHELLS = frozenset({"bash", "sh", "zsh", "/bin/bash", "/bin/sh", "/bin/zsh"})
+_NOT_ONE_FILE = re.compile(r"[|;<>`\n]|\$\(")
+_READ_EXTENSIONS = frozenset(
+    ".py .pyi .js .mjs .cjs .jsx .ts .mts .cts .tsx .go .rs .java .kt .c .h .cc .cpp .cxx .hpp .hh .cs .rb "
+    ".php .swift .scala .sh .bash .zsh .lua .sql .md .rst .txt .json .yaml .yml .toml .ini .cfg .conf .xml "
+    ".html .css .scss .vue .svelte .proto .gradle .tf .dockerfile .env .lock".split()
+)
+
+
+def _file_read_by(command: Any) -> str | None:
+    """The file a shell command prints whole (``cd src && sed -n '1,120p' app.py`` names ``app.py``),
+    or None: a pipe, a redirection or several files mean the output is not one file as it is."""
+    if isinstance(command, list) and all(isinstance(word, str) for word in command):
+        if len(command) == 3 and command[0] in _SHELLS and command[1] in ("-c", "-lc"):
+            command = command[2]
+        else:
+            command = shlex.join(command)
+    if not isinstance(command, str) or _NOT_ONE_FILE.search(command):
+        return None
+    *before, last = command.split("&&")
+    if any(not piece.strip().startswith("cd ") for piece in before):
+        return None
+    try:
+        words = shlex.split(last)
+    except ValueError:
+        return None
+    if not words or words[0] not in _READERS:
+        return None
+    files = [word for word in words[1:] if not word.startswith("-") and ("." in word or "/" in word)]
+    if len(files) != 1:
+        return None
+    name = files[0].rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return files[0] if dot >= 0 and name[dot:].lower() in _READ_EXTENSIONS else None
 
 
 def json_text(value: Any) -> str:
