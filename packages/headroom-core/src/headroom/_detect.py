@@ -1,7 +1,7 @@
 """Decide what kind of text a block is, cheaply: a prefix and a few sampled lines, never a full parse.
 
-Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``code`` (with its language),
-``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least specific
+Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``git`` (``git log``,
+``git show --stat``), ``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least specific
 shape; a compressor that finds the guess wrong (JSON that does not parse, say) passes the text on.
 """
 
@@ -70,6 +70,7 @@ _LOG_KEYS = re.compile(r'"(?:level|severity|lvl|levelname|msg|message|log|@times
 
 _DIFF_LINE = re.compile(r"^(?:diff --git |diff --cc |--- (?:a/|/dev/null|\S)|\+\+\+ |@@+ -\d|Index: )")
 _HUNK = re.compile(r"^@@+ -\d+(?:,\d+)? .*@@")
+_GIT_COMMIT = re.compile(r"^commit [0-9a-f]{7,64}\b")
 
 
 def _looks_diff(lines: list[str]) -> bool:
@@ -291,6 +292,8 @@ def detect(text: str, path: str | None = None) -> Detected:
         return Detected("log" if logs > len(lines) / 2 else "json")
     if _looks_json(stripped):
         return Detected("json")
+    if lines and _GIT_COMMIT.match(lines[0]) and not any(_HUNK.match(line) for line in lines):
+        return Detected("git")  # git log / git show --stat; with a patch in sight, a diff
     if _looks_diff(lines):
         return Detected("diff")
     if _looks_html(prefix):

@@ -19,6 +19,7 @@ __all__ = ["Compressor", "Job", "compressor_for"]
 _MODULES: dict[str, str] = {
     "code": "code",
     "diff": "diff",
+    "git": "git",
     "html": "html",
     "json": "json",
     "log": "log",
