@@ -1,8 +1,9 @@
 """Decide what kind of text a block is, cheaply: a prefix and a few sampled lines, never a full parse.
 
 Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``git`` (``git log``,
-``git show --stat``), ``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least specific
-shape; a compressor that finds the guess wrong (JSON that does not parse, say) passes the text on.
+``git show --stat``), ``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback).
+The checks run from the most to the least specific shape; a compressor that finds the guess wrong
+(JSON that does not parse, say) passes the text on.
 """
 
 from __future__ import annotations
