@@ -131,3 +131,16 @@ def test_an_error_results_error_lines_stay_outside_its_last_lines() -> None:
     assert lines[40] in result.messages
     assert lines[90] in result.messages
     assert lines[-1] in result.messages  # the last lines, as before
+
+
+def test_an_edit_result_keeps_the_lines_it_shows(outputs: Any) -> None:
+    snippet = (
+        "The file app.log has been updated. Here's the result of running `cat -n` on a snippet:\n"
+        + "".join(f"{n + 1:6}→{line}\n" for n, line in enumerate(outputs.app_log(300).split("\n")))
+    )
+    messages = [{"role": "user", "content": "fix it"}, *_step(0, "Edit", {"file_path": "app.log"}, snippet)]
+    with closing(_engine(fresh_turns=0)) as headroom:
+        result = headroom.compress(messages)
+        assert _whole(messages, list(result.messages)) == [True]
+        single = headroom.compress_tool_result(snippet, "Edit")
+        assert single.tokens_after == single.tokens_before

@@ -31,7 +31,7 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected one of {sorted(_TRUE | _FALSE - {''})}")
 
 
-_VIEW_TURNS: int | None = 30
+_VIEW_TURNS: int | None = 25
 _ALL_TOOLS: tuple[str, ...] = ("*",)
 _NO_TOOLS: tuple[str, ...] = ()
 

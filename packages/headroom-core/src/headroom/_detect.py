@@ -1,9 +1,10 @@
 """Decide what kind of text a block is, cheaply: a prefix and a few sampled lines, never a full parse.
 
 Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``git`` (``git log``,
-``git show --stat``), ``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback).
-The checks run from the most to the least specific shape; a compressor that finds the guess wrong
-(JSON that does not parse, say) passes the text on.
+``git show --stat``), ``listing`` (``ls -l``, ``find``, ``git ls-tree``), ``code`` (with its
+language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least
+specific shape; a compressor that finds the guess wrong (JSON that does not parse, say) passes the
+text on.
 """
 
 from __future__ import annotations
@@ -103,6 +104,27 @@ def _search_or_diagnostics(lines: list[str]) -> Kind | None:
         return None
     diagnostics = sum(1 for line in body if _DIAGNOSTIC.match(line))
     return "log" if diagnostics >= 0.3 * hits else "search"
+
+
+# --- listing ----------------------------------------------------------------------------------------
+
+_LS_LONG = re.compile(r"^[-dlcbps][rwxsStT-]{9}[.@+]?\s+\d+\s+\S+\s+\S+\s+\d")
+_LS_TREE = re.compile(r"^\d{6} (?:blob|tree|commit) [0-9a-f]{40}")
+_LS_OTHER = re.compile(r"^(?:total \d|\S.*:$)")
+_FIND = re.compile(r"^(?:\.{1,2}/|/|~/)?[^\s:*?\"<>|]+/[^\s:*?\"<>|]*$")
+
+
+def _looks_listing(lines: list[str]) -> bool:
+    body = [line for line in lines if line.strip()]
+    if len(body) < 12:
+        return False
+    long = sum(1 for line in body if _LS_LONG.match(line) or _LS_TREE.match(line))
+    if long >= 0.7 * len(body) and long + sum(1 for line in body if _LS_OTHER.match(line)) == len(body):
+        return True
+    slashed = sum(1 for line in body if "/" in line)
+    return slashed >= 0.9 * len(body) and all(
+        _FIND.match(line) or not {" ", "/"} & set(line) for line in body
+    )
 
 
 # --- html -------------------------------------------------------------------------------------------
@@ -302,6 +324,8 @@ def detect(text: str, path: str | None = None) -> Detected:
     searchish = _search_or_diagnostics(lines)
     if searchish is not None:
         return Detected(searchish)
+    if _looks_listing(lines):
+        return Detected("listing")
     hinted = language_from_path(path)
     if hinted is not None:
         return Detected("code", hinted)

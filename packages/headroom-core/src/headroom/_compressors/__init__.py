@@ -20,6 +20,7 @@ _MODULES: dict[str, str] = {
     "code": "code",
     "diff": "diff",
     "git": "git",
+    "listing": "listing",
     "html": "html",
     "json": "json",
     "log": "log",

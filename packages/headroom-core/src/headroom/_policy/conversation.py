@@ -35,7 +35,7 @@ from .._types import BlockOutcome, CompressResult, ResultKind
 from . import budget
 from .blocks import SYSTEM_INDEX, Block, Role, json_text, read_blocks, replace_at
 from .errors import error_line_spans, error_region
-from .fresh import fresh_blocks
+from .fresh import WRITE_TOOLS, fresh_blocks
 from .memo import Memo, digest
 from .prefix import PrefixWatch, align, canonical_tools
 
@@ -179,6 +179,8 @@ class _Run:
             return f"{block.role} text is never compressed"
         if block.tool == TOOL_NAME:
             return "headroom_retrieve result"
+        if block.tool in WRITE_TOOLS:  # the lines an edit shows are the ones the next edit anchors on
+            return f"{block.tool} result: an edit keeps the lines it shows"
         name = block.tool or ""
         if not any(fnmatchcase(name, p) for p in self.config.include_tools):
             return f"tool {name or '(unknown)'} not in include_tools"
