@@ -1,10 +1,10 @@
 """Decide what kind of text a block is, cheaply: a prefix and a few sampled lines, never a full parse.
 
 Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``git`` (``git log``,
-``git show --stat``), ``listing`` (``ls -l``, ``find``, ``git ls-tree``), ``code`` (with its
-language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from the most to the least
-specific shape; a compressor that finds the guess wrong (JSON that does not parse, say) passes the
-text on.
+``git show --stat``), ``listing`` (``ls -l``, ``find``, ``git ls-tree``), ``tests`` (a test run),
+``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from
+the most to the least specific shape; a compressor that finds the guess wrong (JSON that does not
+parse, say) passes the text on.
 """
 
 from __future__ import annotations
@@ -104,6 +104,35 @@ def _search_or_diagnostics(lines: list[str]) -> Kind | None:
         return None
     diagnostics = sum(1 for line in body if _DIAGNOSTIC.match(line))
     return "log" if diagnostics >= 0.3 * hits else "search"
+
+
+# --- test runs --------------------------------------------------------------------------------------
+
+TEST_PASSED = re.compile(
+    r"(?P<file>[^\s:]+)::\S.*? PASSED(?:\s+\[\s*\d+%\])?|PASSED (?P<file2>[^\s:]+)::\S.*"  # pytest -v, -rA
+    r"|\w+ \([\w.]+\)(?: .*)? \.\.\. ok"  # unittest -v
+    r"|\s*--- PASS: \S+ \(\d+(?:\.\d+)?s\)|=== (?:RUN|PAUSE|CONT|NAME)\s+\S+"  # go test -v
+    r"|test \S+ \.\.\. ok"  # cargo test
+    r"|\s*[✓✔√] .+"  # jest, vitest, mocha
+)
+_TEST_OTHER = re.compile(
+    r"\S+::\S.*? (?:FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b.*|(?:FAILED|ERROR|SKIPPED|XFAIL) \S+.*"
+    r"|\w+ \([\w.]+\)(?: .*)? \.\.\. (?:FAIL|ERROR|skipped.*)|\s*--- (?:FAIL|SKIP): \S+.*"
+    r"|test \S+ \.\.\. (?:FAILED|ignored)|\s*[✕✗×] .+|\s*\d+\) .+"
+)
+_TEST_SUMMARY = re.compile(
+    r"=+ .*(?:test session starts|passed|failed|error).* =+|Ran \d+ tests? in .*|(?:ok|FAIL)\s+\S+\s+[\d.]+s"
+    r"|test result: .*|Tests?:\s+\d+.*|\s*\d+ (?:passing|failing|pending).*|PASS|FAIL|OK(?: \(.*\))?"
+    r"|FAILED \(.*\)|\s*Test Files\s+\d+.*|running \d+ tests?"
+)
+
+
+def _looks_test_run(lines: list[str]) -> bool:
+    body = [line for line in lines if line.strip()]
+    results = sum(1 for line in body if TEST_PASSED.fullmatch(line) or _TEST_OTHER.fullmatch(line))
+    if results < 5 or results < 0.3 * len(body):
+        return False
+    return any(_TEST_SUMMARY.fullmatch(line.strip()) for line in body)
 
 
 # --- listing ----------------------------------------------------------------------------------------
@@ -324,6 +353,8 @@ def detect(text: str, path: str | None = None) -> Detected:
     searchish = _search_or_diagnostics(lines)
     if searchish is not None:
         return Detected(searchish)
+    if _looks_test_run(lines):
+        return Detected("tests")
     if _looks_listing(lines):
         return Detected("listing")
     hinted = language_from_path(path)

@@ -21,6 +21,7 @@ _MODULES: dict[str, str] = {
     "diff": "diff",
     "git": "git",
     "listing": "listing",
+    "tests": "tests",
     "html": "html",
     "json": "json",
     "log": "log",
