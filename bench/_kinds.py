@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
-from . import _code, _diff, _html, _json, _log, _search, _text
+from . import _code, _diff, _html, _json, _log, _outputs, _search, _text
 from ._core import Kind
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
-    for kind in (_log.KIND, _json.KIND, _search.KIND, _code.KIND, _diff.KIND, _text.KIND, _html.KIND)
+    for kind in (
+        _log.KIND,
+        _json.KIND,
+        _search.KIND,
+        _code.KIND,
+        _diff.KIND,
+        _outputs.KIND,
+        _text.KIND,
+        _html.KIND,
+    )
 }

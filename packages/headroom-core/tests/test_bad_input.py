@@ -74,7 +74,9 @@ def test_bad_input_never_raises_and_never_loses_data(shared: Headroom, name: str
     assert result.outcome != "error"
 
 
-@pytest.mark.parametrize("kind", ["json", "log", "search", "code", "diff", "git", "listing", "tests", "html", "text"])
+@pytest.mark.parametrize(
+    "kind", ["json", "log", "search", "code", "diff", "git", "listing", "tests", "html", "text"]
+)
 def test_forcing_a_wrong_kind_is_harmless(shared: Headroom, kind: str) -> None:
     text = CASES["nul and binary"]
     lossless(shared, text, shared.compress_text(text, kind=kind))

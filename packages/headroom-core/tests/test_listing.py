@@ -88,7 +88,7 @@ def test_every_path_stays_with_its_size_and_unusual_mode(render, seed: int) -> N
 
 
 def test_a_huge_listing_counts_big_directories_and_keeps_what_the_query_names() -> None:
-    tree = _tree(9, files=3000)
+    tree = _tree(9, files=6000)
     headroom = Headroom(Config(store="memory", ledger=False))
     wanted = tree[1234][0].rsplit("/", 1)[1]
     result = headroom.compress_text(_find(tree), query=f"where is {wanted}")

@@ -78,8 +78,8 @@ def compress(job: Job) -> str | None:
             out.append(f"{line} (+{extra} line{'s' if extra > 1 else ''})" if extra else line)
             omitted += extra
         out.extend(commit.stat)
-    if omitted == 0:
-        return None
+    if omitted == 0:  # nothing but the labels and blank lines go: say how many lines that was
+        return "\n".join(out) + "\n" + job.marker(job.text.count("\n") + 1 - len(out), "lines")
     return "\n".join(out) + "\n" + job.marker(omitted, "message lines")
 
 

@@ -10,9 +10,9 @@ mode most entries share. Entries are grouped under their directory, one line eac
       ...
 
 ``find`` and ``git ls-tree`` without sizes list a directory's names on one line. A listing of more
-than ``_MANY`` entries shows, for each directory of more than ``_DIR_NAMES`` files, its counts by
-extension instead of the names (names the query matches stay). Owners, groups, link counts, dates
-and blob ids go; the original is one retrieval away.
+than ``_MANY`` entries (a map of a tree, not a list to read) shows, for each directory of more than
+``_DIR_NAMES`` files, its counts by extension instead of the names (names the query matches stay).
+Owners, groups, link counts, dates and blob ids go; the original is one retrieval away.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ _LS_TREE = re.compile(
 _TOTAL = re.compile(r"total \d+(?:[.,]\d+)?[KMG]?")
 _HEADER = re.compile(r"(?P<dir>.+):")
 _PATH = re.compile(r"(?:\.{1,2}/|/|~/)?[^\s:*?\"<>|]+(?:/[^\s:*?\"<>|]*)*")
-_MANY = 600
-_DIR_NAMES = 40
+_MANY = 5000  # entries: beyond this the listing is a map, not a list to read whole
+_DIR_NAMES = 100
 _MIN_ENTRIES = 12
 
 
@@ -152,10 +152,18 @@ def _parse_ls_tree(lines: list[str]) -> list[_Entry] | None:
         match = _LS_TREE.fullmatch(line)
         if match is None:
             return None
-        directory, name = _split_path(match["name"])
+        directory, name = _split_path(_unquoted(match["name"]))
         size = match["size"] if match["size"] not in (None, "-") else None
         entries.append(_Entry(directory, name, match["mode"], size, match["type"] == "tree"))
     return entries
+
+
+def _unquoted(path: str) -> str:
+    """A path as git prints it: in double quotes, with octal escapes, when it holds unusual bytes."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1")
+    return raw.decode("utf-8", "replace")
 
 
 def _parse_ls_long(lines: list[str]) -> list[_Entry] | None:
