@@ -75,7 +75,8 @@ def test_bad_input_never_raises_and_never_loses_data(shared: Headroom, name: str
 
 
 @pytest.mark.parametrize(
-    "kind", ["json", "log", "search", "code", "diff", "git", "listing", "tests", "html", "text"]
+    "kind",
+    ["json", "log", "search", "code", "diff", "git", "listing", "tests", "diagnostics", "html", "text"],
 )
 def test_forcing_a_wrong_kind_is_harmless(shared: Headroom, kind: str) -> None:
     text = CASES["nul and binary"]

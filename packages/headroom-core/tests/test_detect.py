@@ -48,9 +48,9 @@ def test_bracketed_log_lines_are_not_json() -> None:
     assert detect(log).kind == "log"
 
 
-def test_compiler_diagnostics_read_as_a_log_not_search_hits() -> None:
+def test_compiler_diagnostics_are_diagnostics_not_search_hits() -> None:
     text = "\n".join(f"src/main.c:{i}:5: error: expected ';' before '}}' token" for i in range(1, 20))
-    assert detect(text).kind == "log"
+    assert detect(text).kind == "diagnostics"
 
 
 def test_json_lines_logs_and_records() -> None:

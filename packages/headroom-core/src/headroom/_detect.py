@@ -2,15 +2,16 @@
 
 Kinds: ``json``, ``log``, ``search`` (grep/ripgrep ``path:line:text``), ``git`` (``git log``,
 ``git show --stat``), ``listing`` (``ls -l``, ``find``, ``git ls-tree``), ``tests`` (a test run),
-``code`` (with its language), ``diff``, ``html`` and ``text`` (the fallback). The checks run from
-the most to the least specific shape; a compressor that finds the guess wrong (JSON that does not
-parse, say) passes the text on.
+``diagnostics`` (compilers, type checkers, linters), ``code`` (with its language), ``diff``, ``html``
+and ``text`` (the fallback). The checks run from the most to the least specific shape; a compressor
+that finds the guess wrong (JSON that does not parse, say) passes the text on.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ._types import Kind
 
@@ -91,7 +92,12 @@ SEARCH_HIT = re.compile(
     rf"^(?P<path>{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?"
 )
 _SEARCH_CONTEXT = re.compile(rf"^{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+?-\d+-")
-_DIAGNOSTIC = re.compile(r"^\S+:\d+:(?:\d+:)? (?:fatal error|error|warning|note)\b", re.IGNORECASE)
+_DIAGNOSTIC = re.compile(
+    r"^\S+:\d+:(?:\d+:)? (?:(?:fatal error|error|warning|note)\b|[A-Z]+\d{2,5}\b)", re.IGNORECASE
+)
+_TSC = re.compile(r"^\S+\(\d+,\d+\): (?:error|warning) TS\d+: ")
+_RUST_HEAD = re.compile(r"^(?:error|warning)(?:\[E\d+\])?: \S")
+_SOURCE_CONTEXT = re.compile(r"^\s*\d*\s*\|")  # gcc's and rustc's quoted source line and caret
 
 
 def _search_or_diagnostics(lines: list[str]) -> Kind | None:
@@ -103,7 +109,19 @@ def _search_or_diagnostics(lines: list[str]) -> Kind | None:
     if hits < 3 or hits + other < 0.7 * len(body):
         return None
     diagnostics = sum(1 for line in body if _DIAGNOSTIC.match(line))
-    return "log" if diagnostics >= 0.3 * hits else "search"
+    return "diagnostics" if diagnostics >= 0.3 * hits else "search"
+
+
+def _looks_diagnostics(lines: list[str]) -> bool:
+    """tsc's ``path(line,col): error TS…`` lines, rustc's ``error[E…]:`` / ``warning:`` blocks, or
+    ``path:line[:col]: error:`` lines (gcc, clang, javac) with the source lines they quote."""
+    body = [line for line in lines if line.strip()]
+    tsc = sum(1 for line in body if _TSC.match(line))
+    rust = sum(1 for a, b in pairwise(body) if _RUST_HEAD.match(a) and b.lstrip().startswith("--> "))
+    located = sum(1 for line in body if _DIAGNOSTIC.match(line))
+    quoted = sum(1 for line in body if _SOURCE_CONTEXT.match(line) or line[0] in " \t")
+    gcc = located >= 3 and located + quoted >= 0.7 * len(body)
+    return (tsc >= 3 and tsc >= 0.5 * len(body)) or rust >= 3 or gcc
 
 
 # --- test runs --------------------------------------------------------------------------------------
@@ -355,6 +373,8 @@ def detect(text: str, path: str | None = None) -> Detected:
         return Detected(searchish)
     if _looks_test_run(lines):
         return Detected("tests")
+    if _looks_diagnostics(lines):
+        return Detected("diagnostics")
     if _looks_listing(lines):
         return Detected("listing")
     hinted = language_from_path(path)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-Kind = Literal["json", "log", "search", "code", "diff", "git", "listing", "tests", "html", "text"]
+Kind = Literal[
+    "json", "log", "search", "code", "diff", "git", "listing", "tests", "diagnostics", "html", "text"
+]
 """What a text is, as detection (or ``kind=``) decides: each kind has its own compressor."""
 ResultKind = Literal[
-    "json", "log", "search", "code", "diff", "git", "listing", "tests", "html", "text", "mixed"
+    "json", "log", "search", "code", "diff", "git", "listing", "tests", "diagnostics", "html", "text", "mixed"
 ]
 """``Kind``, or ``mixed``: a text whose parts (fenced blocks, JSON payloads) were compressed one by one."""
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -51,7 +53,7 @@ class Compressed:
     Attributes:
         text: what the model should read (the original when nothing could be saved).
         kind: ``json``, ``log``, ``search``, ``code``, ``diff``, ``git``, ``listing``, ``tests``,
-            ``html``, ``text`` or ``mixed``.
+            ``diagnostics``, ``html``, ``text`` or ``mixed``.
         language: the programming language for ``code``, else None.
         tokens_before: tokens of the original.
         tokens_after: tokens of ``text``.

@@ -22,6 +22,7 @@ _MODULES: dict[str, str] = {
     "git": "git",
     "listing": "listing",
     "tests": "tests",
+    "diagnostics": "diagnostics",
     "html": "html",
     "json": "json",
     "log": "log",
