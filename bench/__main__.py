@@ -2,8 +2,9 @@
 
 Run from the repository root (``make bench`` does exactly this)::
 
-    uv run --no-sync python -m bench --data ../shared/bench-data [--kinds log,json,search,code,diff,text,html]
-        [--runs 7] [--quick] [--out bench/results/latest.json] [--engine identity] [--strict]
+    uv run --no-sync python -m bench --data ../shared/bench-data
+        [--kinds log,json,search,code,diff,outputs,text,html] [--runs 7] [--quick]
+        [--out bench/results/latest.json] [--engine identity] [--strict]
 
 It prints one table per kind, one for speed, one for stress (skipped with ``--quick``), then the targets
 of ``docs/QUALITY.md`` met or missed, and writes every number to ``--out`` as JSON. ``--engine identity``
@@ -36,6 +37,9 @@ compressor's own numbers):
   visible; 100%), Python output parses, ratio (>= 3x Python, >= 2x TypeScript and Go).
 - diff (``git log -p``): every file header and every ``+``/``-`` line visible as an output line, except
   inside pure-addition or pure-deletion hunks over 50 lines (first and last only); ratio >= 2x.
+- outputs (``tool_outputs/``: git logs, listings, a pytest run): each read as its kind, with every
+  fact of the bench data's ground truth (commit hash/date/author/subject, stat paths and counts,
+  every listed path with size and mode, the pytest summary and SKIPPED/XFAIL lines) shown.
 - text (SQuAD articles, the question as query, ``kind="text"``, budget 0.125 and the default; ``--quick``:
   every 10th question): answer-span retention (SQuAD-normalised gold answer in the normalised output),
   extractiveness (every output piece, markers aside, verbatim and in order; 100%), next to a plain BM25
