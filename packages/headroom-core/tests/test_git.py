@@ -93,3 +93,31 @@ def test_git_log_with_patches_stays_a_diff() -> None:
     result = headroom.compress_text(patched)
     assert result.kind == "diff"
     headroom.close()
+
+
+def test_git_blame_names_each_commit_once_per_run_and_keeps_every_line() -> None:
+    rng = random.Random(4)
+    commits = [(f"{rng.randrange(16**8):08x}", author.split(" <")[0], f"2026-0{k + 1}-1{k} 10:0{k}:00 +0100")
+               for k, author in enumerate(AUTHORS)]  # fmt: skip
+    rows, owner = [], []
+    for number in range(1, 301):
+        if number == 1 or rng.random() < 0.1:
+            current = rng.choice(commits)
+        code = f"    value_{number} = compute({number})"
+        rows.append(f"{current[0]} ({current[1]:<16} {current[2]} {number:>3}) {code}")
+        owner.append((number, code, current[0]))
+    text = "\n".join(rows) + "\n"
+    headroom = Headroom(Config(store="memory", ledger=False))
+    result = headroom.compress_text(text)
+    assert (result.kind, result.outcome) == ("git", "compressed")
+    assert result.tokens_after * 2 < result.tokens_before
+    above = ""
+    lines = {}
+    for line in result.text.split("\n"):
+        if re.match(r"^\s*\d+\| ", line):
+            number, code = line.split("| ", 1)
+            lines[int(number)] = (code, above)
+        elif line and not line.startswith("["):
+            above = line.split()[0]
+    assert all(lines[number] == (code, commit) for number, code, commit in owner)
+    headroom.close()

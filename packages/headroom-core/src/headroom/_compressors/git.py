@@ -1,4 +1,5 @@
-"""``git log`` (plain, ``--stat``, merges included) and ``git show --stat``: one line per commit.
+"""``git log`` (plain, ``--stat``, merges included) and ``git show --stat``: one line per commit;
+``git blame`` grouped by commit.
 
 What an agent looks for in a history is which commit did what, when and by whom, and which files it
 touched. Each commit becomes one line, its full hash, date and author as git printed them (an
@@ -12,6 +13,8 @@ left out::
 With ``--stat`` every file keeps its path and count (the ``+++--`` bar goes) and the summary line stays
 verbatim. Commits the query is about keep their whole message. One marker at the end names the ref.
 Output that is not a commit log (no ``commit <hash>`` line first, a patch inside) is not touched.
+``git blame`` shows each run of lines from one commit under one line naming it (hash, author, date),
+each line with its number and code.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ _STAT = re.compile(r" (.+?) +\| +(\d+|Bin .*?)(?: [+-]*)?")
 _SUMMARY = re.compile(r" \d+ files? changed.*")
 _MESSAGE = "    "
 _MIN_COMMITS = 3
+BLAME = re.compile(
+    r"(?P<hash>\^?[0-9a-f]{7,40}) (?:(?P<file>\S+) +)?\((?P<who>.+?) +"
+    r"(?P<when>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}) +(?P<line>\d+)\) ?(?P<code>.*)"
+)
 
 
 @dataclass
@@ -41,6 +48,8 @@ class _Commit:
 
 
 def compress(job: Job) -> str | None:
+    if BLAME.match(job.text):
+        return _blame(job)
     commits = _parse(job.text)
     if commits is None and "\ndiff --git " in job.text:
         return diff.compress(job)  # ``git log -p`` whose sample showed no patch: a diff after all
@@ -111,3 +120,23 @@ def _parse(text: str) -> list[_Commit] | None:
         elif line.strip():
             return None  # a patch, a --name-status line, or something else
     return commits or None
+
+
+def _blame(job: Job) -> str | None:
+    """``git blame``: each run of lines from one commit under one line naming the commit, author
+    and date; every line keeps its number and its code."""
+    out: list[str] = []
+    previous: tuple[str, str, str] | None = None
+    for line in job.text.rstrip("\n").split("\n"):
+        match = BLAME.fullmatch(line)
+        if match is None:
+            return None
+        commit = (match["hash"], match["who"].strip(), match["when"])
+        if commit != previous:
+            out.append(" ".join(commit) + (f" {match['file']}" if match["file"] else ""))
+            previous = commit
+        out.append(f"{match['line']:>6}| {match['code']}")
+    if len(out) * 2 > 3 * job.text.count("\n"):
+        return None  # a commit on nearly every line: regrouping saves little
+    headers = sum(1 for line in out if not line.startswith(" ") and "| " not in line[:8])
+    return "\n".join(out) + "\n" + job.marker(len(out) - 2 * headers, "lines' commit columns")
