@@ -308,3 +308,18 @@ def test_the_compression_manager_with_freshness_ages_results(kit: Any, store_url
     )  # ... older aged
     assert [m.content for m in run.messages if m.role == "tool"] == logs  # Agno keeps every original
     hr.close()
+
+
+def test_the_hook_with_freshness_sends_fresh_results_whole(kit: Any, store_url: str) -> None:
+    from headroom import Config
+
+    small, big = kit.app_log(lines=60, seed=1), kit.app_log(lines=2000, seed=2)
+    hr = Headroom(Config(store=store_url, fresh_turns=5, fresh_max_tokens=5_000), source="agno")
+    hook = HeadroomHook(headroom=hr)
+    for log, whole in ((small, True), (big, False)):  # over fresh_max_tokens: compressed at once
+        model = flow(kit, retrieve=False)
+        Agent(model=model, tools=[log_tool(log)], tool_hooks=[hook], telemetry=False).run(QUESTION)
+        seen = [m for m in model.seen[1] if m.role == "tool"][-1].content
+        assert (seen == log) is whole
+        assert bool(MARKER_RE.search(seen)) is not whole
+    hr.close()

@@ -12,6 +12,11 @@ Python repr; JSON is what the JSON compressor reads and what models read best). 
 saved, the result is returned as the very object the tool gave, so Agno shows it as it always would.
 Generators (streaming tools) pass through untouched. A tool that raises still raises: Agno reports
 the error text verbatim. ``headroom_retrieve`` results are never compressed.
+
+The freshness rule (``Config.fresh_turns`` > 0, the default) applies as a hook can apply it: a result
+is fresh when it arrives and a hook never sees it again, so only a result over ``fresh_max_tokens``
+(which the rule compresses at once) is compressed here; the rest reach the model whole. To have older
+results compressed as they age, add ``HeadroomCompressionManager`` (it applies the whole rule).
 """
 
 from __future__ import annotations
@@ -121,6 +126,9 @@ class HeadroomHook:
         text = as_text(result)
         if text is None:
             return result
+        config = self.headroom.config
+        if config.fresh_turns > 0 and self.headroom.tokenizer(model).count(text) <= config.fresh_max_tokens:
+            return result  # fresh: what the agent acts on next; HeadroomCompressionManager ages it later
         try:
             done = self.headroom.compress_tool_result(text, tool, arguments=arguments, query=query,
                                                       model=model, retrievable=retrievable)  # fmt: skip
