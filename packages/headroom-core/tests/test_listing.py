@@ -52,6 +52,25 @@ def _ls_tree(tree: list[tuple[str, int, bool]]) -> str:
                    for path, size, x in sorted(tree))  # fmt: skip
 
 
+def _tree_drawing(tree: list[tuple[str, int, bool]]) -> str:
+    """``tree``'s drawing of the same files: a root, then four columns of indent per level."""
+    children: dict[str, list[str]] = {}
+    for path in [*_dirs(tree), *(p for p, _, _ in tree)]:
+        parent = path.rsplit("/", 1)[0] if "/" in path else ""
+        children.setdefault(parent, []).append(path)
+    out = ["."]
+
+    def draw(parent: str, prefix: str) -> None:
+        kids = sorted(children.get(parent, []))
+        for index, path in enumerate(kids):
+            last = index == len(kids) - 1
+            out.append(prefix + ("└── " if last else "├── ") + path.rsplit("/", 1)[-1])
+            draw(path, prefix + ("    " if last else "│   "))
+
+    draw("", "")
+    return "\n".join([*out, "", f"{len(_dirs(tree))} directories, {len(tree)} files"]) + "\n"
+
+
 def _paths(output: str) -> set[str]:
     """Every path the compressed listing shows: a group's directory joined with each name under it."""
     shown, directory = set(), ""
@@ -66,7 +85,7 @@ def _paths(output: str) -> set[str]:
     return shown
 
 
-@pytest.mark.parametrize("render", [_ls_laR, _find, _ls_tree])
+@pytest.mark.parametrize("render", [_ls_laR, _find, _ls_tree, _tree_drawing])
 @pytest.mark.parametrize("seed", range(3))
 def test_every_path_stays_with_its_size_and_unusual_mode(render, seed: int) -> None:  # type: ignore[no-untyped-def]
     tree = _tree(seed)
@@ -76,7 +95,11 @@ def test_every_path_stays_with_its_size_and_unusual_mode(render, seed: int) -> N
     assert (result.kind, result.outcome) == ("listing", "compressed")
     assert result.tokens_after * 1.5 < result.tokens_before
     assert {path for path, _, _ in tree} <= _paths(result.text)
-    if render is not _find:
+    if render is _tree_drawing:
+        assert f"{len(_dirs(tree))} directories, {len(tree)} files" in result.text.split(
+            "\n"
+        )  # tree's summary
+    elif render is not _find:
         for path, size, executable in tree:
             name = path.rsplit("/", 1)[1]
             mode = ("-rwxr-xr-x" if render is _ls_laR else "100755") if executable else ""

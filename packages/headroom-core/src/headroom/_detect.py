@@ -160,6 +160,7 @@ def _looks_test_run(lines: list[str]) -> bool:
 
 _LS_LONG = re.compile(r"^[-dlcbps][rwxsStT-]{9}[.@+]?\s+\d+\s+\S+\s+\S+\s+\d")
 _LS_TREE = re.compile(r"^\d{6} (?:blob|tree|commit) [0-9a-f]{40}")
+_TREE_LINE = re.compile(r"^(?:│   |    )*[├└]── ")
 _LS_OTHER = re.compile(r"^(?:total \d|\S.*:$)")
 _FIND = re.compile(r"^(?:\.{1,2}/|/|~/)?[^\s:*?\"<>|]+/[^\s:*?\"<>|]*$")
 
@@ -168,6 +169,8 @@ def _looks_listing(lines: list[str]) -> bool:
     body = [line for line in lines if line.strip()]
     if len(body) < 12:
         return False
+    if sum(1 for line in body if _TREE_LINE.match(line)) >= 0.8 * (len(body) - 2):
+        return True  # tree
     long = sum(1 for line in body if _LS_LONG.match(line) or _LS_TREE.match(line))
     if long >= 0.7 * len(body) and long + sum(1 for line in body if _LS_OTHER.match(line)) == len(body):
         return True

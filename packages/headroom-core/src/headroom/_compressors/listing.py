@@ -1,4 +1,4 @@
-"""Directory listings (``ls -l``, ``ls -laR``, ``find``, ``git ls-tree -r [-l]``): every path, grouped.
+"""Directory listings (``ls -l``, ``ls -laR``, ``find``, ``tree``, ``git ls-tree -r``): every path, grouped.
 
 A listing repeats what a reader needs once: the directory of every path, the owner, the date, the
 mode most entries share. Entries are grouped under their directory, one line each, with the mode
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._query import QueryMatcher
 from ._job import Job
@@ -38,6 +38,8 @@ _PATH = re.compile(r"(?:\.{1,2}/|/|~/)?[^\s:*?\"<>|]+(?:/[^\s:*?\"<>|]*)*")
 _MANY = 5000  # entries: beyond this the listing is a map, not a list to read whole
 _DIR_NAMES = 100
 _MIN_ENTRIES = 12
+_TREE = re.compile(r"(?P<indent>(?:│   |    )*)[├└]── (?:\[\s*(?P<size>[\d.]+[KMGTP]?)\]\s+)?(?P<name>.+)")
+_TREE_SUMMARY = re.compile(r"\d+ director(?:y|ies)(?:, \d+ files?)?")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,10 @@ def compress(job: Job) -> str | None:
     modes_of = (usual, usual_dir)
     out, omitted = _render(groups, _DIR_NAMES if len(entries) > _MANY else None, matcher, modes_of)
     marker = (
-        job.marker(omitted, "entries") if omitted else job.marker(len(entries), "entries' dates, owners, ids")
+        job.marker(omitted, "entries") if omitted else job.marker(len(entries), "entries' listing details")
     )
-    return "\n".join([*header, *out, marker])
+    summary = [line for line in job.text.rstrip("\n").rsplit("\n", 1)[-1:] if _TREE_SUMMARY.fullmatch(line)]
+    return "\n".join([*header, *out, *summary, marker])
 
 
 def _render(
@@ -143,7 +146,32 @@ def _parse(text: str) -> list[_Entry] | None:
         return _parse_ls_tree(lines)
     if any(_LS_LONG.fullmatch(line) for line in lines[:4]):
         return _parse_ls_long(lines)
+    if sum(1 for line in lines[:40] if _TREE.match(line)) >= 0.8 * min(len(lines) - 1, 40):
+        return _parse_tree(lines)
     return _parse_find(lines)
+
+
+def _parse_tree(lines: list[str]) -> list[_Entry] | None:
+    """``tree``'s drawing: a root line, then each entry indented four columns per level."""
+    root = lines[0].rstrip("/")
+    parents = [root]  # the directory at each depth
+    entries: list[_Entry] = []
+    for line in lines[1:]:
+        if _TREE_SUMMARY.fullmatch(line):
+            continue
+        match = _TREE.match(line)
+        if match is None:
+            return None
+        depth = len(match["indent"]) // 4
+        if depth >= len(parents):
+            return None
+        del parents[depth + 1 :]
+        name = match["name"].rstrip("/")
+        entry = _Entry("/".join(parents[: depth + 1]), name, size=match["size"])
+        entries.append(entry)
+        parents.append(name)
+    directories = {entry.directory for entry in entries}
+    return [replace(entry, is_dir=f"{entry.directory}/{entry.name}" in directories) for entry in entries]
 
 
 def _parse_ls_tree(lines: list[str]) -> list[_Entry] | None:
