@@ -35,6 +35,7 @@ class Text:
 class Calls:
     calls: list[tuple[str, dict[str, Any]]]
     text: str = ""
+    thinking: str = ""  # Anthropic: a thinking block (with its signature) before the rest
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Raw:
 
 Reply = Text | Calls | Raw | Callable[[dict[str, Any]], "Text | Calls | Raw"]
 USAGE = {"prompt": 100, "completion": 10}
+SIGNATURE = "EqQBCkgIBRABGAIiQL2x" + "a" * 60  # what a provider signs a thinking block with
 
 
 def free_port() -> int:
@@ -155,6 +157,8 @@ def chat_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
 
 def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     content: list[dict[str, Any]] = []
+    if isinstance(reply, Calls) and reply.thinking:
+        content.append({"type": "thinking", "thinking": reply.thinking, "signature": SIGNATURE})
     if reply.text:
         content.append({"type": "text", "text": reply.text})
     if isinstance(reply, Calls):
@@ -177,7 +181,18 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                             ("ping", {"type": "ping"})]  # fmt: skip
     for i, block in enumerate(content):
-        if block["type"] == "text":
+        if block["type"] == "thinking":  # as the provider streams it: empty start, thinking, signature
+            start_block = {"type": "thinking", "thinking": "", "signature": ""}
+            events.append(("content_block_start", {"type": "content_block_start", "index": i,
+                                                   "content_block": start_block}))  # fmt: skip
+            half = len(block["thinking"]) // 2
+            for delta in ({"type": "thinking_delta", "thinking": block["thinking"][:half]},
+                          {"type": "thinking_delta", "thinking": block["thinking"][half:]},
+                          {"type": "signature_delta", "signature": SIGNATURE}):  # fmt: skip
+                events.append(
+                    ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
+                )
+        elif block["type"] == "text":
             events.append(
                 (
                     "content_block_start",

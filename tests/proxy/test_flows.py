@@ -114,6 +114,35 @@ def test_anthropic_messages_streaming(kit: Any, stack: Any) -> None:
     check_upstream(stack, "/v1/messages", log, lambda body: body["messages"][2]["content"][0]["content"])
 
 
+def test_anthropic_streaming_keeps_thinking_and_its_signature_across_a_retrieval(
+    kit: Any, stack: Any
+) -> None:
+    """Claude Code streams with thinking on: the follow-up request after our retrieval must carry the
+    thinking block exactly, signature included, or the provider rejects it and the turn is lost."""
+    from .conftest import SIGNATURE
+
+    log = kit.app_log(seed=14)
+    thought = "The log shows declines; I should look at the gateway lines before answering."
+
+    def think_then_retrieve(body: dict[str, Any]) -> Any:
+        call = retrieve(kit)(body)
+        return kit.Calls(call.calls, thinking=thought)
+
+    stack.fake.script = [think_then_retrieve, kit.Text("Card declines.")]
+    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    with client.messages.stream(model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log),
+                                thinking={"type": "enabled", "budget_tokens": 1024}) as stream:  # fmt: skip
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].signature == SIGNATURE  # type: ignore[union-attr]
+    follow_up = stack.fake.received[1][2]
+    turn = follow_up["messages"][-2]
+    assert turn["role"] == "assistant"
+    assert turn["content"][0] == {"type": "thinking", "thinking": thought, "signature": SIGNATURE}
+    assert turn["content"][1]["type"] == "tool_use"
+    assert turn["content"][1]["name"] == "headroom_retrieve"
+
+
 def test_responses(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=5)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]

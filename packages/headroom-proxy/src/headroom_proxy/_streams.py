@@ -198,12 +198,17 @@ class MessagesStream(StreamState):
         block = self.blocks.get(upstream)
         if data.get("type") != "content_block_delta" or block is None:
             return
-        if delta.get("type") == "text_delta":
-            block["text"] = block.get("text", "") + delta.get("text", "")
-        elif delta.get("type") == "input_json_delta":
+        kind = delta.get("type")
+        if kind == "input_json_delta":
             block["_json"] = block.get("_json", "") + delta.get("partial_json", "")
             if upstream in self.ours:
                 self.ours[upstream]["json"] += delta.get("partial_json", "")
+        elif kind == "citations_delta":
+            block.setdefault("citations", []).append(delta.get("citation"))
+        else:  # text_delta, thinking_delta, signature_delta and any later kind: its fields appended
+            for key, value in delta.items():
+                if key != "type" and isinstance(value, str):
+                    block[key] = (block.get(key) or "") + value
 
     def calls(self) -> list[Call]:
         return [Call(str(c["id"]), _arguments(c["json"])) for c in self.ours.values()]
@@ -212,8 +217,8 @@ class MessagesStream(StreamState):
         content = []
         for _, block in sorted(self.blocks.items()):
             block = dict(block)
-            if block.get("type") == "tool_use":
-                block["input"] = _arguments(block.pop("_json", ""))
+            if "_json" in block:  # tool_use, server_tool_use, mcp_tool_use: the input streamed as JSON
+                block["input"] = _arguments(block.pop("_json"))
             content.append(block)
         return {"content": content, "stop_reason": "tool_use"}
 
