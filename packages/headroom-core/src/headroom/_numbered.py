@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 _NUMBERED = re.compile(r"( *)(\d{1,7})(→|\t)")
@@ -34,9 +35,9 @@ class Numbered:
     lines: list[str]
     tail: str
 
-    @property
+    @cached_property
     def body(self) -> str:
-        """The file as it is, numbers off."""
+        """The file as it is, numbers off (joined once: detection and the compressor both read it)."""
         return "\n".join(self.lines)
 
 
