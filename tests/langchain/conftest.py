@@ -78,7 +78,8 @@ def retrieve_from_last_result(
 @pytest.fixture
 def lc_headroom(store_url: str) -> Iterator[Headroom]:
     """The engine the adapters share in a test: default thresholds, a real SQLite store."""
-    instance = Headroom(Config(store=store_url), source="langchain")
+    # no time budget: a cold first compression on a loaded machine must not pass through unmarked
+    instance = Headroom(Config(store=store_url, time_budget=0), source="langchain")
     yield instance
     instance.close()
 

@@ -100,6 +100,7 @@ def kit(outputs: Any) -> Any:
 @pytest.fixture
 def li_hr(store_url: str) -> Iterator[Headroom]:
     """The engine the LlamaIndex parts share in a test: default thresholds, a real SQLite store."""
-    instance = Headroom(Config(store=store_url), source="llamaindex")
+    # no time budget: a cold first compression on a loaded machine must not pass through unmarked
+    instance = Headroom(Config(store=store_url, time_budget=0), source="llamaindex")
     yield instance
     instance.close()

@@ -361,7 +361,8 @@ class Stack:
 def make_stack(store_url: str, **settings: Any) -> Stack:
     fake = Fake()
     upstream = Server(fake_upstream(fake))
-    hr = Headroom(Config(store=store_url), source="proxy")
+    # no time budget: a cold first compression on a loaded machine must not pass through unmarked
+    hr = Headroom(Config(store=store_url, time_budget=0), source="proxy")
     options = {"read_timeout": 5.0, **settings}
     proxy_settings = ProxySettings(openai_url=f"{upstream.url}/v1", anthropic_url=upstream.url, **options)
     return Stack(fake, upstream, Server(create_app(settings=proxy_settings, headroom=hr)), hr)
