@@ -239,7 +239,7 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     return events
 
 
-def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int) -> Any:
+def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int, store: bool = True) -> Any:
     output: list[dict[str, Any]] = []
     if reply.text:
         output.append({"type": "message", "id": f"msg_{number}", "status": "completed", "role": "assistant",
@@ -251,7 +251,8 @@ def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int) 
              "total_tokens": USAGE["prompt"] + USAGE["completion"],
              "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
     response = {"id": f"resp_{number}", "object": "response", "created_at": 1, "model": model, "status": "completed",
-                "output": output, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}  # fmt: skip
+                "output": output, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+                "store": store}  # fmt: skip
     if not stream:
         return response
     pending = {**response, "status": "in_progress", "output": [], "usage": None}
@@ -327,7 +328,9 @@ def fake_upstream(fake: Fake) -> Starlette:
         if path.endswith("/chat/completions"):
             rendered = chat_reply(reply, stream, model)
         elif path.endswith("/responses"):
-            rendered = responses_reply(reply, stream, model, len(fake.bodies(path)))
+            rendered = responses_reply(
+                reply, stream, model, len(fake.bodies(path)), body.get("store") is not False
+            )
         else:
             rendered = messages_reply(reply, stream, model)
         if not stream:

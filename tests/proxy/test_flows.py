@@ -344,3 +344,89 @@ def test_anthropic_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit
     assert ours["type"] == "tool_result"
     assert "payment" in ours["content"]
     assert theirs["content"] == "fine"
+
+
+def both_calls(kit: Any) -> Any:
+    """A scripted model turn that calls headroom_retrieve and the client's read_logs together."""
+
+    def reply(body: dict[str, Any]) -> Any:
+        ref = REF.search(json.dumps(body.get("messages") or body.get("input")))
+        assert ref
+        return kit.Calls(
+            [("headroom_retrieve", {"ref": ref[1], "query": QUERY}), ("read_logs", {"service": "db"})]
+        )
+
+    return reply
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["create", "stream-helper"])
+def test_chat_streaming_mixed_turn_answers_ours_in_the_history(kit: Any, stack: Any, helper: bool) -> None:
+    """Streamed, the client gets its own call; ours is answered in the history it sends next."""
+    log = kit.app_log(seed=13)
+    stack.fake.script = [both_calls(kit), kit.Text("done"), kit.Text("again")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    messages = kit.chat_messages(log)
+    if helper:
+        with client.chat.completions.stream(model="gpt-4o", messages=messages) as stream:
+            turn = stream.get_final_completion().choices[0].message
+        calls = [{"id": c.id, "type": "function", "function": {"name": c.function.name,
+                  "arguments": c.function.arguments}} for c in turn.tool_calls or ()]  # fmt: skip
+    else:
+        chunks = list(client.chat.completions.create(model="gpt-4o", messages=messages, stream=True))
+        deltas = [c.choices[0].delta for c in chunks if c.choices]
+        heads = [t for d in deltas for t in d.tool_calls or () if t.id]
+        arguments = "".join(
+            t.function.arguments or "" for d in deltas for t in d.tool_calls or () if t.function
+        )
+        calls = [{"id": h.id, "type": "function", "function": {"name": h.function.name, "arguments": arguments}}
+                 for h in heads if h.function]  # fmt: skip
+        assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    assert [c["function"]["name"] for c in calls] == ["read_logs"]  # ours never reaches the client
+    assert json.loads(calls[0]["function"]["arguments"]) == {"service": "db"}
+    history = [
+        *messages,
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "db is fine"},
+    ]
+    for _ in range(2):  # the same insertion every time: the prefix stays stable
+        client.chat.completions.create(model="gpt-4o", messages=history)  # type: ignore[arg-type]
+    first, second = stack.fake.bodies("/v1/chat/completions")[-2:]
+    assert first["messages"] == second["messages"]
+    assistant, ours, theirs = first["messages"][3:6]
+    assert [c["function"]["name"] for c in assistant["tool_calls"]] == ["read_logs", "headroom_retrieve"]
+    assert ours["tool_call_id"] == assistant["tool_calls"][1]["id"]
+    assert "payment" in ours["content"]  # answered, with the original lines
+    assert theirs["content"] == "db is fine"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_stateless_responses_mixed_turn_answers_ours_in_the_history(
+    kit: Any, stack: Any, streamed: bool
+) -> None:
+    """``store: false`` (what Codex sends): no previous_response_id, the whole input every time; our
+    call and its output go back into the turn that lost them, after the turn's items."""
+    log = kit.app_log(seed=14)
+    stack.fake.script = [both_calls(kit), kit.Text("done"), kit.Text("again")]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    items = kit.responses_input(log)
+    if streamed:
+        with client.responses.stream(model="gpt-4o", input=items, store=False) as stream:
+            first = stream.get_final_response()
+    else:
+        first = client.responses.create(model="gpt-4o", input=items, store=False)
+    output = [o.model_dump(exclude_none=True) for o in first.output]
+    assert [o["name"] for o in output if o["type"] == "function_call"] == ["read_logs"]
+    result = {"type": "function_call_output", "call_id": output[-1]["call_id"], "output": "db is fine"}
+    history = [*items, *output, result]
+    for _ in range(2):
+        client.responses.create(model="gpt-4o", input=history, store=False)  # type: ignore[arg-type]
+    one, two = stack.fake.bodies("/v1/responses")[-2:]
+    assert one["input"] == two["input"]  # the same insertion every time: the prefix stays stable
+    assert "previous_response_id" not in one
+    theirs, ours, answer, their_output = one["input"][3:]
+    assert theirs["name"] == "read_logs"
+    assert ours["type"] == "function_call"
+    assert ours["name"] == "headroom_retrieve"
+    assert answer == {"type": "function_call_output", "call_id": ours["call_id"], "output": answer["output"]}
+    assert "payment" in answer["output"]
+    assert their_output == result

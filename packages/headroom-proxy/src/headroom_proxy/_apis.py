@@ -258,14 +258,19 @@ class Responses(Api):
             thread.keep(thread.key(self.name, "last", shown), last)
 
     def recalls(self, body: dict[str, Any]) -> bool:
-        return isinstance(body.get("previous_response_id"), str)
+        items = body.get("input")
+        return isinstance(body.get("previous_response_id"), str) or (
+            isinstance(items, list) and any(_responses_call_id(i) for i in items)
+        )
 
     def settle(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
         """``body`` with ``previous_response_id`` pointing at the whole exchange it names, and the
-        outputs of any calls of ours that response still holds unanswered."""
+        outputs of any calls of ours that response still holds unanswered; or, for a client that sends
+        the whole conversation (``store: false``), our calls and their outputs put back into each turn
+        of its history that lost them."""
         previous = body.get("previous_response_id")
         if not isinstance(previous, str):
-            return body
+            return self._settle_history(body, thread)
         key = thread.key(self.name, "last", previous)
         last = thread.recall([key]).get(key, previous)
         last = last if isinstance(last, str) else previous
@@ -279,11 +284,35 @@ class Responses(Api):
         return out
 
     def owe(self, data: dict[str, Any], calls: list[Call], answers: list[str], thread: Thread) -> None:
-        if not data.get("id") or data.get("store") is False:
-            return
         results = [{"type": "function_call_output", "call_id": c.id, "output": a}
                    for c, a in zip(calls, answers, strict=True)]  # fmt: skip
-        thread.keep(thread.key(self.name, "owed", str(data["id"])), results)
+        if data.get("id") and data.get("store") is not False:  # the provider holds the calls
+            thread.keep(thread.key(self.name, "owed", str(data["id"])), results)
+        output = [i for i in data.get("output") or () if isinstance(i, dict)]
+        theirs = [call_id for i in output if (call_id := _responses_call_id(i))]
+        if thread.history is not None and theirs and not data.get("previous_response_id"):
+            *_, (_, digest) = prefix_digests(thread.history)  # the next request sends it all again
+            ours = [i for i in output if _our_item(i)]
+            thread.keep(thread.key(self.name, digest, *sorted(theirs)), {"calls": ours, "results": results})
+
+    def _settle_history(self, body: dict[str, Any], thread: Thread) -> dict[str, Any]:
+        items = body.get("input")
+        if not isinstance(items, list):
+            return body
+        turns = _responses_turns(items)
+        digests = dict(prefix_digests(items)) if turns else {}
+        wanted = {start: thread.key(self.name, digests[start], *sorted(ids)) for start, _, ids in turns}
+        found = thread.recall(list(wanted.values())) if wanted else {}
+        if not found:
+            return body
+        out: list[Any] = []
+        done = 0
+        for start, end, _ in turns:
+            owed = found.get(wanted[start])
+            if isinstance(owed, dict):  # after the turn's own items, before the client's outputs
+                out += [*items[done:end], *owed["calls"], *owed["results"]]
+                done = end
+        return {**body, "input": [*out, *items[done:]]}
 
     def conversation(self, body: dict[str, Any]) -> tuple[Any, Any]:
         items = body.get("input")
@@ -320,6 +349,42 @@ class Responses(Api):
 
 def _our_item(item: Any) -> bool:
     return isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME
+
+
+_CLIENT_CALLS = ("function_call", "custom_tool_call", "local_shell_call")
+
+
+def _responses_call_id(item: Any) -> str:
+    """The call id of an input or output item that calls one of the client's tools, else ""."""
+    if not isinstance(item, dict) or item.get("type") not in _CLIENT_CALLS or _our_item(item):
+        return ""
+    return str(item.get("call_id") or "")
+
+
+def _model_item(item: Any) -> bool:
+    """Whether an input item is one the model wrote (a turn's reasoning, message or calls), not what
+    the client sent it (its messages and the outputs of its tools)."""
+    if not isinstance(item, dict):
+        return False
+    if item.get("type", "message") == "message" or "role" in item:
+        return item.get("role") == "assistant"
+    return not str(item.get("type", "")).endswith("_output")
+
+
+def _responses_turns(items: list[Any]) -> list[tuple[int, int, list[str]]]:
+    """(start, end, the client's call ids) of every run of model items that calls the client's tools."""
+    turns: list[tuple[int, int, list[str]]] = []
+    start: int | None = None
+    for index, item in enumerate([*items, None]):
+        if _model_item(item):
+            start = index if start is None else start
+            continue
+        if start is not None:
+            ids = [call_id for i in items[start:index] if (call_id := _responses_call_id(i))]
+            if ids:
+                turns.append((start, index, ids))
+            start = None
+    return turns
 
 
 class Messages(Api):

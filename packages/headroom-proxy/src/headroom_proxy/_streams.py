@@ -63,6 +63,7 @@ class ChatStream(StreamState):
         self.held: list[dict[str, Any]] = []
         self.content = ""
         self.ours: dict[int, dict[str, Any]] = {}  # upstream tool call index -> our call being assembled
+        self.theirs: dict[int, dict[str, Any]] = {}  # the client's calls, assembled (what ``owe`` keys by)
         self.client_index: dict[int, int] = {}  # upstream index -> the index the client sees
         self.finish_reason: str | None = None
         self.template: dict[str, Any] | None = None  # a chunk's envelope, for the chunks we write
@@ -97,6 +98,11 @@ class ChatStream(StreamState):
                 self.retrieving = True
             else:
                 self.client_calls = True
+                blank = {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+                theirs = self.theirs.setdefault(index, blank)
+                theirs["id"] = theirs["id"] or call.get("id")
+                theirs["function"]["name"] += function.get("name") or ""
+                theirs["function"]["arguments"] += function.get("arguments") or ""
                 call["index"] = self.client_index.setdefault(index, len(self.client_index))
                 calls.append(call)
         if "tool_calls" in delta:
@@ -115,10 +121,11 @@ class ChatStream(StreamState):
         return [Call(str(c["id"]), c["arguments"]) for c in self.ours.values()]
 
     def response(self) -> dict[str, Any]:
-        calls = [
-            {"id": c["id"], "type": "function", "function": {"name": TOOL_NAME, "arguments": c["arguments"]}}
-            for c in self.ours.values()
-        ]
+        every = dict(self.theirs)  # the client's calls too: ``owe`` keys the answers by their ids
+        for index, call in self.ours.items():
+            function = {"name": TOOL_NAME, "arguments": call["arguments"]}
+            every[index] = {"id": call["id"], "type": "function", "function": function}
+        calls = [call for _, call in sorted(every.items())]
         message = {"role": "assistant", "content": self.content or None, "tool_calls": calls}
         return {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
 
