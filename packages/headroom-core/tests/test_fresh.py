@@ -92,6 +92,23 @@ def test_a_huge_result_is_compressed_at_once_and_off_means_at_once(outputs: Any)
         assert single.tokens_after < single.tokens_before
 
 
+def test_a_single_result_under_the_freshness_rule(outputs: Any) -> None:
+    """``compress_tool_result(fresh=True)``, for hooks that see a result once: sent whole up to
+    ``fresh_max_tokens`` (a file read at any size), compressed at once above it."""
+    log = outputs.app_log(400)
+    with closing(_engine(fresh_turns=5)) as headroom:
+        size = headroom.tokenizer().count(log)
+    with closing(_engine(fresh_turns=5, fresh_max_tokens=size)) as headroom:
+        assert headroom.compress_tool_result(log, "Bash", fresh=True).messages is log
+    with closing(_engine(fresh_turns=5, fresh_max_tokens=size - 1)) as headroom:
+        over = headroom.compress_tool_result(log, "Bash", fresh=True)
+        assert over.tokens_after < over.tokens_before
+        read = headroom.compress_tool_result(log, "Read", arguments={"file_path": "app.log"}, fresh=True)
+        assert read.messages is log  # the text the agent edits next
+    with closing(_engine(fresh_turns=0, fresh_max_tokens=10**6)) as headroom:  # the rule is off
+        assert headroom.compress_tool_result(log, "Bash", fresh=True).tokens_after < size
+
+
 def test_a_file_read_stays_whole_however_big(outputs: Any) -> None:
     source = "".join(f"{n + 1:6}→def handler_{n}(request):\n{n + 2:6}→    return request.get({n})\n"
                      for n in range(0, 1200, 2))  # fmt: skip

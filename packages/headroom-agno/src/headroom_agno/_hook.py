@@ -15,8 +15,9 @@ the error text verbatim. ``headroom_retrieve`` results are never compressed.
 
 The freshness rule (``Config.fresh_turns`` > 0, the default) applies as a hook can apply it: a result
 is fresh when it arrives and a hook never sees it again, so only a result over ``fresh_max_tokens``
-(which the rule compresses at once) is compressed here; the rest reach the model whole. To have older
-results compressed as they age, add ``HeadroomCompressionManager`` (it applies the whole rule).
+(which the rule compresses at once; a file read never) is compressed here; the rest reach the model
+whole (``compress_tool_result(fresh=True)``: the core's own count decides, nothing is counted twice).
+To have older results compressed as they age, add ``HeadroomCompressionManager`` (it applies the whole rule).
 """
 
 from __future__ import annotations
@@ -126,12 +127,10 @@ class HeadroomHook:
         text = as_text(result)
         if text is None:
             return result
-        config = self.headroom.config
-        if config.fresh_turns > 0 and self.headroom.tokenizer(model).count(text) <= config.fresh_max_tokens:
-            return result  # fresh: what the agent acts on next; HeadroomCompressionManager ages it later
-        try:
-            done = self.headroom.compress_tool_result(text, tool, arguments=arguments, query=query,
-                                                      model=model, retrievable=retrievable)  # fmt: skip
+        try:  # fresh (what the agent acts on next) it stays whole; HeadroomCompressionManager ages it later
+            done = self.headroom.compress_tool_result(
+                text, tool, arguments=arguments, query=query, model=model, retrievable=retrievable, fresh=True
+            )
         except Exception:  # the agent always gets its tool result, compressed or not
             log.exception("headroom: could not compress a %s result; passing it through", tool)
             return result

@@ -296,6 +296,7 @@ class Headroom:
         is_error: bool = False,
         model: str | None = None,
         retrievable: bool = True,
+        fresh: bool = False,
     ) -> CompressResult:
         """One tool result, as it is produced, by the conversation policy: the tool filters, the error
         policy, the memo, and never a ``headroom_retrieve`` result. For adapters that see each result
@@ -310,6 +311,9 @@ class Headroom:
             is_error: the tool reported an error: its error text stays verbatim.
             model: the model that will read the result, for its tokenizer and the ledger.
             retrievable: whether the model can call ``headroom_retrieve``.
+            fresh: apply the freshness rule to it as the newest result: one of up to
+                ``fresh_max_tokens`` tokens (or a file read, as big as it is) is sent whole, compressed
+                only into the memo for when it ages (for hooks that see a result once, as it arrives).
 
         Returns:
             ``messages`` is the new content (the very object given when nothing changed); token counts
@@ -319,7 +323,7 @@ class Headroom:
             ConfigError: ``content`` is neither a string nor a list.
         """
         return self._conversations().compress_tool_result(
-            content, tool, arguments, query, is_error, model, retrievable
+            content, tool, arguments, query, is_error, model, retrievable, fresh
         )
 
     # --- retrieval -----------------------------------------------------------------------------------

@@ -112,6 +112,7 @@ class Conversations:
         is_error: bool = False,
         model: str | None = None,
         retrievable: bool = True,
+        fresh: bool = False,
     ) -> CompressResult:
         """See ``Headroom.compress_tool_result``: the result as a one-call Anthropic conversation."""
         if not isinstance(content, (str, list)):
@@ -126,7 +127,7 @@ class Conversations:
         }
         result = {"type": "tool_result", "tool_use_id": _CALL_ID, "content": content, "is_error": is_error}
         messages = [{"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
-        run = _Run(self, query, model, retrievable, fresh=False)  # the caller shows it when it chooses
+        run = _Run(self, query, model, retrievable, fresh=fresh)  # not fresh: the caller shows it
         done = run.run(messages, None, None)
         new = done.messages[1]["content"][0]["content"]
         call_tokens = run.count(arguments if isinstance(arguments, str) else json_text(call["input"]))
