@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -14,7 +15,8 @@ from headroom import Config, Headroom
 from headroom_proxy import ProxySettings, create_app
 
 
-def test_an_upstream_that_is_down(kit: Any, store_url: str) -> None:
+def test_an_upstream_that_is_down(kit: Any, store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="headroom")
     nobody = f"http://127.0.0.1:{kit.free_port()}"
     hr = Headroom(Config(store=store_url), source="proxy")
     proxy = kit.Server(create_app(settings=ProxySettings(openai_url=f"{nobody}/v1", anthropic_url=nobody),
@@ -30,6 +32,12 @@ def test_an_upstream_that_is_down(kit: Any, store_url: str) -> None:
             claude.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
         assert refused.value.status_code == 502
         assert refused.value.body["type"] == "error"  # type: ignore[index]  # Anthropic's error shape
+        failures = [r.getMessage() for r in caplog.records if "-> 502" in r.getMessage()]
+        assert failures == ["headroom proxy: POST /v1/chat/completions -> 502, upstream unreachable: "
+                            + failures[0].split("upstream unreachable: ", 1)[1],
+                            failures[1]]  # fmt: skip
+        assert "POST /v1/messages -> 502" in failures[1]
+        assert all("hi" not in f and f != "k" for f in failures)  # no body, no key
     finally:
         proxy.stop()
         hr.close()

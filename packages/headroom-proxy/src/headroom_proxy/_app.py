@@ -1,9 +1,9 @@
 """``create_app``: the Starlette application behind ``headroom proxy``.
 
 Routes: OpenAI ``POST /v1/chat/completions`` and ``POST /v1/responses``, Anthropic ``POST /v1/messages``
-and ``POST /v1/messages/count_tokens`` are compressed (``_exchange``); ``GET /health`` answers itself;
-every other path and method is forwarded byte for byte, to Anthropic when the request carries
-Anthropic's headers, else to OpenAI. Upstream faults reach the client as the provider would report
+and ``POST /v1/messages/count_tokens`` are compressed (``_exchange``); ``GET /health`` answers itself,
+and so does the root without provider headers (a reachability check); every other path and method is
+forwarded byte for byte, to Anthropic when the request carries Anthropic's headers, else to OpenAI. Upstream faults reach the client as the provider would report
 them (its error JSON, or an error event that ends a stream), never as a hang, and a client that goes
 away cancels its upstream request.
 """
@@ -93,9 +93,9 @@ def create_app(
                     request, stream(exchange) if exchange.body.get("stream") is True else complete(exchange)
                 )
             except httpx.TimeoutException as exc:
-                return _error(api, 504, f"upstream timed out: {type(exc).__name__}")
+                return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")
             except httpx.HTTPError as exc:
-                return _error(api, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
+                return _failed(api, request, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
             response.background = BackgroundTask(_record, engine, api, exchange)
             return response
 
@@ -104,6 +104,9 @@ def create_app(
     async def passthrough(request: Request) -> Response:
         anthropic = any(h in request.headers for h in _ANTHROPIC_HEADERS)
         path = request.url.path
+        if path == "/" and request.method in ("GET", "HEAD") and not _provider(request):
+            # a reachability check (Claude Code's start-up HEAD /): the root has no one upstream
+            return Response(status_code=200) if request.method == "HEAD" else await health(request)
         if anthropic:
             url = settings.anthropic_url.rstrip("/") + path
         elif path.startswith("/v1/") or path == "/v1":
@@ -117,9 +120,9 @@ def create_app(
         try:
             return await _forward(request, None, upstream(), _with_query(url, request))
         except httpx.TimeoutException as exc:
-            return _error(api, 504, f"upstream timed out: {type(exc).__name__}")
+            return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")
         except httpx.HTTPError as exc:
-            return _error(api, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
+            return _failed(api, request, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
 
     openai = settings.openai_url.rstrip("/")
     anthropic = settings.anthropic_url.rstrip("/")
@@ -154,12 +157,22 @@ def app_from_env() -> Starlette:
     import sys
 
     sys.setswitchinterval(SWITCH_INTERVAL)
+    _log_to_stderr(os.environ.get("HEADROOM_PROXY_LOG_LEVEL", "warning"))
     settings = ProxySettings(
         openai_url=os.environ.get("HEADROOM_PROXY_OPENAI_URL", OPENAI_URL),
         anthropic_url=os.environ.get("HEADROOM_PROXY_ANTHROPIC_URL", ANTHROPIC_URL),
         scope="credential" if os.environ.get("HEADROOM_PROXY_SCOPE") == "credential" else "shared",
     )
     return create_app(settings=settings)
+
+
+def _log_to_stderr(level: str) -> None:
+    """The ``headroom`` logger's records on stderr at ``level`` (``headroom proxy --log-level``)."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level.upper())
 
 
 def _with_query(url: str, request: Request) -> str:
@@ -169,7 +182,9 @@ def _with_query(url: str, request: Request) -> str:
 async def _forward(request: Request, raw: bytes | None, upstream: Upstream, url: str) -> Response:
     """The request as it came (its bytes, its headers), the response as it comes back."""
     headers = forward_headers(request.headers, identity=False)
-    content: Any = raw if raw is not None else request.stream()
+    content: Any = raw
+    if raw is None and ("content-length" in request.headers or "transfer-encoding" in request.headers):
+        content = request.stream()  # a body, streamed through as it comes; none is sent as none
     outgoing = upstream.client.build_request(request.method, url, content=content, headers=headers)
     reply = await upstream.client.send(outgoing, stream=True)
 
@@ -215,6 +230,16 @@ def _refused(request: Request, api: Api) -> Response | None:
             return JSONResponse(api.error(400, f"the {name} header was sent more than once",
                                           "invalid_request_error"), 400)  # fmt: skip
     return None
+
+
+def _provider(request: Request) -> bool:
+    return any(h in request.headers for h in (*_ANTHROPIC_HEADERS, *_CREDENTIALS))
+
+
+def _failed(api: Api, request: Request, status: int, message: str) -> Response:
+    """The client's error for an upstream that failed, logged (method, path and why; never a body)."""
+    log.info("headroom proxy: %s %s -> %d, %s", request.method, request.url.path, status, message)
+    return _error(api, status, message)
 
 
 def _error(api: Api, status: int, message: str) -> Response:

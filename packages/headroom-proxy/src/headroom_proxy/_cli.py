@@ -51,6 +51,7 @@ def proxy(
         "HEADROOM_PROXY_OPENAI_URL": openai_url,
         "HEADROOM_PROXY_ANTHROPIC_URL": anthropic_url,
         "HEADROOM_PROXY_SCOPE": scope,
+        "HEADROOM_PROXY_LOG_LEVEL": log_level,
         "HEADROOM_STORE": store,
         "HEADROOM_MAX_CONTEXT_TOKENS": None if max_context_tokens is None else str(max_context_tokens),
         "HEADROOM_COMPRESS_USER_MESSAGES": None if compress_user_messages is None else "1",

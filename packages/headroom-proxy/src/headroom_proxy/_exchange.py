@@ -175,6 +175,8 @@ async def complete(exchange: Exchange) -> Response:
         raw = exchange.raw if body is exchange.body and exchange.raw is not None else dumps(body)
         reply = await exchange.upstream.post(exchange.url, raw, exchange.headers)
         untouched = exchange.rounds == 0 and TOOL_NAME.encode() not in reply.content
+        if reply.status_code >= 400 and exchange.rounds:
+            _rejected(exchange, reply.status_code)
         if reply.status_code >= 400 or not exchange.retrieval or untouched:
             # no call of ours in a first answer: the upstream's bytes go back as they came
             headers = response_headers(reply.headers, exchange.headers_out())
@@ -199,6 +201,7 @@ async def complete(exchange: Exchange) -> Response:
             break
         body = api.follow_up(body, data, calls, answers)
         exchange.rounds += 1
+        _round(exchange, calls)
     if exchange.rounds:
         data = api.as_first(api.with_usage(data, usage), first_id, exchange.thread)
     await exchange.keep()
@@ -208,6 +211,16 @@ async def complete(exchange: Exchange) -> Response:
 
 def _answers(exchange: Exchange, calls: list[Call]) -> list[str]:
     return [exchange.answer(call) for call in calls]
+
+
+def _round(exchange: Exchange, calls: list[Call]) -> None:
+    log.info("headroom proxy: %s %s: retrieval round %d, %d call(s) answered from the store",
+             exchange.api.name, exchange.model or "-", exchange.rounds, len(calls))  # fmt: skip
+
+
+def _rejected(exchange: Exchange, status: int) -> None:
+    log.info("headroom proxy: %s %s: upstream answered %d to the follow-up after retrieval round %d",
+             exchange.api.name, exchange.model or "-", status, exchange.rounds)  # fmt: skip
 
 
 # --- streaming -------------------------------------------------------------------------------------------
@@ -260,8 +273,10 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
                 return
             body = api.follow_up(body, state.response(), calls, answers)
             exchange.rounds += 1
+            _round(exchange, calls)
             reply = await exchange.upstream.open(exchange.url, dumps(body), exchange.headers)
             if reply.status_code >= 400:
+                _rejected(exchange, reply.status_code)
                 message = (await reply.aread()).decode("utf-8", "replace")[:500]
                 await reply.aclose()
                 yield api.error_event(f"upstream error {reply.status_code} after a retrieval: {message}")

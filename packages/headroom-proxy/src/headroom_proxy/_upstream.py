@@ -30,10 +30,14 @@ def forward_headers(headers: Mapping[str, str], *, identity: bool = True) -> dic
     return out
 
 
+# the server the client talks to (uvicorn) writes its own: upstream's would reach the client twice
+_OWN = frozenset({"date", "server"})
+
+
 def response_headers(headers: Mapping[str, str], extra: Mapping[str, str] | None = None,
                      *, decoded: bool = True) -> dict[str, str]:  # fmt: skip
     """Upstream's response headers for the client (length and encoding recomputed when decoded)."""
-    drop = _HOP | ({"content-encoding"} if decoded else set())
+    drop = _HOP | _OWN | ({"content-encoding"} if decoded else set())
     out = {k: v for k, v in headers.items() if k.lower() not in drop}
     out.update(extra or {})
     return out
