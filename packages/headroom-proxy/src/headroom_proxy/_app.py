@@ -3,9 +3,9 @@
 Routes: OpenAI ``POST /v1/chat/completions`` and ``POST /v1/responses``, Anthropic ``POST /v1/messages``
 and ``POST /v1/messages/count_tokens`` are compressed (``_exchange``); ``GET /health`` answers itself,
 and so does the root without provider headers (a reachability check); every other path and method is
-forwarded byte for byte, to Anthropic when the request carries Anthropic's headers, else to OpenAI. Upstream faults reach the client as the provider would report
-them (its error JSON, or an error event that ends a stream), never as a hang, and a client that goes
-away cancels its upstream request.
+forwarded byte for byte, to Anthropic when the request carries Anthropic's headers, else to OpenAI.
+Upstream faults reach the client as the provider would report them (its error JSON, or an error event
+that ends a stream), never as a hang, and a client that goes away cancels its upstream request.
 """
 
 from __future__ import annotations
