@@ -10,7 +10,7 @@ PYTHON ?= python3
 RUN := $(UV) run --no-sync
 BENCH_DATA ?= ../shared/bench-data
 
-.PHONY: help install run test redis lint typecheck bench
+.PHONY: help install run test redis clients lint typecheck bench
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ run: install ## Compress the bundled samples, show `headroom stats`, then start 
 	@printf '\nPoint OPENAI_BASE_URL at http://127.0.0.1:8787/v1 and ANTHROPIC_BASE_URL at http://127.0.0.1:8787\n'
 	$(RUN) headroom proxy
 
-test: install redis ## Install, then run the whole test suite
+test: install redis clients ## Install, then run the whole test suite
 	$(RUN) pytest -q
 
 # The Redis store tests need a redis-server binary (they start their own; no service is started).
@@ -40,6 +40,15 @@ redis: ## Install redis-server for the Redis store tests if missing (Debian, as 
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
 	else echo "redis-server missing: Redis store tests will skip (apt-get install redis-server)"; fi
+
+# The real agent CLIs the wrap tests drive (Claude Code, Codex CLI), pinned in tests/clients.
+clients: ## Install the pinned agent CLIs into tests/clients (npm; Node from Debian if missing, as root)
+	@command -v npm >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	else echo "npm missing: the agent CLI tests will skip (apt-get install nodejs npm)"; fi
+	@if command -v npm >/dev/null && [ ! -x tests/clients/node_modules/.bin/codex ]; then \
+		npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error; fi
 
 lint: install ## Ruff lint and format check
 	$(RUN) ruff check .

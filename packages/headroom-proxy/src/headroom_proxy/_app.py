@@ -73,7 +73,9 @@ def create_app(
         return state["upstream"]
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__})
+        upstreams = {"openai": settings.openai_url, "anthropic": settings.anthropic_url}
+        return JSONResponse({"status": "ok", "version": __version__, "service": "headroom-proxy",
+                             "upstreams": upstreams})  # fmt: skip
 
     def handler(api: Api, url: str) -> Any:
         async def handle(request: Request) -> Response:

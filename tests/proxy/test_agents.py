@@ -1,0 +1,177 @@
+"""The real coding agents through ``headroom wrap``: Claude Code and Codex CLI (``tests/clients``, pinned
+by ``make clients``), headless, against the fake provider on loopback. The scripted model runs a
+command with a large output, reads it compressed, retrieves with a query (the proxy answers it) and
+answers; what the provider received is checked, and the user's own files are left as they were."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from headroom.integration import MARKER_RE
+
+from .conftest import SIGNATURE
+from .test_flows import QUERY, REF
+
+CLIENTS = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / ".bin"
+pytestmark = pytest.mark.skipif(  # CI installs them (make test): there a missing CLI fails
+    not os.environ.get("CI") and not ((CLIENTS / "claude").exists() and (CLIENTS / "codex").exists()),
+    reason="the agent CLIs are not installed (make clients)",
+)
+
+
+def agent_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: a temporary HOME, loopback only, no telemetry, the pinned CLIs first."""
+    return {
+        "PATH": f"{CLIENTS}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+        **extra,
+    }
+
+
+def wrap(
+    env: dict[str, str], cwd: Path, port: int, agent: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "headroom", "wrap", "--port", str(port), agent, "--", *args]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=240,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+def workspace(tmp_path: Path, kit: Any) -> tuple[Path, Path, str]:
+    """(HOME, the project directory, the log) with ``./emit.sh`` printing the log."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    log = kit.app_log(lines=1000, seed=31)  # 80,000 characters, 33,000 tokens
+    (project / "app.log").write_text(log)
+    script = project / "emit.sh"
+    script.write_text('#!/bin/sh\ncat "$(dirname "$0")/app.log"\n')
+    script.chmod(0o755)
+    return home, project, log
+
+
+def retrieval(kit: Any, thinking: str = "") -> Any:
+    def reply(body: dict[str, Any]) -> Any:
+        found = REF.search(json.dumps(body.get("messages") or body.get("input")))
+        assert found, "the request after the command carries no retrieve marker"
+        return kit.Calls([("headroom_retrieve", {"ref": found[1], "query": QUERY})], thinking=thinking)
+
+    return reply
+
+
+def matching(log: str) -> list[str]:
+    return [line for line in log.splitlines() if all(w in line.lower() for w in QUERY.split())]
+
+
+def test_claude_code_through_wrap_with_thinking(kit: Any, tmp_path: Path) -> None:
+    home, project, log = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    fake.script = [
+        kit.Calls([("Bash", {"command": "./emit.sh", "description": "print the log"})], thinking="Run it."),
+        retrieval(kit, thinking="The card lines."),
+        kit.Text("Card declines at the gateway."),
+    ]
+    settings = home / ".claude" / "settings.json"  # the user routes Claude Code to a gateway already
+    settings.parent.mkdir()
+    # Claude Code keeps up to bashOutputMaxChars of a command's output inline (30,000 by default)
+    user = {"env": {"ANTHROPIC_BASE_URL": upstream.url}, "bashOutputMaxChars": 128000, "theme": "dark"}
+    mine = json.dumps(user, indent=2).encode()
+    settings.write_bytes(mine)
+    port = kit.free_port()
+    try:
+        done = wrap(agent_env(home, ANTHROPIC_API_KEY="sk-ant-test"), project, port, "claude",
+                    "-p", "Why are payments failing?", "--allowedTools", "Bash", "--output-format", "json")  # fmt: skip
+    finally:
+        upstream.stop()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"] == "Card declines at the gateway."
+    assert f"routed to {upstream.url}" in done.stderr  # the user's gateway became the upstream, and said so
+    assert settings.read_bytes() == mine
+    first, second, third = fake.bodies("/v1/messages")
+    assert first["thinking"]["type"] in ("adaptive", "enabled")
+    sent = json.dumps(second["messages"], ensure_ascii=False)
+    assert MARKER_RE.search(sent)  # the command's output went compressed
+    assert len(sent) * 5 < len(log)
+    assert [t["name"] for t in second["tools"]][-1] == "headroom_retrieve"
+    assert third["messages"][: len(second["messages"])] == second["messages"]  # the prefix stays
+    turn = third["messages"][len(second["messages"])]
+    assert turn["content"][0] == {"type": "thinking", "thinking": "The card lines.", "signature": SIGNATURE}
+    answer = json.dumps(third["messages"][-1])
+    assert all(line in json.loads(answer)["content"][0]["content"] for line in matching(log))
+    assert health_gone(port)  # the proxy wrap started stopped with its only agent
+
+
+def health_gone(port: int) -> bool:
+    import httpx
+
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+    except httpx.HTTPError:
+        return True
+    return False
+
+
+CODEX_CONFIG = """model_provider = "corp"
+
+[model_providers.corp]
+name = "Corp gateway"
+base_url = "{url}/v1"
+env_key = "CORP_KEY"
+wire_api = "responses"
+"""
+
+
+def test_codex_through_wrap_stateless_with_a_mixed_turn(kit: Any, tmp_path: Path) -> None:
+    """Codex sends ``store: false`` and its whole input on every request; the model asks for a
+    retrieval and a command in one turn: our call is answered in the history Codex sends next."""
+    home, project, log = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+
+    def both(body: dict[str, Any]) -> Any:
+        found = REF.search(json.dumps(body["input"]))
+        assert found, "the request after the command carries no retrieve marker"
+        return kit.Calls([("headroom_retrieve", {"ref": found[1], "query": QUERY}),
+                          ("exec_command", {"cmd": "echo checked"})])  # fmt: skip
+
+    fake.script = [kit.Calls([("exec_command", {"cmd": "./emit.sh"})]), both, kit.Text("Card declines.")]
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    config = codex_home / "config.toml"
+    mine = CODEX_CONFIG.format(url=upstream.url).encode()
+    config.write_bytes(mine)
+    port = kit.free_port()
+    try:
+        done = wrap(agent_env(home, CORP_KEY="corp-secret"), project, port, "codex",
+                    "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+                    "Why are payments failing?")  # fmt: skip
+    finally:
+        upstream.stop()
+    assert done.returncode == 0, done.stderr
+    assert "Card declines." in done.stdout
+    assert config.read_bytes() == mine
+    first, second, third = fake.bodies("/v1/responses")
+    headers = [h for p, h, _ in fake.received if p == "/v1/responses"]
+    assert all(h["authorization"] == "Bearer corp-secret" for h in headers)  # the user's provider's key
+    assert all(b["store"] is False and "previous_response_id" not in b for b in (first, second, third))
+    assert MARKER_RE.search(json.dumps(second["input"], ensure_ascii=False))
+    assert [t.get("name") for t in second["tools"]][-1] == "headroom_retrieve"
+    ours = [i for i in third["input"] if i.get("name") == "headroom_retrieve"]
+    assert len(ours) == 1  # put back into the turn that lost it
+    output = next(i for i in third["input"] if i.get("type") == "function_call_output"
+                  and i["call_id"] == ours[0]["call_id"])  # fmt: skip
+    shown = [line for line in matching(log) if line in output["output"]]  # Codex cut the middle itself
+    assert len(shown) >= len(matching(log)) // 3
+    assert health_gone(port)
