@@ -175,3 +175,121 @@ def test_codex_through_wrap_stateless_with_a_mixed_turn(kit: Any, tmp_path: Path
     shown = [line for line in matching(log) if line in output["output"]]  # Codex cut the middle itself
     assert len(shown) >= len(matching(log)) // 3
     assert health_gone(port)
+
+
+def claude_env(home: Path, upstream: Any) -> dict[str, str]:
+    return agent_env(home, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL=upstream.url)
+
+
+def start_wrap(env: dict[str, str], cwd: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "headroom", "wrap", "--port", str(port), "claude", "--", *args]
+    return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)  # fmt: skip
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def wait_healthy(port: int, seconds: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while health_gone(port):
+        assert time.monotonic() < deadline, "no proxy came up"
+        time.sleep(0.1)
+
+
+def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_path: Path) -> None:
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    fake.delay = 4.0  # each model call takes a while: both agents run at once
+    upstream = kit.Server(kit.fake_upstream(fake))
+    port = kit.free_port()
+    env = claude_env(home, upstream)
+    try:
+        first = start_wrap(env, project, port, "-p", "one")
+        wait_healthy(port)
+        second = start_wrap(env, project, port, "-p", "two")
+        code, _, err = finish(first)
+        assert code == 0, err
+        assert not health_gone(port)  # the second agent still uses it
+        code, _, err = finish(second)
+        assert code == 0, err
+        assert "started the proxy" not in err  # it reused the running one
+        assert health_gone(port)
+    finally:
+        upstream.stop()
+    prompts = [json.dumps(b["messages"][0]) for b in fake.bodies("/v1/messages")]
+    assert len(prompts) == 2, prompts
+    assert any('"one"' in p for p in prompts)
+    assert any('"two"' in p for p in prompts)
+
+
+def test_a_proxy_the_user_started_is_reused_and_left_running(kit: Any, tmp_path: Path) -> None:
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    port = kit.free_port()
+    env = claude_env(home, upstream)
+    theirs = subprocess.Popen([sys.executable, "-m", "headroom", "proxy", "--port", str(port),
+                               "--anthropic-url", upstream.url], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_healthy(port)
+        done = wrap(env, project, port, "claude", "-p", "hello")
+        assert done.returncode == 0, done.stderr
+        assert "started the proxy" not in done.stderr
+        assert not health_gone(port)
+        assert len(fake.bodies("/v1/messages")) == 1
+        unwrapped = subprocess.run([sys.executable, "-m", "headroom", "unwrap", "--port", str(port)],
+                                   env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert unwrapped.returncode == 0
+        assert "not started by wrap; left running" in unwrapped.stderr
+        assert not health_gone(port)
+    finally:
+        theirs.terminate()
+        theirs.wait(timeout=30)
+        upstream.stop()
+
+
+def test_a_port_held_by_another_service_is_one_line_not_a_traceback(kit: Any, tmp_path: Path) -> None:
+    home, project, _ = workspace(tmp_path, kit)
+    upstream = kit.Server(kit.fake_upstream(kit.Fake()))
+    try:
+        port = int(upstream.url.rsplit(":", 1)[1])
+        done = wrap(claude_env(home, upstream), project, port, "claude", "-p", "hello")
+    finally:
+        upstream.stop()
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"headroom: port {port} is in use by something that is not headroom proxy; pass --port"
+    )
+
+
+def test_the_agents_exit_status_and_signals_pass_through(kit: Any, tmp_path: Path) -> None:
+    import signal
+
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    port = kit.free_port()
+    env = claude_env(home, upstream)
+    try:
+        bad = wrap(env, project, port, "claude", "--no-such-flag")
+        assert bad.returncode == 1  # Claude Code's own status for an unknown option
+        assert "no-such-flag" in bad.stderr
+        fake.delay = 30.0  # the model never answers in time: the user gives up
+        running = start_wrap(env, project, port, "-p", "hello")
+        wait_healthy(port)
+        import time
+
+        deadline = time.monotonic() + 30
+        while not fake.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        running.send_signal(signal.SIGTERM)  # passed on to the agent, which ends
+        code, _, _ = finish(running)
+        assert code in (143, 1, 130), code  # the agent's status: killed by SIGTERM or its own error exit
+        assert health_gone(port)
+    finally:
+        upstream.stop()
