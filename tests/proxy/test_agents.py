@@ -293,3 +293,133 @@ def test_the_agents_exit_status_and_signals_pass_through(kit: Any, tmp_path: Pat
         assert health_gone(port)
     finally:
         upstream.stop()
+
+
+def headroom(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "headroom", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+def stop_proxy(port: int) -> None:
+    import signal
+
+    import httpx
+
+    try:
+        pid = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()["pid"]
+    except httpx.HTTPError:
+        return
+    os.kill(pid, signal.SIGTERM)
+
+
+def test_claude_code_after_init_starts_the_stopped_proxy_and_remove_restores(
+    kit: Any, tmp_path: Path
+) -> None:
+    """``init`` routes Claude Code for good; a new session with the proxy stopped still works (the
+    start hook brings it up), and ``--remove`` gives the user's file back byte for byte."""
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    mine = b'{"env": {"ANTHROPIC_BASE_URL": "%s"}, "permissions": {"allow": ["Bash(ls:*)"]}}\n' % (
+        upstream.url.encode())  # fmt: skip
+    settings.write_bytes(mine)
+    port = kit.free_port()
+    env = agent_env(home, ANTHROPIC_API_KEY="sk-ant-test")
+    try:
+        dry = headroom(env, project, "init", "claude", "--port", str(port))
+        assert dry.returncode == 0
+        assert '+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:' in dry.stdout  # the exact diff
+        assert settings.read_bytes() == mine  # a dry run writes nothing
+        assert headroom(env, project, "init", "claude", "--port", str(port), "--apply").returncode == 0
+        written = settings.read_bytes()
+        again = headroom(env, project, "init", "claude", "--port", str(port), "--apply")
+        assert "nothing to change" in again.stderr
+        assert settings.read_bytes() == written  # idempotent
+        assert health_gone(port)  # the proxy is not running when the session starts
+        done = subprocess.run([str(CLIENTS / "claude"), "-p", "hello"], env=env, cwd=project,
+                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.strip() == "done"  # the fake's answer, through the proxy the hook started
+        assert not health_gone(port)
+        assert fake.bodies("/v1/messages")
+        doctor = headroom(env, project, "doctor", "--port", str(port))
+        assert doctor.returncode == 0
+        assert "routed through the proxy, start hook" in doctor.stdout
+        assert "requests it has served since it started: 1" in doctor.stdout
+        removed = headroom(env, project, "init", "claude", "--remove", "--apply")
+        assert removed.returncode == 0, removed.stderr
+        assert settings.read_bytes() == mine
+        assert not (settings.parent / "settings.json.headroom-backup").exists()
+    finally:
+        stop_proxy(port)
+        upstream.stop()
+
+
+def test_codex_init_writes_a_provider_and_a_hook_and_remove_restores(kit: Any, tmp_path: Path) -> None:
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    config = codex_home / "config.toml"
+    mine = ("# my settings\n" + CODEX_CONFIG.format(url=upstream.url)).encode()
+    config.write_bytes(mine)
+    port = kit.free_port()
+    env = agent_env(home, CORP_KEY="corp-secret")
+    try:
+        applied = headroom(env, project, "init", "codex", "--port", str(port), "--apply")
+        assert applied.returncode == 0, applied.stderr
+        assert f"routed to {upstream.url}/v1" in applied.stderr
+        assert "/hooks" in applied.stderr  # Codex asks the user to trust the hook once
+        text = config.read_text()
+        assert text.startswith("# my settings\n")  # the user's file, comments and all, kept
+        assert 'model_provider = "headroom"' in text
+        assert f'base_url = "http://127.0.0.1:{port}/v1"' in text
+        assert (codex_home / "hooks.json").exists()
+        assert (
+            "nothing to change"
+            in headroom(env, project, "init", "codex", "--port", str(port), "--apply").stderr
+        )
+        done = subprocess.run([str(CLIENTS / "codex"), "exec", "--skip-git-repo-check",
+                               "--dangerously-bypass-hook-trust", "hello"], env=env, cwd=project,
+                              capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "done" in done.stdout  # through the proxy its start hook brought up
+        sent = [h for p, h, _ in fake.received if p == "/v1/responses"]
+        assert sent
+        assert all(h["authorization"] == "Bearer corp-secret" for h in sent)
+        removed = headroom(env, project, "init", "codex", "--remove", "--apply")
+        assert removed.returncode == 0, removed.stderr
+        assert config.read_bytes() == mine
+        assert not (codex_home / "hooks.json").exists()  # it did not exist before init
+    finally:
+        stop_proxy(port)
+        upstream.stop()
+
+
+def test_remove_after_the_user_edited_the_file_takes_out_only_what_init_added(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    settings = project / ".claude" / "settings.local.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"env": {"ANTHROPIC_BASE_URL": "https://gw.example/a", "FOO": "1"}}))
+    env = agent_env(home)
+    assert headroom(env, project, "init", "claude", "--project", "--apply").returncode == 0
+    edited = json.loads(settings.read_text())
+    edited["model"] = "opus"  # the user's own change after init
+    settings.write_text(json.dumps(edited))
+    removed = headroom(env, project, "init", "claude", "--project", "--remove", "--apply")
+    assert removed.returncode == 0, removed.stderr
+    assert "edited since init" in removed.stderr
+    assert json.loads(settings.read_text()) == {
+        "env": {"ANTHROPIC_BASE_URL": "https://gw.example/a", "FOO": "1"}, "model": "opus"}  # fmt: skip
+    bad = tmp_path / "bad"
+    (bad / ".claude").mkdir(parents=True)
+    (bad / ".claude" / "settings.local.json").write_text("{not json")
+    refused = headroom(env, bad, "init", "claude", "--project", "--apply")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1  # one line, no traceback
+    assert "is not valid JSON" in refused.stderr
+    assert (bad / ".claude" / "settings.local.json").read_text() == "{not json"

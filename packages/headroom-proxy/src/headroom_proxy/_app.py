@@ -56,6 +56,7 @@ def create_app(
     chat, responses, messages = ChatCompletions(), Responses(), Messages()
     conversations = State(engine)  # in the engine's store: shared by every worker and process on it
     state: dict[str, Upstream] = {}
+    served = [0]  # requests answered since start (this worker), for /health and `headroom doctor`
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,10 +76,11 @@ def create_app(
     async def health(request: Request) -> Response:
         upstreams = {"openai": settings.openai_url, "anthropic": settings.anthropic_url}
         return JSONResponse({"status": "ok", "version": __version__, "service": "headroom-proxy",
-                             "upstreams": upstreams})  # fmt: skip
+                             "upstreams": upstreams, "requests": served[0], "pid": os.getpid()})  # fmt: skip
 
     def handler(api: Api, url: str) -> Any:
         async def handle(request: Request) -> Response:
+            served[0] += 1
             refused = _refused(request, api)
             if refused is not None:
                 return refused
@@ -109,6 +111,7 @@ def create_app(
         if path == "/" and request.method in ("GET", "HEAD") and not _provider(request):
             # a reachability check (Claude Code's start-up HEAD /): the root has no one upstream
             return Response(status_code=200) if request.method == "HEAD" else await health(request)
+        served[0] += 1
         if anthropic:
             url = settings.anthropic_url.rstrip("/") + path
         elif path.startswith("/v1/") or path == "/v1":

@@ -31,12 +31,22 @@ from ._settings import ANTHROPIC_URL, OPENAI_URL
               help="credential: originals retrievable only under the key that made them.")  # fmt: skip
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
+@click.option("--ensure", is_flag=True, help="Start it in the background unless ours answers on the port,"
+              " wait until it does, and return (an agent's start hook: exit 0 always).")  # fmt: skip
 def proxy(
     host: str, allow_remote: bool, port: int, openai_url: str, anthropic_url: str, store: str | None,
     workers: int, max_context_tokens: int | None, compress_user_messages: bool | None,
-    align_cache: bool | None, scope: str, log_level: str,
+    align_cache: bool | None, scope: str, log_level: str, ensure: bool,
 ) -> None:  # fmt: skip
     """Run the OpenAI- and Anthropic-compatible compressing proxy."""
+    if ensure:
+        from ._wrap import ensure_proxy
+
+        try:
+            ensure_proxy(port, {"openai": openai_url, "anthropic": anthropic_url}, quiet=True, record=False)
+        except click.ClickException as exc:  # the agent starts anyway and reports what it cannot reach
+            click.echo(f"headroom: {exc.format_message()}", err=True)
+        return
     import uvicorn
 
     if not _loopback(host):

@@ -107,18 +107,23 @@ class Proxy:
     started: bool  # by this wrap (it stops with the last lease)
 
 
-def ensure_proxy(port: int, upstreams: Mapping[Provider, str], *, quiet: bool = False) -> Proxy:
-    """A healthy proxy of ours on ``port`` whose upstreams match ``upstreams``, started if none is there.
+def ensure_proxy(
+    port: int, upstreams: Mapping[Provider, str], *, quiet: bool = False, record: bool = True
+) -> Proxy:
+    """A healthy proxy of ours on ``port`` whose upstreams match ``upstreams``, started if none is there
+    (``record``: as wrap's, stopped with the last wrapped agent; else it keeps running).
 
     Raises:
         click.ClickException: the port is taken by something else, by a proxy of ours with other
             upstreams, or a started proxy never became healthy.
     """
     with _locked(port) as where:
-        return _ensure(port, upstreams, where, quiet)
+        return _ensure(port, upstreams, where, quiet, record)
 
 
-def _ensure(port: int, upstreams: Mapping[Provider, str], where: Path, quiet: bool) -> Proxy:
+def _ensure(
+    port: int, upstreams: Mapping[Provider, str], where: Path, quiet: bool, record: bool = True
+) -> Proxy:
     found = health(port)
     if found is not None:
         running = found.get("upstreams") or {}
@@ -145,7 +150,8 @@ def _ensure(port: int, upstreams: Mapping[Provider, str], where: Path, quiet: bo
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if health(port, timeout=0.5) is not None:
-            (where / "proxy.json").write_text(json.dumps({"pid": child.pid, "port": port}))
+            if record:
+                (where / "proxy.json").write_text(json.dumps({"pid": child.pid, "port": port}))
             if not quiet:
                 click.echo(f"headroom: started the proxy on http://127.0.0.1:{port}"
                            f" (log: {where / 'proxy.log'})", err=True)  # fmt: skip
