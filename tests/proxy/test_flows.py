@@ -246,7 +246,7 @@ def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
         time.sleep(0.05)
     assert [e.outcome for e in requests][-2:] == ["forwarded", "compressed"]
     assert requests[-1].model == "gpt-4o"
-    assert requests[-1].reason == "retrieval rounds: 1"
+    assert requests[-1].reason == "retrieval rounds: 1; cold start"  # the stack's first compression
     assert requests[-1].tokens_after < requests[-1].tokens_before
 
 

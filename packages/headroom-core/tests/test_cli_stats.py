@@ -64,6 +64,21 @@ def as_json(store: Path, *args: str) -> Any:
     return json.loads(run(store, *args, "--json").stdout)
 
 
+NO_REQUESTS = {
+    "count": 0,
+    "compressed": 0,
+    "tokens_before": 0,
+    "tokens_after": 0,
+    "retrieval_rounds": 0,
+    "p50_ms": 0.0,
+    "p95_ms": 0.0,
+    "max_ms": 0.0,
+    "cold_starts": 0,
+    "cold_max_ms": 0.0,
+    "shaped": 0,
+}
+
+
 def test_stats_json_on_known_events(store: Path) -> None:
     write(store, KNOWN)
     assert as_json(store, "stats") == {
@@ -72,7 +87,36 @@ def test_stats_json_on_known_events(store: Path) -> None:
         "tokens_after": 4_200,
         "saved_pct": 86.5,
         "list_price_saved_usd": pytest.approx(9_000 * 2.5 / 1e6 + 18_000 * 3.0 / 1e6),
+        "compressed": 2,  # the other two blocks were skipped: seen, not compressed
+        "requests": NO_REQUESTS,
     }
+
+
+def request(outcome: str, before: int, after: int, ms: float, reason: str, ago: float = 30.0) -> Event:
+    return Event(event="request", source="proxy", outcome=outcome, reason=reason, model="claude-x",
+                 kind="anthropic", tokens_before=before, tokens_after=after, ms=ms, time=NOW - ago)  # fmt: skip
+
+
+def test_stats_and_perf_read_the_proxys_requests(store: Path) -> None:
+    """Whole-request figures, apart from the blocks'; the proxy's own time per request with the cold
+    start (a process's first compressing request) counted apart, so it is neither hidden nor the p95."""
+    write(store, [*KNOWN,
+                  request("compressed", 50_000, 10_000, 900.0, "retrieval rounds: 0; cold start", ago=50),
+                  request("compressed", 52_000, 11_000, 2.0, "retrieval rounds: 2; output shaper"),
+                  request("forwarded", 300, 300, 0.5, "retrieval rounds: 0"),
+                  request("compressed", 60_000, 12_000, 614.0, "retrieval rounds: 1")])  # fmt: skip
+    found = as_json(store, "perf")["stats"]["requests"]
+    assert found == {"count": 4, "compressed": 3, "tokens_before": 162_300, "tokens_after": 33_300,
+                     "retrieval_rounds": 3, "p50_ms": 2.0, "p95_ms": 614.0, "max_ms": 614.0, "cold_starts": 1,
+                     "cold_max_ms": 900.0, "shaped": 1}  # fmt: skip
+    stats = run(store, "stats").stdout
+    assert "4 seen, 2 compressed" in stats
+    assert "4 through the proxy, 3 compressed; whole conversations 162,300 → 33,300 tokens" in stats
+    perf = run(store, "perf").stdout
+    assert "proxy requests" in perf
+    assert "614.0 ms" in perf
+    assert "900.0 ms" in perf
+    assert as_json(store, "stats", "--source", "library")["requests"] == NO_REQUESTS
 
 
 @pytest.mark.parametrize(
@@ -197,7 +241,7 @@ def test_rich_output_shows_the_key_lines(store: Path) -> None:
     write(store, KNOWN)
     as_of = load_prices().as_of
     stats = run(store, "stats").stdout
-    assert "31,200 → 4,200 (saved 86.5%)" in stats
+    assert "31,200 → 4,200 in those blocks (saved 86.5%)" in stats
     assert f"$0.08 at list input price (prices as of {as_of})" in stats
     assert "+ 0 tokens" not in stats
     perf = run(store, "perf").stdout
@@ -215,7 +259,7 @@ def test_an_empty_ledger_is_a_friendly_message(store: Path, command: str) -> Non
     zeros = as_json(store, command)
     stats = zeros if command == "stats" else zeros["stats"]
     assert stats == {"events": 0, "tokens_before": 0, "tokens_after": 0, "saved_pct": 0.0,
-                     "list_price_saved_usd": None}  # fmt: skip
+                     "list_price_saved_usd": None, "compressed": 0, "requests": NO_REQUESTS}  # fmt: skip
 
 
 def test_a_price_override_changes_the_money(

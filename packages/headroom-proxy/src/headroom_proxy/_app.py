@@ -262,6 +262,5 @@ def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
     before = result.tokens_before if result is not None else 0
     after = result.tokens_after if result is not None else 0
     outcome: RequestOutcome = "compressed" if compressed else "forwarded"
-    engine.events.request(
-        outcome, exchange.model, api.name, before, after, exchange.overhead_ms, exchange.rounds
-    )
+    engine.events.request(outcome, exchange.model, api.name, before, after, exchange.overhead_ms,
+                          exchange.rounds, cold=exchange.cold, shaped=exchange.shaped)  # fmt: skip

@@ -71,6 +71,8 @@ class Exchange:
     compress_ms: float = 0.0  # of which in Headroom.acompress
     rounds: int = 0
     raw: bytes | None = None  # the body as sent upstream, once serialised
+    cold: bool = False  # the first request this process compressed (imports, caches: reported apart)
+    shaped: bool = False  # the output shaper was appended to its system prompt
 
     @property
     def retrieval(self) -> bool:
@@ -149,6 +151,7 @@ async def _prepare(
     if messages is None or not worth_compressing(headroom.config, messages, system):
         return exchange
     started = time.perf_counter()
+    exchange.cold, state.compressed = not state.compressed, True
     with scope(exchange.scope):
         result = await headroom.acompress(messages, model=model, system=system)
     exchange.compress_ms = (time.perf_counter() - started) * 1000

@@ -119,6 +119,7 @@ class State:
 
     def __init__(self, engine: Headroom) -> None:
         self.engine = engine
+        self.compressed = False  # whether this process has compressed a request yet (a cold start)
         self._misses: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -29,7 +29,7 @@ from .._stats.db import MIGRATIONS, open_ledger_db
 from .._stats.events import ledger_path
 from .._stats.perf import perf, stats
 from .._stats.prices import Prices, load_prices
-from .._stats.report import Perf, Stats
+from .._stats.report import Perf, Stats, pct
 from .._types import SOURCES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,8 +142,17 @@ def _print_stats(console: Console, s: Stats, path: Path, window: str) -> None:
     table = Table(box=None, show_header=False, title=f"headroom stats ({window})", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("events", f"{s.events:,} compressions")
-    table.add_row("tokens", f"{s.tokens_before:,} → {s.tokens_after:,} (saved {s.saved_pct:.1f}%)")
+    table.add_row("blocks", f"{s.events:,} seen, {s.compressed:,} compressed (the rest too small, fresh or"
+                  " excluded: see headroom perf)")  # fmt: skip
+    table.add_row(
+        "tokens", f"{s.tokens_before:,} → {s.tokens_after:,} in those blocks (saved {s.saved_pct:.1f}%)"
+    )
+    r = s.requests
+    if r.count:
+        saved = pct(r.tokens_before - r.tokens_after, r.tokens_before)
+        table.add_row("requests", f"{r.count:,} through the proxy, {r.compressed:,} compressed; whole"
+                      f" conversations {r.tokens_before:,} → {r.tokens_after:,} tokens"
+                      f" (saved {saved:.1f}%)")  # fmt: skip
     if s.list_price_saved_usd is not None:
         money = f"{_usd(s.list_price_saved_usd)} at list input price (prices as of {s.prices_as_of})"
         table.add_row("saved", money)
@@ -165,7 +174,7 @@ def stats_command(hr: Headroom, since: float | None, source: str | None, as_json
         result = stats(db, prices, since, source)
     if as_json:
         click.echo(json.dumps(result.as_json()))
-    elif result.events == 0:
+    elif result.events == 0 and result.requests.count == 0:
         _empty(console, path, since, source)
     else:
         _print_stats(console, result, path, _window(since, source))
@@ -201,6 +210,15 @@ def _print_perf(console: Console, p: Perf, path: Path, window: str) -> None:
     overhead.add_row(f"{o.count:,}", f"{o.avg_ms:,.1f} ms", f"{o.p95_ms:,.1f} ms", f"{o.max_ms:,.1f} ms",
                      f"{o.over_500ms:,}")  # fmt: skip
     console.print(overhead)
+    q = p.stats.requests
+    if q.count:
+        requests = _table("proxy requests (its own time before forwarding, per request)", "requests",
+                          "p50", "p95", "max", "cold starts", "cold start max", "retrieval rounds",
+                          "output shaper", names=0)  # fmt: skip
+        requests.add_row(f"{q.count:,}", f"{q.p50_ms:,.1f} ms", f"{q.p95_ms:,.1f} ms", f"{q.max_ms:,.1f} ms",
+                         f"{q.cold_starts:,}", f"{q.cold_max_ms:,.1f} ms", f"{q.retrieval_rounds:,}",
+                         f"{q.shaped:,} requests" if q.shaped else "off")  # fmt: skip
+        console.print(requests)
     compressors = _table(
         "per compressor", "compressor", "uses", "kept", "avg reduction", "tokens saved", "avg ms"
     )
@@ -255,7 +273,7 @@ def perf_command(hr: Headroom, since: float | None, source: str | None, as_json:
         result = perf(db, prices, since, source)
     if as_json:
         click.echo(json.dumps(result.as_json()))
-    elif result.stats.events == 0 and result.retrievals.total == 0:
+    elif result.stats.events == 0 and result.retrievals.total == 0 and result.stats.requests.count == 0:
         _empty(console, path, since, source)
     else:
         _print_perf(console, result, path, _window(since, source))

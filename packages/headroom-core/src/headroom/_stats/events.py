@@ -58,8 +58,10 @@ class Event:
     """One row of the ledger.
 
     Attributes:
-        event: ``compress``, ``retrieve``, ``budget`` or ``request`` (a proxied request: its tokens
-            before and after, the proxy's own time in ``ms``, the retrieval rounds in ``reason``).
+        event: ``compress``, ``retrieve``, ``budget`` or ``request`` (a proxied request: its whole
+            conversation's tokens before and after, the proxy's own time in ``ms``, and in ``reason``
+            ``retrieval rounds: N``, then ``; cold start`` for the first request a proxy process
+            compressed and ``; output shaper`` when the shaper was appended).
         source: who called: ``library``, ``langchain``, ``agno``, ``llamaindex``, ``proxy`` or ``cli``.
         outcome: one of the outcome constants of this module.
         reason: why, for people (``212 tokens < min_tokens 300``); empty when there is nothing to say.

@@ -20,6 +20,7 @@ from .events import (
     FOUND,
     NOT_FOUND,
     OVER_BUDGET,
+    REQUEST,
     RETRIEVE,
     STUBBED,
 )
@@ -32,6 +33,7 @@ from .report import (
     ModelRow,
     Overhead,
     Perf,
+    Requests,
     Retrievals,
     RouteRow,
     Stats,
@@ -76,7 +78,8 @@ def _models(q: _Query, prices: Prices) -> list[ModelRow]:
     return out
 
 
-def stats_from(models: list[ModelRow], prices: Prices) -> Stats:
+def stats_from(models: list[ModelRow], prices: Prices, compressed: int = 0,
+               requests: Requests | None = None) -> Stats:  # fmt: skip
     """The headline from the per-model rows."""
     priced = [m.list_price_saved_usd for m in models if m.list_price_saved_usd is not None]
     return Stats(
@@ -86,13 +89,54 @@ def stats_from(models: list[ModelRow], prices: Prices) -> Stats:
         list_price_saved_usd=sum(priced) if priced else None,
         unpriced_tokens_saved=sum(m.saved for m in models if m.list_price_saved_usd is None),
         prices_as_of=prices.as_of,
+        compressed=compressed,
+        requests=requests or Requests(),
     )
+
+
+def _compressed(q: _Query) -> int:
+    ((count,),) = q.rows("SELECT COUNT(*) FROM events WHERE {w} AND event = :compress AND outcome = :ok",
+                         compress=COMPRESS, ok=COMPRESSED)  # fmt: skip
+    return _int(count)
+
+
+def _nearest_rank(q: _Query, base: str, share: float, count: int, **params: object) -> float:
+    """The nearest-rank percentile of ``ms`` over ``base`` (``count`` rows)."""
+    if not count:
+        return 0.0
+    rank = math.ceil(share * count)  # the smallest value with ``share`` of the values at or below it
+    ((value,),) = q.rows(f"SELECT ms {base} ORDER BY ms LIMIT 1 OFFSET :offset", offset=rank - 1, **params)
+    return round(_float(value), 3)
+
+
+def _requests(q: _Query) -> Requests:
+    """The proxy's requests: counts, whole-conversation tokens, its own time (cold starts apart)."""
+    cold = "reason LIKE '%cold start%'"
+    ((count, compressed, before, after, shaped, rounds),) = q.rows(
+        "SELECT COUNT(*), SUM(outcome = :ok), SUM(tokens_before), SUM(tokens_after),"
+        " SUM(reason LIKE '%output shaper%'),"
+        " SUM(CASE WHEN reason LIKE 'retrieval rounds: %' THEN CAST(substr(reason, 19) AS INTEGER) END)"
+        " FROM events WHERE {w} AND event = :request",
+        request=REQUEST, ok=COMPRESSED,
+    )  # fmt: skip
+    warm = f"FROM events WHERE {{w}} AND event = :request AND NOT {cold}"
+    ((warm_count, warm_max),) = q.rows(f"SELECT COUNT(*), MAX(ms) {warm}", request=REQUEST)
+    ((colds, cold_max),) = q.rows(f"SELECT COUNT(*), MAX(ms) FROM events WHERE {{w}} AND event = :request"
+                                  f" AND {cold}", request=REQUEST)  # fmt: skip
+    n = _int(warm_count)
+    return Requests(
+        count=_int(count), compressed=_int(compressed), tokens_before=_int(before), tokens_after=_int(after),
+        retrieval_rounds=_int(rounds), p50_ms=_nearest_rank(q, warm, 0.5, n, request=REQUEST),
+        p95_ms=_nearest_rank(q, warm, 0.95, n, request=REQUEST), max_ms=round(_float(warm_max), 3),
+        cold_starts=_int(colds), cold_max_ms=round(_float(cold_max), 3), shaped=_int(shaped),
+    )  # fmt: skip
 
 
 def stats(db: sqlite3.Connection, prices: Prices, since: float | None = None,
           source: str | None = None) -> Stats:  # fmt: skip
     """The ``headroom stats`` headline for events after ``since`` (unix time) from ``source``."""
-    return stats_from(_models(_Query(db, since, source), prices), prices)
+    q = _Query(db, since, source)
+    return stats_from(_models(q, prices), prices, _compressed(q), _requests(q))
 
 
 def _overhead(q: _Query) -> Overhead:
@@ -101,14 +145,8 @@ def _overhead(q: _Query) -> Overhead:
         f"SELECT COUNT(*), AVG(ms), MAX(ms), SUM(ms > :slow) {base}", compress=COMPRESS, slow=SLOW_MS
     )
     n = _int(count)
-    p95 = 0.0
-    if n:
-        rank = math.ceil(0.95 * n)  # nearest rank: the smallest value with 95% of values at or below
-        ((p95_value,),) = q.rows(
-            f"SELECT ms {base} ORDER BY ms LIMIT 1 OFFSET :offset", compress=COMPRESS, offset=rank - 1
-        )
-        p95 = _float(p95_value)
-    return Overhead(n, round(_float(avg), 3), round(p95, 3), round(_float(peak), 3), _int(slow))
+    p95 = _nearest_rank(q, base, 0.95, n, compress=COMPRESS)
+    return Overhead(n, round(_float(avg), 3), p95, round(_float(peak), 3), _int(slow))
 
 
 def _compressors(q: _Query) -> list[CompressorRow]:
@@ -216,7 +254,7 @@ def perf(db: sqlite3.Connection, prices: Prices, since: float | None = None,
     q = _Query(db, since, source)
     models = _models(q, prices)
     routing, memo = _routing(q)
-    result = Perf(stats_from(models, prices), models, _overhead(q), _compressors(q), routing, memo,
-                  _retrievals(q), _budget(q))  # fmt: skip
+    result = Perf(stats_from(models, prices, _compressed(q), _requests(q)), models, _overhead(q),
+                  _compressors(q), routing, memo, _retrievals(q), _budget(q))  # fmt: skip
     result.recommendations.extend(recommendations(result))
     return result

@@ -233,15 +233,21 @@ class Recorder:
         after: int,
         ms: float,
         rounds: int,
+        *,
+        cold: bool = False,
+        shaped: bool = False,
     ) -> None:
         """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
-        is recorded as the event's kind."""
+        is recorded as the event's kind. ``cold``: the first request its process compressed (it pays
+        the imports and caches the rest reuse); ``shaped``: the output shaper was appended."""
+        notes = [f"retrieval rounds: {rounds}", *(["cold start"] if cold else []),
+                 *(["output shaper"] if shaped else [])]  # fmt: skip
         self.record(
             Event(
                 event=REQUEST,
                 source=self.source,
                 outcome=outcome,
-                reason=f"retrieval rounds: {rounds}",
+                reason="; ".join(notes),
                 model=model,
                 kind=api,
                 tokens_before=before,

@@ -40,9 +40,11 @@ class Stats:
     """The headline of ``headroom stats``.
 
     Attributes:
-        events: compression events (one per block seen, memo hits included).
+        events: compression events (one per block seen, memo hits and skipped blocks included).
         tokens_before: tokens of those blocks as given.
         tokens_after: tokens the models read instead.
+        compressed: of those blocks, the ones whose compressed text was used.
+        requests: requests through the proxy (whole conversations, not blocks).
         list_price_saved_usd: the saving at list input price over the models with a known price;
             None when no event had one.
         unpriced_tokens_saved: tokens saved for models with no known price (not in the dollars).
@@ -55,6 +57,8 @@ class Stats:
     list_price_saved_usd: float | None
     unpriced_tokens_saved: int
     prices_as_of: str
+    compressed: int = 0
+    requests: Requests = field(default_factory=lambda: Requests())
 
     @property
     def saved_pct(self) -> float:
@@ -69,7 +73,29 @@ class Stats:
             "tokens_after": self.tokens_after,
             "saved_pct": self.saved_pct,
             "list_price_saved_usd": None if usd is None else round(usd, 6),
+            "compressed": self.compressed,
+            "requests": asdict(self.requests),
         }
+
+
+@dataclass(frozen=True)
+class Requests:
+    """Requests through the proxy: whole conversations (their tokens are not the blocks' sum: a
+    conversation's other messages count too), and the proxy's own time per request, before
+    forwarding (``p50_ms``, ``p95_ms``, ``max_ms`` over warm requests; a process's first compressing
+    request, which loads what the rest reuse, is counted apart as a cold start)."""
+
+    count: int = 0
+    compressed: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    retrieval_rounds: int = 0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    max_ms: float = 0.0
+    cold_starts: int = 0
+    cold_max_ms: float = 0.0
+    shaped: int = 0  # requests with the output shaper appended
 
 
 @dataclass(frozen=True)
