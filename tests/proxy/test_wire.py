@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -86,3 +87,47 @@ def test_a_rejected_follow_up_is_logged(kit: Any, stack: Any, caplog: pytest.Log
         client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(kit.app_log(seed=22)))
     assert any("upstream answered 400 to the follow-up after retrieval round 1" in r.getMessage()
                for r in caplog.records)  # fmt: skip
+
+
+def test_the_output_shaper_is_off_by_default_and_appended_last_when_on(kit: Any, stack: Any,
+                                                                       store_url: str) -> None:  # fmt: skip
+    from headroom_proxy._settings import OUTPUT_SHAPER
+
+    chat = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hi"}]
+    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client.chat.completions.create(model="m", messages=chat)  # type: ignore[arg-type]
+    assert stack.fake.bodies("/v1/chat/completions")[-1]["messages"] == chat  # off: nothing added
+    shaped = kit.make_stack(store_url.replace(".db", "-shaped.db"), output_shaper=True)
+    try:
+        openai_client = openai.OpenAI(base_url=shaped.openai_url, api_key="k", max_retries=0)
+        claude = anthropic.Anthropic(base_url=shaped.proxy.url, api_key="k", max_retries=0)
+        system = [{"type": "text", "text": "Be careful.", "cache_control": {"type": "ephemeral"}}]
+        for _ in range(2):  # the same bytes on every request
+            openai_client.chat.completions.create(model="m", messages=chat)  # type: ignore[arg-type]
+            openai_client.responses.create(model="m", input="hi", instructions="Codex rules.")
+            claude.messages.create(model="c", max_tokens=5, system=system,  # type: ignore[arg-type]
+                                   messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+        chats = shaped.fake.bodies("/v1/chat/completions")
+        assert chats[0] == chats[1]
+        assert chats[0]["messages"][0] == {"role": "system", "content": f"You are terse.\n\n{OUTPUT_SHAPER}"}
+        assert chats[0]["messages"][1:] == chat[1:]
+        responses = shaped.fake.bodies("/v1/responses")
+        assert (
+            responses[0]["instructions"] == responses[1]["instructions"] == f"Codex rules.\n\n{OUTPUT_SHAPER}"
+        )
+        sent = shaped.fake.bodies("/v1/messages")
+        assert sent[0]["system"] == sent[1]["system"] == [*system, {"type": "text", "text": OUTPUT_SHAPER}]
+        ledger = shaped.headroom.ledger
+        assert ledger is not None
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            ledger.flush()
+            requests = [e for e in ledger.events(source="proxy") if e.event == "request"]
+            if len(requests) >= 7:  # one ledger beside both stores: the unshaped stack's request too
+                break
+            time.sleep(0.05)
+        assert sorted("output shaper" in e.reason for e in requests) == [False] + [True] * 6
+    finally:
+        kit.stop(shaped)

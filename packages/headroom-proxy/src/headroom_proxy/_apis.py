@@ -46,6 +46,10 @@ class Api:
             return body
         return {**body, "tools": [*tools, tool]}
 
+    def with_instruction(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        """``body`` with ``text`` appended at the end of its system prompt (one made when it has none)."""
+        raise NotImplementedError
+
     # --- the response ------------------------------------------------------------------------------------
 
     def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
@@ -99,6 +103,16 @@ class Api:
         return Event(orjson.dumps(self.error(502, message, "api_error")).decode(), "error").encode()
 
 
+def _appended(prompt: Any, text: str) -> Any:
+    """A system prompt (a string or a list of text blocks) with ``text`` after everything in it: the
+    bytes before stay as they were, so does the cached prefix."""
+    if isinstance(prompt, list):
+        return [*prompt, {"type": "text", "text": text}]
+    if isinstance(prompt, str) and prompt:
+        return f"{prompt}\n\n{text}"
+    return text if prompt in (None, "") else prompt
+
+
 def _tool_name(tool: Any) -> Any:
     if not isinstance(tool, dict):
         return None
@@ -118,6 +132,18 @@ class ChatCompletions(Api):
 
     def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
         return {**body, "messages": messages}
+
+    def with_instruction(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            return body
+        first = messages[0] if messages else None
+        if isinstance(first, dict) and first.get("role") in ("system", "developer"):
+            return {
+                **body,
+                "messages": [{**first, "content": _appended(first.get("content"), text)}, *messages[1:]],
+            }
+        return {**body, "messages": [{"role": "system", "content": text}, *messages]}
 
     def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
         ours: list[Call] = []
@@ -321,6 +347,12 @@ class Responses(Api):
     def with_conversation(self, body: dict[str, Any], messages: Any, system: Any) -> dict[str, Any]:
         return {**body, "input": messages}
 
+    def with_instruction(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        instructions = body.get("instructions")
+        if isinstance(instructions, str) and instructions:
+            return {**body, "instructions": f"{instructions}\n\n{text}"}
+        return {**body, "instructions": text} if instructions is None else body
+
     def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
         ours: list[Call] = []
         client = False
@@ -402,6 +434,9 @@ class Messages(Api):
         if system is not None:
             out["system"] = system
         return out
+
+    def with_instruction(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        return {**body, "system": _appended(body.get("system"), text)}
 
     def calls(self, data: dict[str, Any]) -> tuple[list[Call], bool]:
         ours: list[Call] = []

@@ -167,6 +167,8 @@ def app_from_env() -> Starlette:
         openai_url=os.environ.get("HEADROOM_PROXY_OPENAI_URL", OPENAI_URL),
         anthropic_url=os.environ.get("HEADROOM_PROXY_ANTHROPIC_URL", ANTHROPIC_URL),
         scope="credential" if os.environ.get("HEADROOM_PROXY_SCOPE") == "credential" else "shared",
+        output_shaper=os.environ.get("HEADROOM_OUTPUT_SHAPER", "").strip().lower()
+        in ("1", "true", "yes", "on"),
     )
     return create_app(settings=settings)
 

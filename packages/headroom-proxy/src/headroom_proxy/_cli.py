@@ -31,12 +31,14 @@ from ._settings import ANTHROPIC_URL, OPENAI_URL
               help="credential: originals retrievable only under the key that made them.")  # fmt: skip
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
+@click.option("--output-shaper", is_flag=True, default=None, help="Ask for terse answers (a fixed line at"
+              " the end of the system prompt; HEADROOM_OUTPUT_SHAPER).")  # fmt: skip
 @click.option("--ensure", is_flag=True, help="Start it in the background unless ours answers on the port,"
               " wait until it does, and return (an agent's start hook: exit 0 always).")  # fmt: skip
 def proxy(
     host: str, allow_remote: bool, port: int, openai_url: str, anthropic_url: str, store: str | None,
     workers: int, max_context_tokens: int | None, compress_user_messages: bool | None,
-    align_cache: bool | None, scope: str, log_level: str, ensure: bool,
+    align_cache: bool | None, scope: str, log_level: str, output_shaper: bool | None, ensure: bool,
 ) -> None:  # fmt: skip
     """Run the OpenAI- and Anthropic-compatible compressing proxy."""
     if ensure:
@@ -62,6 +64,7 @@ def proxy(
         "HEADROOM_PROXY_ANTHROPIC_URL": anthropic_url,
         "HEADROOM_PROXY_SCOPE": scope,
         "HEADROOM_PROXY_LOG_LEVEL": log_level,
+        "HEADROOM_OUTPUT_SHAPER": None if output_shaper is None else "1",
         "HEADROOM_STORE": store,
         "HEADROOM_MAX_CONTEXT_TOKENS": None if max_context_tokens is None else str(max_context_tokens),
         "HEADROOM_COMPRESS_USER_MESSAGES": None if compress_user_messages is None else "1",

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ._apis import Api
-from ._settings import ProxySettings
+from ._settings import OUTPUT_SHAPER, ProxySettings
 from ._sse import events
 from ._state import State, Thread, credential
 from ._upstream import Upstream, forward_headers, response_headers
@@ -147,6 +147,9 @@ async def _prepare(
     model = body.get("model") if isinstance(body.get("model"), str) else None
     exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
                         thread, who if settings.scope == "credential" else "")  # fmt: skip
+    if settings.output_shaper:
+        exchange.body = body = api.with_instruction(body, OUTPUT_SHAPER)
+        exchange.shaped = True
     messages, system = api.conversation(body)
     if messages is None or not worth_compressing(headroom.config, messages, system):
         return exchange

@@ -23,6 +23,8 @@ class ProxySettings:
         read_timeout: seconds without a byte from upstream before giving up (long generations stream).
         scope: ``shared`` (any request that carries a ref may retrieve it) or ``credential`` (originals
             are retrievable only under the API key that produced them; a rotated key loses access).
+        output_shaper: append ``OUTPUT_SHAPER`` at the end of every request's system prompt (asks for
+            terse answers: fewer output tokens; the same bytes every time, after the cached prefix).
     """
 
     openai_url: str = OPENAI_URL
@@ -31,3 +33,10 @@ class ProxySettings:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     scope: Scope = "shared"
+    output_shaper: bool = False
+
+
+OUTPUT_SHAPER = (
+    "Be terse: answer in as few words as the task allows. No preamble, no recap of what you did, no"
+    " restating the question, no closing offers. Code, commands, paths and exact values stay whole."
+)
