@@ -423,3 +423,53 @@ def test_remove_after_the_user_edited_the_file_takes_out_only_what_init_added(tm
     assert refused.stderr.count("\n") == 1  # one line, no traceback
     assert "is not valid JSON" in refused.stderr
     assert (bad / ".claude" / "settings.local.json").read_text() == "{not json"
+
+
+def chatgpt_sign_in(codex_home: Path) -> None:
+    """An ``auth.json`` as ``codex login`` leaves it for a ChatGPT plan (tokens that expire in 2100)."""
+    import base64
+    from datetime import datetime, timezone
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"exp": 4102444800, "email": "dev@example.com",
+              "https://api.openai.com/auth": {"chatgpt_plan_type": "plus", "chatgpt_account_id": "acc-1"}}  # fmt: skip
+    token = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
+    tokens = {"id_token": token, "access_token": token, "refresh_token": "r", "account_id": "acc-1"}
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    auth = {"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": tokens, "last_refresh": now}
+    (codex_home / "auth.json").write_text(json.dumps(auth))
+
+
+def test_codex_signed_in_with_chatgpt_through_wrap(kit: Any, tmp_path: Path) -> None:
+    """A ChatGPT sign-in keeps the built-in provider (its base URL moves to the proxy) and sends its
+    bodies zstd-encoded: they are read, compressed and retrieved from like any other."""
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    fake.script = [
+        kit.Calls([("exec_command", {"cmd": "./emit.sh"})]),
+        retrieval(kit),
+        kit.Text("Card declines."),
+    ]
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    chatgpt_sign_in(codex_home)
+    config = codex_home / "config.toml"
+    mine = f'openai_base_url = "{upstream.url}/backend-api/codex"\n'.encode()  # the user's own gateway
+    config.write_bytes(mine)
+    port = kit.free_port()
+    try:
+        done = wrap(agent_env(home), project, port, "codex", "exec", "--skip-git-repo-check",
+                    "--dangerously-bypass-approvals-and-sandbox", "Why are payments failing?")  # fmt: skip
+    finally:
+        upstream.stop()
+    assert done.returncode == 0, done.stderr
+    assert "Card declines." in done.stdout
+    assert config.read_bytes() == mine
+    sent = [(h, b) for p, h, b in fake.received if p == "/backend-api/codex/responses"]
+    assert len(sent) == 3
+    assert all(h["chatgpt-account-id"] == "acc-1" and "content-encoding" not in h for h, _ in sent)
+    assert MARKER_RE.search(json.dumps(sent[1][1]["input"], ensure_ascii=False))  # read, then compressed
+    assert [t.get("name") for t in sent[1][1]["tools"]][-1] == "headroom_retrieve"

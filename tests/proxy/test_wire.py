@@ -131,3 +131,33 @@ def test_the_output_shaper_is_off_by_default_and_appended_last_when_on(kit: Any,
         assert sorted("output shaper" in e.reason for e in requests) == [False] + [True] * 6
     finally:
         kit.stop(shaped)
+
+
+@pytest.mark.parametrize("coding", ["zstd", "gzip"])
+def test_a_compressed_request_body_is_read_and_compressed(kit: Any, stack: Any, coding: str) -> None:
+    """Codex signed in with ChatGPT sends its requests zstd-encoded: the proxy reads them, compresses
+    the conversation and sends it on as plain JSON; a body that does not decode goes on as it came."""
+    import gzip
+    import json
+
+    import zstandard
+    from headroom.integration import MARKER_RE
+
+    body = json.dumps({"model": "m", "messages": kit.chat_messages(kit.app_log(seed=23))}).encode()
+    packed = zstandard.ZstdCompressor().compress(body) if coding == "zstd" else gzip.compress(body)
+    stack.fake.script = [kit.Text("ok"), kit.Text("ok")]
+    with httpx.Client(base_url=stack.proxy.url) as client:
+        headers = {
+            "authorization": "Bearer k",
+            "content-type": "application/json",
+            "content-encoding": coding,
+        }
+        assert client.post("/v1/chat/completions", content=packed, headers=headers).status_code == 200
+        _, sent_headers, sent = stack.fake.received[-1]
+        assert "content-encoding" not in sent_headers
+        assert MARKER_RE.search(sent["messages"][2]["content"])
+        broken = packed[: len(packed) // 2]
+        client.post("/v1/chat/completions", content=broken, headers=headers)
+    _, sent_headers, raw = stack.fake.received[-1]
+    assert sent_headers["content-encoding"] == coding  # unread: the client's bytes and headers as they came
+    assert isinstance(raw, str)  # the fake could not parse it either

@@ -41,6 +41,15 @@ class Agent:
     launch: Callable[[Routes, Mapping[str, str], list[str], Gateways], tuple[dict[str, str], list[str]]]
 
 
+def upstream_url(provider: Provider, url: str) -> str:
+    """A gateway's base URL as the proxy's upstream: OpenAI's API is under ``/v1``, so a bare host gets
+    it (a gateway with a path of its own is kept as it is)."""
+    import httpx
+
+    url = url.rstrip("/")
+    return f"{url}/v1" if provider == "openai" and httpx.URL(url).path in ("", "/") else url
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -123,6 +132,20 @@ def codex_user_provider(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]
     return (name, dict(table)) if isinstance(table, dict) else None
 
 
+CHATGPT_URL = "https://chatgpt.com/backend-api/codex"  # where Codex sends a ChatGPT sign-in's requests
+
+
+def codex_chatgpt_login(env: Mapping[str, str]) -> bool:
+    """Whether Codex is signed in with a ChatGPT plan (``auth.json``), not an API key."""
+    data = _read_json(codex_home(env) / "auth.json")
+    if not isinstance(data, dict):
+        return False
+    mode = data.get("auth_mode")
+    if isinstance(mode, str):
+        return mode.lower().startswith("chatgpt")
+    return bool(data.get("tokens")) and not data.get("OPENAI_API_KEY")
+
+
 def _codex_gateways(env: Mapping[str, str], cwd: Path, args: list[str]) -> Gateways:
     path = codex_home(env) / "config.toml"
     config = _read_toml(path)
@@ -133,6 +156,8 @@ def _codex_gateways(env: Mapping[str, str], cwd: Path, args: list[str]) -> Gatew
         return {"openai": Found(config["openai_base_url"], f"{path} (openai_base_url)")}
     if env.get("OPENAI_BASE_URL"):
         return {"openai": Found(env["OPENAI_BASE_URL"], "the environment (OPENAI_BASE_URL)")}
+    if codex_chatgpt_login(env):
+        return {"openai": Found(CHATGPT_URL, f"{codex_home(env) / 'auth.json'} (a ChatGPT sign-in)")}
     return {}
 
 
@@ -165,6 +190,9 @@ def _codex_launch(
     routes: Routes, env: Mapping[str, str], args: list[str], gateways: Gateways
 ) -> tuple[dict[str, str], list[str]]:
     config = _read_toml(codex_home(env) / "config.toml")
+    if codex_user_provider(config) is None and codex_chatgpt_login(env):
+        # a ChatGPT sign-in only works with the built-in provider: its base URL is what moves
+        return {}, ["-c", f"openai_base_url={json.dumps(routes['openai'])}", *args]
     provider = codex_provider(routes["openai"], config)
     overrides = ["-c", f'model_provider="{PROVIDER_NAME}"',
                  "-c", f"model_providers.{PROVIDER_NAME}={toml_inline(provider)}"]  # fmt: skip

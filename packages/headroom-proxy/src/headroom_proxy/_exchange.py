@@ -50,6 +50,32 @@ def dumps(body: Any) -> bytes:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
+MAX_DECODED = 512 * 1024 * 1024  # bytes a compressed request body may inflate to before we forward it unread
+
+
+def decoded(raw: bytes, encoding: str) -> bytes | None:
+    """A request body without its ``Content-Encoding`` (Codex signed in with ChatGPT sends zstd); None
+    when it cannot be read (an unknown coding, a corrupt or oversized body): forwarded as it came.
+    The body goes upstream re-serialised and uncoded."""
+    coding = encoding.strip().lower()
+    try:
+        if coding in ("", "identity"):
+            return raw
+        if coding == "zstd":
+            import zstandard
+
+            return zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_DECODED)
+        if coding in ("gzip", "x-gzip", "deflate"):
+            import zlib
+
+            inflater = zlib.decompressobj(wbits=47 if coding != "deflate" else 15)
+            out = inflater.decompress(raw, MAX_DECODED)
+            return None if inflater.unconsumed_tail else out
+    except Exception:  # zstd's and zlib's errors: a body we cannot read is forwarded unread
+        log.info("headroom proxy: a %s request body that does not decode; forwarding it unchanged", coding)
+    return None
+
+
 @dataclass
 class Exchange:
     """The state of one request through the proxy."""
@@ -117,8 +143,11 @@ async def prepare(
     if request.headers.get(BYPASS, "").strip() in ("1", "true", "yes"):
         return None
     began = time.perf_counter()
+    plain = decoded(raw, request.headers.get("content-encoding", ""))
+    if plain is None:
+        return None
     try:
-        body = orjson.loads(raw)
+        body = orjson.loads(plain)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(body, dict):
@@ -145,8 +174,9 @@ async def _prepare(
     if api.recalls(body):
         body = await asyncio.to_thread(api.settle, body, thread)
     model = body.get("model") if isinstance(body.get("model"), str) else None
-    exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
-                        thread, who if settings.scope == "credential" else "")  # fmt: skip
+    headers = {k: v for k, v in forward_headers(request.headers).items() if k.lower() != "content-encoding"}
+    exchange = Exchange(api, headroom, settings, upstream, url, headers, body, model, thread,
+                        who if settings.scope == "credential" else "")  # fmt: skip
     if settings.output_shaper:
         exchange.body = body = api.with_instruction(body, OUTPUT_SHAPER)
         exchange.shaped = True

@@ -30,11 +30,14 @@ from typing import Any
 import click
 
 from ._agents import (
+    CHATGPT_URL,
     PROVIDER_NAME,
     claude_config_dir,
+    codex_chatgpt_login,
     codex_home,
     codex_provider,
     codex_user_provider,
+    upstream_url,
 )
 from ._settings import ANTHROPIC_URL, OPENAI_URL
 from ._wrap import health, state_dir
@@ -189,26 +192,31 @@ def codex_changes(
     config = doc.unwrap()
     notes: list[str] = []
     providers = doc.get("model_providers")
-    if not (
+    routed = (
         doc.get("model_provider") == PROVIDER_NAME and providers is not None and PROVIDER_NAME in providers
-    ):
-        own = codex_user_provider(config)
+    )
+    own = codex_user_provider(config)
+    if routed or _is_proxy(config.get("openai_base_url"), port):
+        hook_command = ensure_command(port)  # already routed: an existing hook of ours is kept
+    elif own is None and codex_chatgpt_login(env):
+        # a ChatGPT sign-in works with the built-in provider only: its base URL moves to the proxy
+        doc["openai_base_url"] = f"http://127.0.0.1:{port}/v1"
+        hook_command = ensure_command(port, openai=CHATGPT_URL)
+        notes.append(f"Codex is signed in with ChatGPT; the proxy will forward to {CHATGPT_URL}")
+    else:
         gateway = (
             own[1].get("base_url") if own else config.get("openai_base_url") or env.get("OPENAI_BASE_URL")
         )
-        table = codex_provider(f"http://127.0.0.1:{port}/v1", config)
         upstream = OPENAI_URL
         if isinstance(gateway, str) and gateway and not _is_proxy(gateway, port):
-            upstream = gateway.rstrip("/")
+            upstream = upstream_url("openai", gateway)
             notes.append(f"Codex is routed to {gateway}; the proxy will forward there")
         doc["model_provider"] = PROVIDER_NAME
         if providers is None:
             providers = tomlkit.table(is_super_table=True)
             doc["model_providers"] = providers
-        providers[PROVIDER_NAME] = table
+        providers[PROVIDER_NAME] = codex_provider(f"http://127.0.0.1:{port}/v1", config)
         hook_command = ensure_command(port, openai=upstream)
-    else:
-        hook_command = ensure_command(port)  # already routed: an existing hook of ours is kept
     changes = [Change(path, raw, tomlkit.dumps(doc).encode())]
     hooks_path = home / "hooks.json"
     hooks_raw = _read(hooks_path)
@@ -229,11 +237,15 @@ def codex_removal(before: bytes, record: Mapping[str, Any]) -> bytes:
     import tomlkit
 
     doc = tomlkit.parse(before.decode("utf-8"))
-    previous = (record.get("previous") or {}).get("model_provider")
-    if previous is None:
-        doc.pop("model_provider", None)
-    else:
-        doc["model_provider"] = previous
+    for key in ("model_provider", "openai_base_url"):
+        current = doc.get(key)
+        if current != PROVIDER_NAME and not str(current).startswith("http://127.0.0.1:"):
+            continue  # not what init wrote (the user's own, or nothing)
+        previous = (record.get("previous") or {}).get(key)
+        if previous is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = previous
     providers = doc.get("model_providers")
     if providers is not None and PROVIDER_NAME in providers:
         del providers[PROVIDER_NAME]
@@ -252,7 +264,8 @@ def _previous(agent: str, change: Change) -> dict[str, Any]:
     if change.path.suffix == ".toml":
         import tomlkit
 
-        return {"model_provider": tomlkit.parse(change.before.decode()).unwrap().get("model_provider")}
+        config = tomlkit.parse(change.before.decode()).unwrap()
+        return {key: config.get(key) for key in ("model_provider", "openai_base_url")}
     return {}
 
 

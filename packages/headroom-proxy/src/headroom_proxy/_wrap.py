@@ -33,7 +33,7 @@ from typing import Any
 import click
 import httpx
 
-from ._agents import AGENTS, Agent, Found, Gateways, Provider
+from ._agents import AGENTS, Agent, Found, Gateways, Provider, upstream_url
 from ._settings import ANTHROPIC_URL, OPENAI_URL
 
 SERVICE = "headroom-proxy"  # what /health answers, so wrap knows the proxy on a port is ours
@@ -205,10 +205,7 @@ def upstreams_for(agent: Agent, gateways: Gateways, port: int) -> tuple[dict[Pro
     for provider in agent.providers:
         found = gateways.get(provider)
         if found is not None and not _is_ours(found.url, port):
-            url = found.url.rstrip("/")
-            if provider == "openai" and not url.endswith("/v1"):
-                url += "/v1"  # an OpenAI base URL names the API version (a gateway's too)
-            out[provider] = url
+            out[provider] = upstream_url(provider, found.url)
             taken.append(found)
         else:
             out[provider] = defaults[provider]
