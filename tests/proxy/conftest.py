@@ -432,6 +432,21 @@ def responses_input(log: str) -> list[dict[str, Any]]:
     ]
 
 
+def proxy_requests(stack: Stack, at_least: int) -> list[Any]:
+    """The proxy's ``request`` ledger events, once at least ``at_least`` are written (5 s at most)."""
+    import time
+
+    ledger = stack.headroom.ledger
+    assert ledger is not None
+    deadline = time.monotonic() + 5
+    while True:
+        ledger.flush()
+        requests = [e for e in ledger.events(source="proxy") if e.event == "request"]
+        if len(requests) >= at_least or time.monotonic() > deadline:
+            return requests
+        time.sleep(0.05)
+
+
 class Kit:
     chat_messages = staticmethod(chat_messages)
     anthropic_messages = staticmethod(anthropic_messages)
@@ -446,6 +461,7 @@ class Kit:
     fake_upstream = staticmethod(fake_upstream)
     make_stack = staticmethod(make_stack)
     stop = staticmethod(stop)
+    proxy_requests = staticmethod(proxy_requests)
 
 
 @pytest.fixture

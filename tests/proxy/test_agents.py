@@ -181,6 +181,14 @@ def claude_env(home: Path, upstream: Any) -> dict[str, str]:
     return agent_env(home, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL=upstream.url)
 
 
+def claude_setup(kit: Any, tmp_path: Path) -> tuple[Path, Any, Any, int, dict[str, str]]:
+    """(the project, the fake, its server, a free port, Claude Code's environment routed to the fake)."""
+    home, project, _ = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+    return project, fake, upstream, kit.free_port(), claude_env(home, upstream)
+
+
 def start_wrap(env: dict[str, str], cwd: Path, port: int, *args: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "headroom", "wrap", "--port", str(port), "claude", "--", *args]
     return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -202,12 +210,8 @@ def wait_healthy(port: int, seconds: float = 60) -> None:
 
 
 def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_path: Path) -> None:
-    home, project, _ = workspace(tmp_path, kit)
-    fake = kit.Fake()
+    project, fake, upstream, port, env = claude_setup(kit, tmp_path)
     fake.delay = 4.0  # each model call takes a while: both agents run at once
-    upstream = kit.Server(kit.fake_upstream(fake))
-    port = kit.free_port()
-    env = claude_env(home, upstream)
     try:
         first = start_wrap(env, project, port, "-p", "one")
         wait_healthy(port)
@@ -228,11 +232,7 @@ def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_p
 
 
 def test_a_proxy_the_user_started_is_reused_and_left_running(kit: Any, tmp_path: Path) -> None:
-    home, project, _ = workspace(tmp_path, kit)
-    fake = kit.Fake()
-    upstream = kit.Server(kit.fake_upstream(fake))
-    port = kit.free_port()
-    env = claude_env(home, upstream)
+    project, fake, upstream, port, env = claude_setup(kit, tmp_path)
     theirs = subprocess.Popen([sys.executable, "-m", "headroom", "proxy", "--port", str(port),
                                "--anthropic-url", upstream.url], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -270,11 +270,7 @@ def test_a_port_held_by_another_service_is_one_line_not_a_traceback(kit: Any, tm
 def test_the_agents_exit_status_and_signals_pass_through(kit: Any, tmp_path: Path) -> None:
     import signal
 
-    home, project, _ = workspace(tmp_path, kit)
-    fake = kit.Fake()
-    upstream = kit.Server(kit.fake_upstream(fake))
-    port = kit.free_port()
-    env = claude_env(home, upstream)
+    project, fake, upstream, port, env = claude_setup(kit, tmp_path)
     try:
         bad = wrap(env, project, port, "claude", "--no-such-flag")
         assert bad.returncode == 1  # Claude Code's own status for an unknown option

@@ -233,17 +233,7 @@ def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
     plain = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     stack.fake.script = [retrieve(kit), kit.Text("ok")]
     plain.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
-    ledger = stack.headroom.ledger
-    assert ledger is not None
-    import time
-
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        ledger.flush()
-        requests = [e for e in ledger.events(source="proxy") if e.event == "request"]
-        if len(requests) >= 2:
-            break
-        time.sleep(0.05)
+    requests = kit.proxy_requests(stack, 2)
     assert [e.outcome for e in requests][-2:] == ["forwarded", "compressed"]
     assert requests[-1].model == "gpt-4o"
     assert requests[-1].reason == "retrieval rounds: 1; cold start"  # the stack's first compression

@@ -117,17 +117,7 @@ def test_the_output_shaper_is_off_by_default_and_appended_last_when_on(kit: Any,
         )
         sent = shaped.fake.bodies("/v1/messages")
         assert sent[0]["system"] == sent[1]["system"] == [*system, {"type": "text", "text": OUTPUT_SHAPER}]
-        ledger = shaped.headroom.ledger
-        assert ledger is not None
-        import time
-
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            ledger.flush()
-            requests = [e for e in ledger.events(source="proxy") if e.event == "request"]
-            if len(requests) >= 7:  # one ledger beside both stores: the unshaped stack's request too
-                break
-            time.sleep(0.05)
+        requests = kit.proxy_requests(shaped, 7)  # one ledger beside both stores: the unshaped one's too
         assert sorted("output shaper" in e.reason for e in requests) == [False] + [True] * 6
     finally:
         kit.stop(shaped)
