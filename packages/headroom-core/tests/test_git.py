@@ -121,3 +121,71 @@ def test_git_blame_names_each_commit_once_per_run_and_keeps_every_line() -> None
             above = line.split()[0]
     assert all(lines[number] == (code, commit) for number, code, commit in owner)
     headroom.close()
+
+
+STATES = ["modified", "new file", "deleted", "renamed", "typechange"]
+DIRS = ["src/app", "src/app/_internal", "tests", "docs", "", "web/static/js"]
+
+
+def _status(seed: int) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """A long-format ``git status``: (its text, every (state, path), the lines it must keep)."""
+    rng = random.Random(seed)
+    head = rng.choice(["On branch main", "On branch feature/x-17", "HEAD detached at 3f2a9c0"])
+    lines = [head, rng.choice(["Your branch is ahead of 'origin/main' by 2 commits.",
+                               "Your branch is up to date with 'origin/main'."]), ""]  # fmt: skip
+    keep, entries = [lines[0], lines[1]], []
+    sections = [("Changes to be committed:", ['  (use "git restore --staged <file>..." to unstage)'], True),
+                ("Changes not staged for commit:", ['  (use "git add <file>..." to update what will be committed)',
+                 '  (use "git restore <file>..." to discard changes in working directory)'], True),
+                ("Unmerged paths:", ['  (use "git add <file>..." to mark resolution)'], True),
+                ("Untracked files:", ['  (use "git add <file>..." to include in what will be committed)'], False)]  # fmt: skip
+    for title, hints, stated in rng.sample(sections, rng.randint(2, 4)):
+        lines += [title, *hints]
+        keep.append(title)
+        for n in range(rng.randint(3, 40)):
+            directory = rng.choice(DIRS)
+            path = f"{directory}/{'file' if n % 5 else 'my file'}_{seed}_{n}.py".lstrip("/")
+            if '"' not in path and " " in path:
+                path = f'"{path}"'
+            state = rng.choice(STATES) if stated else ""
+            if title == "Unmerged paths:":
+                state = "both modified"
+            if state == "renamed":
+                path = f"{path} -> {path.replace('file', 'moved')}"
+            lines.append(f"\t{state}:   {path}" if state else f"\t{path}")
+            entries.append((state, path))
+        lines.append("")
+    ending = 'no changes added to commit (use "git add" and/or "git commit -a")'
+    lines.append(ending)
+    keep.append(ending)
+    return "\n".join(lines) + "\n", entries, keep
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_git_status_keeps_every_path_with_its_state_and_drops_the_hints(seed: int) -> None:
+    text, entries, keep = _status(seed)
+    headroom = Headroom(Config(store="memory", ledger=False))
+    result = headroom.compress_text(text)
+    assert result.kind == "git"
+    if result.outcome != "compressed":  # too few paths, or too scattered to save min_saving
+        assert result.outcome in ("below_min_saving", "not_compressible") or len(entries) < 8
+        assert result.text == text
+        return
+    assert result.tokens_after * 1.15 < result.tokens_before
+    lines = result.text.split("\n")
+    assert all(line in lines for line in keep)
+    assert '  (use "git' not in result.text  # the hint lines; the last line keeps its own
+    for state, path in entries:  # each path on the line of its state, under its directory
+        directory, _, name = path.rpartition("/")
+        whole = " -> " in path or '"' in path
+        where = "" if whole else (f"{directory}/" if directory else "")
+        label = f"  {state} (" if state else "  ("
+        assert any(line.startswith(label) and f": {where}" in line and f" {path if whole else name}" in line
+                   for line in lines), (state, path)  # fmt: skip
+    assert headroom.retrieve(result.ref or "") == text
+    headroom.close()
+
+
+def test_text_that_starts_like_git_status_but_is_not_one_is_not_read_as_one() -> None:
+    text = "On branch policy, the team agreed to ship weekly.\n" + "We keep the notes short. " * 80 + "\n"
+    assert Headroom(Config(store="memory", ledger=False)).compress_text(text).kind == "text"

@@ -74,6 +74,7 @@ _LOG_KEYS = re.compile(r'"(?:level|severity|lvl|levelname|msg|message|log|@times
 _DIFF_LINE = re.compile(r"^(?:diff --git |diff --cc |--- (?:a/|/dev/null|\S)|\+\+\+ |@@+ -\d|Index: )")
 _HUNK = re.compile(r"^@@+ -\d+(?:,\d+)? .*@@")
 _GIT_COMMIT = re.compile(r"^commit [0-9a-f]{7,64}\b")
+_GIT_STATUS = re.compile(r"^(?:On branch \S|HEAD detached (?:at|from) \S|Not currently on any branch\.)")
 _GIT_BLAME = re.compile(
     r"^\^?[0-9a-f]{7,40} (?:\S+ +)?\(.+? \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4} +\d+\)"
 )
@@ -374,6 +375,8 @@ def detect(text: str, path: str | None = None) -> Detected:
         and sum(1 for line in lines if _GIT_BLAME.match(line)) >= 0.9 * len(lines)
     ):
         return Detected("git")  # git blame
+    if lines and _GIT_STATUS.match(lines[0]) and any(line.startswith("\t") for line in lines):
+        return Detected("git")  # git status
     if lines and _GIT_COMMIT.match(lines[0]) and not any(_HUNK.match(line) for line in lines):
         return Detected("git")  # git log / git show --stat; with a patch in sight, a diff
     if _looks_diff(lines):

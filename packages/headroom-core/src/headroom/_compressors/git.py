@@ -14,7 +14,9 @@ With ``--stat`` every file keeps its path and count (the ``+++--`` bar goes) and
 verbatim. Commits the query is about keep their whole message. One marker at the end names the ref.
 Output that is not a commit log (no ``commit <hash>`` line first, a patch inside) is not touched.
 ``git blame`` shows each run of lines from one commit under one line naming it (hash, author, date),
-each line with its number and code.
+each line with its number and code. ``git status`` keeps its branch and section lines and every path,
+the paths of one state in one directory on one line (``modified (12): src/app/ cli.py core.py ...``);
+the ``(use "git ...")`` hints go.
 """
 
 from __future__ import annotations
@@ -47,9 +49,17 @@ class _Commit:
     stat: list[str] = field(default_factory=list)
 
 
+STATUS = re.compile(r"On branch \S|HEAD detached (?:at|from) \S|Not currently on any branch\.")
+_STATUS_ENTRY = re.compile(r"\t(?:(?P<state>[a-z][a-z ]*?):\s+)?(?P<path>\S.*)")
+_HINT = re.compile(r"\s+\(.*\)")
+_MIN_PATHS = 8
+
+
 def compress(job: Job) -> str | None:
     if BLAME.match(job.text):
         return _blame(job)
+    if STATUS.match(job.text):
+        return _status(job)
     commits = _parse(job.text)
     if commits is None and "\ndiff --git " in job.text:
         return diff.compress(job)  # ``git log -p`` whose sample showed no patch: a diff after all
@@ -140,3 +150,36 @@ def _blame(job: Job) -> str | None:
         return None  # a commit on nearly every line: regrouping saves little
     headers = sum(1 for line in out if not line.startswith(" ") and "| " not in line[:8])
     return "\n".join(out) + "\n" + job.marker(len(out) - 2 * headers, "lines' commit columns")
+
+
+def _status(job: Job) -> str | None:
+    """``git status``: every line but the hints, each section's paths grouped by state and directory."""
+    out: list[str] = []
+    groups: dict[tuple[str, str], list[str]] = {}
+    paths = hints = 0
+
+    def flush() -> None:
+        for (state, directory), names in groups.items():
+            label = f"{state} ({len(names)})" if state else f"({len(names)})"
+            out.append(f"  {label}: {directory}{' ' if directory else ''}{' '.join(names)}")
+        groups.clear()
+
+    for line in job.text.rstrip("\n").split("\n"):
+        entry = _STATUS_ENTRY.fullmatch(line)
+        if entry is not None:
+            path = entry["path"]
+            directory, _, name = path.rpartition("/")
+            if " -> " in path or '"' in path:  # a rename, a quoted name: the path whole
+                directory, name = "", path
+            groups.setdefault((entry["state"] or "", f"{directory}/" if directory else ""), []).append(name)
+            paths += 1
+            continue
+        flush()
+        if _HINT.fullmatch(line):
+            hints += 1
+        elif line.strip():
+            out.append(line)
+    flush()
+    if paths < _MIN_PATHS:
+        return None
+    return "\n".join(out) + "\n" + job.marker(hints, "hint lines" if hints != 1 else "hint line")
