@@ -41,6 +41,19 @@ class Agent:
     launch: Callable[[Routes, Mapping[str, str], list[str], Gateways], tuple[dict[str, str], list[str]]]
 
 
+def is_proxy(url: Any, port: int) -> bool:
+    """Whether ``url`` is the proxy on ``port`` itself (a base URL we set, not a gateway)."""
+    import httpx
+
+    if not isinstance(url, str):
+        return False
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return parsed.host in ("127.0.0.1", "localhost", "::1") and parsed.port == port
+
+
 def upstream_url(provider: Provider, url: str) -> str:
     """A gateway's base URL as the proxy's upstream: OpenAI's API is under ``/v1``, so a bare host gets
     it (a gateway with a path of its own is kept as it is)."""

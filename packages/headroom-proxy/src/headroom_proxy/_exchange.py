@@ -174,9 +174,8 @@ async def _prepare(
     if api.recalls(body):
         body = await asyncio.to_thread(api.settle, body, thread)
     model = body.get("model") if isinstance(body.get("model"), str) else None
-    headers = {k: v for k, v in forward_headers(request.headers).items() if k.lower() != "content-encoding"}
-    exchange = Exchange(api, headroom, settings, upstream, url, headers, body, model, thread,
-                        who if settings.scope == "credential" else "")  # fmt: skip
+    exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
+                        thread, who if settings.scope == "credential" else "")  # fmt: skip
     if settings.output_shaper:
         exchange.body = body = api.with_instruction(body, OUTPUT_SHAPER)
         exchange.shaped = True

@@ -37,6 +37,7 @@ from ._agents import (
     codex_home,
     codex_provider,
     codex_user_provider,
+    is_proxy,
     upstream_url,
 )
 from ._settings import ANTHROPIC_URL, OPENAI_URL
@@ -115,10 +116,6 @@ def _load_json(path: Path, raw: bytes | None) -> dict[str, Any]:
     return data
 
 
-def _is_proxy(url: Any, port: int) -> bool:
-    return isinstance(url, str) and url.rstrip("/").removesuffix("/v1") == f"http://127.0.0.1:{port}"
-
-
 # --- Claude Code -----------------------------------------------------------------------------------------
 
 
@@ -136,7 +133,7 @@ def claude_changes(
     notes: list[str] = []
     gateway = block.get("ANTHROPIC_BASE_URL") or env.get("ANTHROPIC_BASE_URL")
     upstream = ANTHROPIC_URL
-    if isinstance(gateway, str) and gateway and not _is_proxy(gateway, port):
+    if isinstance(gateway, str) and gateway and not is_proxy(gateway, port):
         upstream = gateway.rstrip("/")
         notes.append(f"Claude Code is routed to {gateway}; the proxy will forward there")
     block["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{port}"
@@ -196,7 +193,7 @@ def codex_changes(
         doc.get("model_provider") == PROVIDER_NAME and providers is not None and PROVIDER_NAME in providers
     )
     own = codex_user_provider(config)
-    if routed or _is_proxy(config.get("openai_base_url"), port):
+    if routed or is_proxy(config.get("openai_base_url"), port):
         hook_command = ensure_command(port)  # already routed: an existing hook of ours is kept
     elif own is None and codex_chatgpt_login(env):
         # a ChatGPT sign-in works with the built-in provider only: its base URL moves to the proxy
@@ -208,7 +205,7 @@ def codex_changes(
             own[1].get("base_url") if own else config.get("openai_base_url") or env.get("OPENAI_BASE_URL")
         )
         upstream = OPENAI_URL
-        if isinstance(gateway, str) and gateway and not _is_proxy(gateway, port):
+        if isinstance(gateway, str) and gateway and not is_proxy(gateway, port):
             upstream = upstream_url("openai", gateway)
             notes.append(f"Codex is routed to {gateway}; the proxy will forward there")
         doc["model_provider"] = PROVIDER_NAME
@@ -282,9 +279,7 @@ INITS: dict[
 
 def _record_path(path: Path) -> Path:
     digest = hashlib.blake2b(str(path.resolve()).encode(), digest_size=8).hexdigest()
-    where = state_dir(0).parent.parent / "init"
-    where.mkdir(parents=True, exist_ok=True)
-    return where / f"{path.name}-{digest}.json"
+    return state_dir("init") / f"{path.name}-{digest}.json"
 
 
 def _sha(data: bytes) -> str:

@@ -20,12 +20,13 @@ _HOP = frozenset(
 
 
 def forward_headers(headers: Mapping[str, str], *, identity: bool = True) -> dict[str, str]:
-    """The client's headers for upstream; ``identity``: ask for an uncompressed body (the proxy reads it)."""
+    """The client's headers for upstream; ``identity``: the proxy reads and rewrites the bodies, so it
+    asks for an uncompressed response and sends the request it serialised itself without a coding."""
     out = {
         k: v for k, v in headers.items() if k.lower() not in _HOP and not k.lower().startswith("x-headroom")
     }
     if identity:
-        out = {k: v for k, v in out.items() if k.lower() != "accept-encoding"}
+        out = {k: v for k, v in out.items() if k.lower() not in ("accept-encoding", "content-encoding")}
         out["accept-encoding"] = "identity"
     return out
 

@@ -26,24 +26,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import httpx
 
-from ._agents import AGENTS, Agent, Found, Gateways, Provider, upstream_url
+from ._agents import AGENTS, Agent, Found, Gateways, Provider, is_proxy, upstream_url
 from ._settings import ANTHROPIC_URL, OPENAI_URL
 
 SERVICE = "headroom-proxy"  # what /health answers, so wrap knows the proxy on a port is ours
 START_SECONDS = 60.0  # for a proxy to answer /health after it was started (a cold engine loads)
 
 
-def state_dir(port: int) -> Path:
+def state_dir(*parts: str) -> Path:
+    """A directory of the user state dir's ``headroom`` (``wrap/<port>``, ``init``), created."""
     import platformdirs
 
-    path = Path(platformdirs.user_state_dir("headroom")) / "wrap" / str(port)
+    path = Path(platformdirs.user_state_dir("headroom"), *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -69,7 +69,7 @@ def port_taken(port: int) -> bool:
 def _locked(port: int) -> Iterator[Path]:
     import fcntl
 
-    where = state_dir(port)
+    where = state_dir("wrap", str(port))
     with open(where / "lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -100,18 +100,12 @@ def live_leases(where: Path) -> list[int]:
     return sorted(pids)
 
 
-@dataclass
-class Proxy:
-    port: int
-    upstreams: dict[str, str]
-    started: bool  # by this wrap (it stops with the last lease)
-
-
 def ensure_proxy(
     port: int, upstreams: Mapping[Provider, str], *, quiet: bool = False, record: bool = True
-) -> Proxy:
+) -> bool:
     """A healthy proxy of ours on ``port`` whose upstreams match ``upstreams``, started if none is there
-    (``record``: as wrap's, stopped with the last wrapped agent; else it keeps running).
+    (``record``: as wrap's, stopped with the last wrapped agent; else it keeps running). Whether it
+    was started.
 
     Raises:
         click.ClickException: the port is taken by something else, by a proxy of ours with other
@@ -123,7 +117,7 @@ def ensure_proxy(
 
 def _ensure(
     port: int, upstreams: Mapping[Provider, str], where: Path, quiet: bool, record: bool = True
-) -> Proxy:
+) -> bool:
     found = health(port)
     if found is not None:
         running = found.get("upstreams") or {}
@@ -133,7 +127,7 @@ def _ensure(
                     f"the proxy on port {port} forwards {provider} to {running.get(provider)}, not {url};"
                     " pass --port to start another"
                 )
-        return Proxy(port, dict(running), started=False)
+        return False
     if port_taken(port):
         raise click.ClickException(
             f"port {port} is in use by something that is not headroom proxy; pass --port"
@@ -155,7 +149,7 @@ def _ensure(
             if not quiet:
                 click.echo(f"headroom: started the proxy on http://127.0.0.1:{port}"
                            f" (log: {where / 'proxy.log'})", err=True)  # fmt: skip
-            return Proxy(port, {"openai": openai, "anthropic": anthropic}, started=True)
+            return True
         if child.poll() is not None:
             break
         time.sleep(0.1)
@@ -191,11 +185,6 @@ def stop_if_unused(port: int, *, force: bool = False) -> bool:
         return True
 
 
-def _is_ours(url: str, port: int) -> bool:
-    parsed = httpx.URL(url)
-    return parsed.host in ("127.0.0.1", "localhost", "::1") and parsed.port == port
-
-
 def upstreams_for(agent: Agent, gateways: Gateways, port: int) -> tuple[dict[Provider, str], list[Found]]:
     """The proxy upstreams an agent needs (the user's gateways, else the providers'), and the gateways
     that were taken over (to tell the user)."""
@@ -204,7 +193,7 @@ def upstreams_for(agent: Agent, gateways: Gateways, port: int) -> tuple[dict[Pro
     taken: list[Found] = []
     for provider in agent.providers:
         found = gateways.get(provider)
-        if found is not None and not _is_ours(found.url, port):
+        if found is not None and not is_proxy(found.url, port):
             out[provider] = upstream_url(provider, found.url)
             taken.append(found)
         else:
@@ -212,7 +201,7 @@ def upstreams_for(agent: Agent, gateways: Gateways, port: int) -> tuple[dict[Pro
     return out, taken
 
 
-def run(agent: Agent, args: list[str], port: int, program: str | None = None) -> int:
+def run(agent: Agent, args: list[str], port: int) -> int:
     """Run one wrapped agent (see the module docstring); its exit status."""
     env = dict(os.environ)
     gateways = agent.gateways(env, Path.cwd(), args)
@@ -220,19 +209,18 @@ def run(agent: Agent, args: list[str], port: int, program: str | None = None) ->
     for found in taken:
         click.echo(f"headroom: {agent.name} is routed to {found.url} by {found.where}; the proxy forwards"
                    " there", err=True)  # fmt: skip
-    executable = program or env.get(f"HEADROOM_{agent.name.upper()}_BIN") or agent.program
+    executable = env.get(f"HEADROOM_{agent.name.upper()}_BIN") or agent.program
     import shutil
 
     if shutil.which(executable) is None:
         raise click.ClickException(f"{executable} is not installed or not on PATH")
-    lease: Path | None = None
     with _locked(port) as where:
-        proxy = _ensure(port, upstreams, where, quiet=False)
+        _ensure(port, upstreams, where, quiet=False)
         (where / "leases").mkdir(exist_ok=True)
         lease = where / "leases" / str(os.getpid())
         lease.touch()
     try:
-        base = f"http://127.0.0.1:{proxy.port}"
+        base = f"http://127.0.0.1:{port}"
         routes: dict[Provider, str] = {"openai": f"{base}/v1", "anthropic": base}
         extra, arguments = agent.launch(routes, env, args, gateways)
         return _child([executable, *arguments], {**env, **extra, "HEADROOM_WRAPPED": "1"})
@@ -278,7 +266,7 @@ def wrap(port: int, agent: str, args: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="Stop it even while wrapped agents use it.")
 def unwrap(port: int, force: bool) -> None:
     """Stop the proxy `headroom wrap` started, once no wrapped agent uses it."""
-    where = state_dir(port)
+    where = state_dir("wrap", str(port))
     users = live_leases(where)
     if stop_if_unused(port, force=force):
         click.echo(f"headroom: stopped the proxy on port {port}", err=True)
