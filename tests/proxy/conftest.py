@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -430,6 +430,25 @@ def responses_input(log: str) -> list[dict[str, Any]]:
         {"type": "function_call", "call_id": "c1", "name": "read_logs", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "c1", "output": log},
     ]
+
+
+T = TypeVar("T")
+_CLIENTS: list[Any] = []
+
+
+def sdk(factory: Callable[..., T], **options: Any) -> T:
+    """An official SDK client (``openai.OpenAI``, ``anthropic.Anthropic``), closed after the test: its
+    pooled connections never outlive it (an unclosed socket is a warning, an error here)."""
+    client = factory(**options)
+    _CLIENTS.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_sdk_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
 
 
 def proxy_requests(stack: Stack, at_least: int) -> list[Any]:

@@ -12,13 +12,15 @@ from typing import Any
 import openai
 from click.testing import CliRunner
 
+from .conftest import sdk
+
 
 def canonical(items: list[Any]) -> list[str]:
     return [json.dumps(item, sort_keys=True, ensure_ascii=False) for item in items]
 
 
 def test_a_growing_conversation_keeps_its_prefix(kit: Any, stack: Any) -> None:
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     tools = [{"type": "function", "function": {"name": "read_logs", "description": "Read logs.",
                                                "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
     messages: list[dict[str, Any]] = [{"role": "system", "content": "You are an SRE."}]
@@ -48,7 +50,7 @@ def test_a_growing_conversation_keeps_its_prefix(kit: Any, stack: Any) -> None:
 
 
 def test_recent_results_reach_the_model_whole_and_age_in_batches(kit: Any, fresh_stack: Any) -> None:
-    client = openai.OpenAI(base_url=fresh_stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=fresh_stack.openai_url, api_key="k", max_retries=0)
     messages: list[dict[str, Any]] = [{"role": "user", "content": "What failed?"}]
     outputs = [kit.app_log(lines=300, seed=turn) for turn in range(6)]
     for turn, output in enumerate(outputs):

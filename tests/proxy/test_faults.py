@@ -14,6 +14,8 @@ import pytest
 from headroom import Config, Headroom
 from headroom_proxy import ProxySettings, create_app
 
+from .conftest import sdk
+
 
 def test_an_upstream_that_is_down(kit: Any, store_url: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="headroom")
@@ -22,12 +24,12 @@ def test_an_upstream_that_is_down(kit: Any, store_url: str, caplog: pytest.LogCa
     proxy = kit.Server(create_app(settings=ProxySettings(openai_url=f"{nobody}/v1", anthropic_url=nobody),
                                   headroom=hr))  # fmt: skip
     try:
-        client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="k", max_retries=0)
+        client = sdk(openai.OpenAI, base_url=f"{proxy.url}/v1", api_key="k", max_retries=0)
         with pytest.raises(openai.APIStatusError) as failed:
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         assert failed.value.status_code == 502
         assert "upstream unreachable" in failed.value.message
-        claude = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0)
+        claude = sdk(anthropic.Anthropic, base_url=proxy.url, api_key="k", max_retries=0)
         with pytest.raises(anthropic.APIStatusError) as refused:
             claude.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
         assert refused.value.status_code == 502
@@ -45,7 +47,7 @@ def test_an_upstream_that_is_down(kit: Any, store_url: str, caplog: pytest.LogCa
 
 def test_a_slow_upstream_times_out(impatient_stack: Any) -> None:
     impatient_stack.fake.delay = 2.0
-    client = openai.OpenAI(base_url=impatient_stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=impatient_stack.openai_url, api_key="k", max_retries=0)
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as failed:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
@@ -56,12 +58,12 @@ def test_a_slow_upstream_times_out(impatient_stack: Any) -> None:
 @pytest.mark.parametrize("status", [429, 500])
 def test_upstream_errors_reach_the_client_as_they_were(stack: Any, status: int) -> None:
     stack.fake.status = status
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     with pytest.raises(openai.APIStatusError) as failed:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert failed.value.status_code == status
     assert failed.value.body == {"message": "busy", "type": "server_error", "param": None, "code": None}
-    claude = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0)
+    claude = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0)
     with pytest.raises(anthropic.APIStatusError) as refused:
         claude.messages.create(
             model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}], stream=True
@@ -74,7 +76,7 @@ def test_a_stream_that_breaks_off_ends_with_an_error(kit: Any, stack: Any, with_
     messages = kit.chat_messages(kit.app_log()) if with_retrieval else [{"role": "user", "content": "hi"}]
     stack.fake.script = [kit.Text("a long answer in many words")]
     stack.fake.fail_after = 3
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     with pytest.raises(openai.APIError, match="upstream stream failed"):
         for _ in client.chat.completions.create(model="m", messages=messages, stream=True):
             pass
@@ -106,7 +108,7 @@ def test_a_50_mb_body(kit: Any, stack: Any) -> None:
     block = kit.app_log(lines=2000)
     log = block * (50 * 2**20 // len(block) + 1)
     stack.fake.script = [kit.Text("read it")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0, timeout=120)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0, timeout=120)
     reply = client.chat.completions.create(model="m", messages=kit.chat_messages(log))
     assert reply.choices[0].message.content == "read it"
     sent = json.dumps(stack.fake.bodies("/v1/chat/completions")[-1])

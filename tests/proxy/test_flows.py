@@ -11,6 +11,8 @@ import openai
 import pytest
 from headroom.integration import MARKER_RE
 
+from .conftest import sdk
+
 QUERY = "payment card_declined"
 REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")  # also Kit.REF
 
@@ -51,7 +53,7 @@ def chat_tool_text(body: dict[str, Any]) -> str:
 def test_chat_completions(kit: Any, stack: Any) -> None:
     log = kit.app_log()
     stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=kit.chat_messages(log))
     completion = reply.parse()
     assert completion.choices[0].message.content == "Card declines at the gateway."
@@ -67,7 +69,7 @@ def test_chat_completions(kit: Any, stack: Any) -> None:
 def test_chat_completions_streaming(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=2)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines at the gateway.")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     chunks = list(client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log), stream=True,
                                                  stream_options={"include_usage": True}))  # fmt: skip
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -85,7 +87,7 @@ def test_chat_completions_streaming(kit: Any, stack: Any) -> None:
 def test_anthropic_messages(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=3)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
-    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
     message = client.messages.create(model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log))
     assert [b.type for b in message.content] == ["text"]
     assert message.content[0].text == "Card declines."  # type: ignore[union-attr]
@@ -100,7 +102,7 @@ def test_anthropic_messages(kit: Any, stack: Any) -> None:
 def test_anthropic_messages_streaming(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=4)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
-    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
     with client.messages.stream(
         model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log)
     ) as stream:
@@ -129,7 +131,7 @@ def test_anthropic_streaming_keeps_thinking_and_its_signature_across_a_retrieval
         return kit.Calls(call.calls, thinking=thought)
 
     stack.fake.script = [think_then_retrieve, kit.Text("Card declines.")]
-    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
     with client.messages.stream(model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log),
                                 thinking={"type": "enabled", "budget_tokens": 1024}) as stream:  # fmt: skip
         final = stream.get_final_message()
@@ -146,7 +148,7 @@ def test_anthropic_streaming_keeps_thinking_and_its_signature_across_a_retrieval
 def test_responses(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=5)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines.")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     response = client.responses.create(model="gpt-4o", input=kit.responses_input(log))
     assert response.output_text == "Card declines."
     assert [o.type for o in response.output] == ["message"]
@@ -158,7 +160,7 @@ def test_responses(kit: Any, stack: Any) -> None:
 def test_responses_streaming_and_chaining(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=6)
     stack.fake.script = [retrieve(kit), kit.Text("Card declines."), kit.Text("Thanks.")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     with client.responses.stream(model="gpt-4o", input=kit.responses_input(log)) as stream:
         final = stream.get_final_response()
     assert final.output_text == "Card declines."
@@ -178,7 +180,7 @@ def test_the_clients_own_tool_calls_come_back_without_ours(kit: Any, stack: Any)
         assert ref
         return kit.Calls([("headroom_retrieve", {"ref": ref[1]}), ("read_logs", {"service": "db"})])
 
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     for stream in (False, True):
         stack.fake.script = [both]
         if stream:
@@ -201,14 +203,14 @@ def test_a_ref_the_request_never_carried_is_not_answered(kit: Any, stack: Any) -
     log = kit.app_log(seed=8)
     other = stack.headroom.compress_text(kit.app_log(seed=99)).ref  # held by the store, not in this request
     stack.fake.script = [kit.Calls([("headroom_retrieve", {"ref": other})]), kit.Text("ok")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     answer = stack.fake.bodies("/v1/chat/completions")[1]["messages"][-1]["content"]
     assert answer == f"ref {other} is unknown or has expired; call the original tool again"
 
 
 def test_small_requests_pass_through_and_other_paths_are_forwarded(kit: Any, stack: Any) -> None:
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     stack.fake.script = [kit.Text("hi")]
     small = [{"role": "user", "content": "hello"}]
     reply = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=small)
@@ -217,7 +219,7 @@ def test_small_requests_pass_through_and_other_paths_are_forwarded(kit: Any, sta
     assert stack.fake.bodies("/v1/chat/completions")[-1] == {"model": "gpt-4o", "messages": small}
     assert "tools" not in stack.fake.bodies("/v1/chat/completions")[-1]  # no marker, no retrieve tool
     assert [m.id for m in client.models.list()] == ["gpt-test"]  # any other path, forwarded
-    counted = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0).messages.count_tokens(
+    counted = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0).messages.count_tokens(
         model="claude-x", messages=kit.anthropic_messages(kit.app_log()))  # fmt: skip
     sent = stack.fake.bodies("/v1/messages/count_tokens")[-1]
     assert MARKER_RE.search(json.dumps(sent, ensure_ascii=False))  # counted on the compressed body
@@ -226,11 +228,11 @@ def test_small_requests_pass_through_and_other_paths_are_forwarded(kit: Any, sta
 
 def test_bypass_and_the_ledger(kit: Any, stack: Any) -> None:
     log = kit.app_log(seed=9)
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0,
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0,
                            default_headers={"x-headroom-bypass": "1"})  # fmt: skip
     client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     assert stack.fake.bodies("/v1/chat/completions")[-1]["messages"][2]["content"] == log
-    plain = openai.OpenAI(base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    plain = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
     stack.fake.script = [retrieve(kit), kit.Text("ok")]
     plain.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     requests = kit.proxy_requests(stack, 2)
@@ -252,7 +254,7 @@ def test_responses_with_both_calls_owe_ours_to_the_next_request(kit: Any, stack:
         )
 
     stack.fake.script = [both, kit.Text("done")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     if stream:
         with client.responses.stream(model="gpt-4o", input=kit.responses_input(log)) as events:
             first = events.get_final_response()
@@ -282,7 +284,7 @@ def test_chat_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit: Any
         )
 
     stack.fake.script = [both, kit.Text("done"), kit.Text("again")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     messages = kit.chat_messages(log)
     turn = client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message
     assert [c.function.name for c in turn.tool_calls or ()] == ["read_logs"]  # type: ignore[union-attr]
@@ -314,7 +316,7 @@ def test_anthropic_calls_of_ours_in_a_mixed_turn_are_answered_in_the_history(kit
         )
 
     stack.fake.script = [both, kit.Text("done")]
-    client = anthropic.Anthropic(base_url=stack.proxy.url, api_key="k", max_retries=0)
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0)
     messages = kit.anthropic_messages(log)
     reply = client.messages.create(model="claude-x", max_tokens=100, messages=messages)  # type: ignore[arg-type]
     uses = [b for b in reply.content if b.type == "tool_use"]
@@ -354,7 +356,7 @@ def test_chat_streaming_mixed_turn_answers_ours_in_the_history(kit: Any, stack: 
     """Streamed, the client gets its own call; ours is answered in the history it sends next."""
     log = kit.app_log(seed=13)
     stack.fake.script = [both_calls(kit), kit.Text("done"), kit.Text("again")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     messages = kit.chat_messages(log)
     if helper:
         with client.chat.completions.stream(model="gpt-4o", messages=messages) as stream:
@@ -397,7 +399,7 @@ def test_stateless_responses_mixed_turn_answers_ours_in_the_history(
     call and its output go back into the turn that lost them, after the turn's items."""
     log = kit.app_log(seed=14)
     stack.fake.script = [both_calls(kit), kit.Text("done"), kit.Text("again")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     items = kit.responses_input(log)
     if streamed:
         with client.responses.stream(model="gpt-4o", input=items, store=False) as stream:

@@ -17,6 +17,8 @@ import httpx
 import openai
 import pytest
 
+from .conftest import sdk
+
 QUERY = "payment card_declined"
 
 SECRET = "the-original-line-only-client-a-ever-sent"
@@ -52,13 +54,13 @@ def _chat_history(messages: list[Any], turn: Any) -> list[Any]:
 def test_a_replayed_chat_history_under_another_key_gets_nothing_of_the_first(kit: Any, stack: Any) -> None:
     messages = kit.chat_messages(_log(kit, 21))
     stack.fake.script = [_mixed(kit), kit.Text("done"), kit.Text("done"), kit.Text("done")]
-    a = openai.OpenAI(base_url=stack.openai_url, api_key="key-a", max_retries=0)
+    a = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-a", max_retries=0)
     turn = a.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message
     assert turn.tool_calls
     assert turn.tool_calls[0].id == "call_1"  # the fake's ids are reused by design
     history = _chat_history(messages, turn)
 
-    b = openai.OpenAI(base_url=stack.openai_url, api_key="key-b", max_retries=0)
+    b = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-b", max_retries=0)
     own = _chat_history(kit.chat_messages(kit.app_log(seed=31)), turn)  # B's own log, the same ids
     b.chat.completions.create(model="gpt-4o", messages=own)
     assert SECRET not in json.dumps(stack.fake.bodies("/v1/chat/completions")[-1])
@@ -80,7 +82,7 @@ def _ours(body: dict[str, Any]) -> list[str]:
 def test_a_replayed_anthropic_history_under_another_key_gets_nothing(kit: Any, stack: Any) -> None:
     messages = kit.anthropic_messages(_log(kit, 22))
     stack.fake.script = [_mixed(kit), kit.Text("done"), kit.Text("done")]
-    a = anthropic.Anthropic(base_url=stack.proxy.url, api_key="key-a", max_retries=0)
+    a = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="key-a", max_retries=0)
     reply = a.messages.create(model="claude-x", max_tokens=100, messages=messages)  # type: ignore[arg-type]
     uses = [b for b in reply.content if b.type == "tool_use"]
     history = [
@@ -88,7 +90,7 @@ def test_a_replayed_anthropic_history_under_another_key_gets_nothing(kit: Any, s
         {"role": "assistant", "content": [b.model_dump() for b in reply.content]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "ok"}]},
     ]
-    b = anthropic.Anthropic(base_url=stack.proxy.url, api_key="key-b", max_retries=0)
+    b = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="key-b", max_retries=0)
     b.messages.create(model="claude-x", max_tokens=100, messages=history)  # type: ignore[arg-type]
     sent = stack.fake.bodies("/v1/messages")[-1]["messages"]
     assert [b["name"] for b in sent[3]["content"] if b["type"] == "tool_use"] == ["run_tests"]
@@ -102,11 +104,11 @@ def test_a_replayed_anthropic_history_under_another_key_gets_nothing(kit: Any, s
 
 def test_another_keys_previous_response_id_carries_nothing(kit: Any, stack: Any) -> None:
     stack.fake.script = [_mixed(kit, "input"), kit.Text("done"), kit.Text("done")]
-    a = openai.OpenAI(base_url=stack.openai_url, api_key="key-a", max_retries=0)
+    a = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-a", max_retries=0)
     first = a.responses.create(model="gpt-4o", input=kit.responses_input(_log(kit, 23)))  # type: ignore[arg-type]
     call = next(o for o in first.output if o.type == "function_call")
     output = {"type": "function_call_output", "call_id": call.call_id, "output": "tests pass"}
-    b = openai.OpenAI(base_url=stack.openai_url, api_key="key-b", max_retries=0)
+    b = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-b", max_retries=0)
     b.responses.create(model="gpt-4o", previous_response_id=first.id, input=[output])  # type: ignore[list-item]
     sent = stack.fake.bodies("/v1/responses")[-1]
     assert sent["input"] == [output]  # forwarded as B sent it: the provider refuses B's access itself
@@ -120,13 +122,13 @@ def test_credential_scope_keeps_a_ref_from_another_key(kit: Any, store_url: str,
     stack = kit.make_stack(store_url, scope="credential" if scoped else "shared")
     try:
         log = _log(kit, 24)
-        a = openai.OpenAI(base_url=stack.openai_url, api_key="key-a", max_retries=0)
+        a = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-a", max_retries=0)
         stack.fake.script = [kit.Text("noted")]
         a.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
         ref = kit.REF.search(json.dumps(stack.fake.bodies("/v1/chat/completions")[-1]))
         assert ref
         # B names A's ref in its own messages (with a tool result long enough to be compressed)
-        b = openai.OpenAI(base_url=stack.openai_url, api_key="key-b", max_retries=0)
+        b = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="key-b", max_retries=0)
         stack.fake.script = [kit.Calls([("headroom_retrieve", {"ref": ref[1]})]), kit.Text("ok")]
         messages = kit.chat_messages(kit.app_log(seed=25))
         messages[0]["content"] = f"see [… 3 lines omitted; headroom_retrieve ref={ref[1]}]"
@@ -178,8 +180,8 @@ def test_two_proxy_processes_on_one_store_share_the_conversation_state(
     processes = [_proxy_process(kit, upstream.url, store_url, tmp_path) for _ in range(2)]
     try:
         (_, one), (_, two) = processes
-        first = openai.OpenAI(base_url=f"{one}/v1", api_key="key-a", max_retries=0)
-        second = openai.OpenAI(base_url=f"{two}/v1", api_key="key-a", max_retries=0)
+        first = sdk(openai.OpenAI, base_url=f"{one}/v1", api_key="key-a", max_retries=0)
+        second = sdk(openai.OpenAI, base_url=f"{two}/v1", api_key="key-a", max_retries=0)
         messages = kit.chat_messages(_log(kit, 26))
         fake.script = [_mixed(kit), kit.Text("done"), kit.Text("done")]
         turn = first.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message

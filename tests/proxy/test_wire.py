@@ -11,6 +11,7 @@ import httpx
 import openai
 import pytest
 
+from .conftest import sdk
 from .test_flows import retrieve
 
 
@@ -64,7 +65,7 @@ def test_retrieval_rounds_are_logged_without_bodies(
     caplog.set_level(logging.INFO, logger="headroom")
     log = kit.app_log(seed=21)
     stack.fake.script = [retrieve(kit), kit.Text("done")]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="sk-secret", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-secret", max_retries=0)
     client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
     rounds = [r.getMessage() for r in caplog.records if "retrieval round" in r.getMessage()]
     assert rounds == [
@@ -82,7 +83,7 @@ def test_a_rejected_follow_up_is_logged(kit: Any, stack: Any, caplog: pytest.Log
         return ask(body)
 
     stack.fake.script = [then_refuse]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(kit.app_log(seed=22)))
     assert any("upstream answered 400 to the follow-up after retrieval round 1" in r.getMessage()
@@ -94,13 +95,13 @@ def test_the_output_shaper_is_off_by_default_and_appended_last_when_on(kit: Any,
     from headroom_proxy._settings import OUTPUT_SHAPER
 
     chat = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hi"}]
-    client = openai.OpenAI(base_url=stack.openai_url, api_key="k", max_retries=0)
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="k", max_retries=0)
     client.chat.completions.create(model="m", messages=chat)  # type: ignore[arg-type]
     assert stack.fake.bodies("/v1/chat/completions")[-1]["messages"] == chat  # off: nothing added
     shaped = kit.make_stack(store_url.replace(".db", "-shaped.db"), output_shaper=True)
     try:
-        openai_client = openai.OpenAI(base_url=shaped.openai_url, api_key="k", max_retries=0)
-        claude = anthropic.Anthropic(base_url=shaped.proxy.url, api_key="k", max_retries=0)
+        openai_client = sdk(openai.OpenAI, base_url=shaped.openai_url, api_key="k", max_retries=0)
+        claude = sdk(anthropic.Anthropic, base_url=shaped.proxy.url, api_key="k", max_retries=0)
         system = [{"type": "text", "text": "Be careful.", "cache_control": {"type": "ephemeral"}}]
         for _ in range(2):  # the same bytes on every request
             openai_client.chat.completions.create(model="m", messages=chat)  # type: ignore[arg-type]
