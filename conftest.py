@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,11 +129,23 @@ def matching_lines(text: str, query: str) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(text.splitlines(), 1) if all(w in line.lower() for w in words)]
 
 
+def _grade(line: str, word: str) -> int:
+    """The contract's grade of one query word in a line: 3 exact-case whole word, 2 whole word, 1 part."""
+    for grade, flags in ((3, 0), (2, re.I)):
+        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", line, flags):
+            return grade
+    return 1
+
+
 def expected_retrieval(text: str, query: str) -> str:
-    """The exact text of ``retrieve(ref, query)`` for a query with fewer than 200 matching lines."""
+    """The exact text of ``retrieve(ref, query)`` when every match fits on one page and no query word
+    is a log level: the matching lines, best graded first, then in file order."""
     found = matching_lines(text, query)
+    grades = {n: [_grade(line, word) for word in query.split()] for n, line in found}
+    found.sort(key=lambda pair: (-min(grades[pair[0]]), -sum(grades[pair[0]]), pair[0]))
     total = len(text.splitlines())
-    head = f'[headroom_retrieve: {len(found)} of {total} lines match "{query}"; showing {len(found)}]'
+    shown = f"showing {len(found)}, ranked 1-{len(found)}" if found else "showing 0"
+    head = f'[headroom_retrieve: {len(found)} of {total} lines match "{query}"; {shown}]'
     return "\n".join([head, *(f"{n}\t{line}" for n, line in found)])
 
 

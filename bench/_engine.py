@@ -41,7 +41,7 @@ class EngineLike(Protocol):
         path: str | None = None,
     ) -> CompressedLike: ...
 
-    def retrieve(self, ref: str, query: str | None = None) -> str: ...
+    def retrieve(self, ref: str, query: str | None = None, *, offset: int = 0) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class IdentityEngine:
     ) -> CompressedLike:
         return _Unchanged(text, kind or "text")
 
-    def retrieve(self, ref: str, query: str | None = None) -> str:
+    def retrieve(self, ref: str, query: str | None = None, *, offset: int = 0) -> str:
         raise KeyError(f"the identity engine holds no refs ({ref})")
 
 
@@ -144,8 +144,8 @@ class Engine:
         self.name = name
         self.count, self._encode, self.exact_tokens = count_tokens_function()
 
-    def retrieve(self, ref: str, query: str | None = None) -> str:
-        return self.impl.retrieve(ref, query=query)
+    def retrieve(self, ref: str, query: str | None = None, offset: int = 0) -> str:
+        return self.impl.retrieve(ref, query=query, offset=offset)
 
     def encode_ms(self, text: str, runs: int) -> float:
         """Median ms of one tiktoken encode of ``text``, after a warm-up."""

@@ -11,11 +11,12 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._core import Check, Context, Kind, Section, read_text, round_trip_check, share, summarize
 from ._format import HEAD_COLUMNS, TAIL_COLUMNS, fmt_frac, fmt_pct, head_cells, mark, plain, tail_cells
-from ._retrieval import RetrievalCheck, check_line_retrieval, split_lines
+from ._retrieval import Page, RetrievalCheck, check_line_retrieval, parse_page, split_lines
 
 CRITICAL_LEVELS = frozenset({"error", "fatal", "severe", "critical"})
 WARNING_LEVELS = frozenset({"warn", "warning"})
@@ -177,6 +178,64 @@ def check_query(retrieved: str, query: LogQuery, raw_lines: list[str]) -> Retrie
     return check
 
 
+LEVEL_QUERY_LEVELS = CRITICAL_LEVELS | WARNING_LEVELS | {"e", "w", "f"}  # logcat letters too
+_GROUP = re.compile(r"^  ×(\d+) line (\d+): (.*)$")
+
+
+def level_queries(records: list[LogRecord]) -> dict[str, set[int]]:
+    """The warning-or-worse levels of the ground truth, as written, with the line ids of each."""
+    found: dict[str, set[int]] = {}
+    for record in records:
+        level = (record.level or "").strip()
+        if level.lower() in LEVEL_QUERY_LEVELS:
+            found.setdefault(level, set()).add(record.line_id)
+    return found
+
+
+def check_level_query(
+    fetch: Callable[[int], str], level: str, level_lines: set[int], records: list[LogRecord], raw: list[str]
+) -> tuple[bool, str]:
+    """``retrieve(ref, query=<level>)``, every page read: the lines of that level come first (all of
+    them), every row is an original line, and the first page's summary (when the matches do not all
+    fit on it) shows every template of that level: a group whose first line is of that event, or whose
+    template covers one of its lines (the template-coverage rule)."""
+    order: list[int] = []
+    pages: list[Page] = []
+    offset = 0
+    for _ in range(500):
+        page = parse_page(fetch(offset))
+        if isinstance(page, str):
+            return False, page
+        for label, text in page.rows:
+            if not label.isdigit() or not 0 < int(label) <= len(raw) or raw[int(label) - 1] != text:
+                return False, f"row {label[:20]!r} is not an original line"
+            order.append(int(label))
+        pages.append(page)
+        if page.next_offset is None:
+            break
+        offset = page.next_offset
+    if set(order[: len(level_lines)]) != level_lines:
+        missing = len(level_lines - set(order[: len(level_lines)]))
+        return False, f"{missing} of {len(level_lines)} {level} lines not among the first"
+    if len(order) != len(set(order)):
+        return False, "a line is shown twice"
+    if len(pages) == 1 and not pages[0].summary:
+        return True, f"{len(level_lines)} first, on one page"
+    by_line = {r.line_id: r for r in records}
+    events = {by_line[n].event_id for n in level_lines}
+    groups = [m.groups() for m in map(_GROUP.match, pages[0].summary) if m is not None]
+    covered = {by_line[int(line)].event_id for _, line, _ in groups if int(line) in by_line}
+    templates = [t for t in (compile_template(text) for _, _, text in groups) if t is not None]
+    for eid in events - covered:
+        recs = [r for r in records if r.event_id == eid and r.line_id in level_lines]
+        words = template_words(recs[0].template)
+        if any(template_covers(t, raw[r.line_id - 1], words) for t in templates for r in recs):
+            covered.add(eid)
+    if not events <= covered:
+        return False, f"summary shows {len(events & covered)} of {len(events)} {level} templates"
+    return True, f"{len(level_lines)} first, {len(pages)} pages, {len(events)} templates in the summary"
+
+
 def _query_result(
     ctx: Context, ref: str | None, changed: bool, query: LogQuery | None, raw: list[str]
 ) -> tuple[bool | None, dict[str, object]]:
@@ -199,12 +258,32 @@ def _query_result(
     return check.passed, info
 
 
+def _level_results(
+    ctx: Context, ref: str | None, records: list[LogRecord], raw: list[str]
+) -> dict[str, tuple[bool, str]]:
+    results: dict[str, tuple[bool, str]] = {}
+    for level, line_ids in level_queries(records).items():
+        if ref is None:
+            results[level] = (False, "no ref")
+            continue
+
+        def fetch(offset: int, query: str = level, ref: str = ref) -> str:
+            return ctx.engine.retrieve(ref, query=query, offset=offset)
+
+        try:
+            results[level] = check_level_query(fetch, level, line_ids, records, raw)
+        except Exception as exc:  # a failing retrieve is a failed check, reported on the row
+            results[level] = (False, f"{type(exc).__name__}: {exc}"[:200])
+    return results
+
+
 def run(ctx: Context) -> Section:
     """Compress every loghub file without a query and judge the output against its ground truth."""
     columns = ["file", *HEAD_COLUMNS, "critical tmpl", "templates", "query word", "query", "shown/tmpl"]
+    columns.append("level queries")
     section = Section("log", "log: loghub 2k files, no query", [*columns, *TAIL_COLUMNS], text_columns=1)
     files: list[dict[str, object]] = []
-    measurements, shares, queries = [], [], []
+    measurements, shares, queries, levels_ok = [], [], [], []
     critical_total = [0, 0]
     for path in sorted((ctx.data_dir / "logs").glob("*_2k.log")):
         text = read_text(path)
@@ -217,6 +296,8 @@ def run(ctx: Context) -> Section:
         templates = template_coverage(records, raw_lines, m.text)
         query = pick_query(records, raw_lines)
         query_ok, query_info = _query_result(ctx, m.ref, m.text != text, query, raw_lines)
+        level_results = _level_results(ctx, m.ref, records, raw_lines)
+        levels_ok += [passed for passed, _ in level_results.values()]
         if critical:
             critical_total = [critical_total[0] + critical[0], critical_total[1] + critical[1]]
         t_share = share(templates.covered, templates.total)
@@ -237,6 +318,9 @@ def run(ctx: Context) -> Section:
                 "template_coverage": t_share,
                 "query": query_info,
                 "query_passed": query_ok,
+                "level_queries": {
+                    level: {"passed": ok, "detail": why} for level, (ok, why) in level_results.items()
+                },
             }
         )
         shown = query_info.get("shown")
@@ -252,6 +336,7 @@ def run(ctx: Context) -> Section:
                 plain(query.word) if query else "-",
                 "n/a" if query_ok is None else mark("pass" if query_ok else "FAIL", query_ok),
                 f"{shown}/{len(query.event_lines)}" if query and shown is not None else "-",
+                " ".join(mark(level, ok) for level, (ok, _) in level_results.items()) or "n/a",
                 *tail_cells(summarize([m])),
             ]
         )
@@ -270,6 +355,7 @@ def run(ctx: Context) -> Section:
                 f"{sum(1 for q in queries if q)}/{sum(1 for q in queries if q is not None)} pass", queries_ok
             ),
             "",
+            mark(f"{sum(levels_ok)}/{len(levels_ok)} pass", all(levels_ok)),
             *tail_cells(group),
         ]
     )
@@ -279,6 +365,11 @@ def run(ctx: Context) -> Section:
         Check("log critical-template coverage 100%", crit_ok, fmt_frac(*critical_total)),
         Check("log template coverage >= 95% on every file", min_share >= TEMPLATE_TARGET, fmt_pct(min_share)),
         Check("log query retrieval on every file", queries_ok, ""),
+        Check(
+            "log level query: that level's lines first, its templates in the summary",
+            all(levels_ok),
+            f"{sum(levels_ok)}/{len(levels_ok)}",
+        ),
         round_trip_check("log", group),
     ]
     section.data = {"summary": group.as_json(), "files": files}

@@ -26,7 +26,7 @@ def test_the_toolkit_defines_the_cores_tool(agno_hr: Headroom) -> None:
     assert function.description is not None
     assert function.description.startswith(spec["description"])
     assert function.parameters["required"] == ["ref"]
-    assert set(function.parameters["properties"]) == {"ref", "query"}
+    assert set(function.parameters["properties"]) == {"ref", "query", "offset", "lines"}
     assert "headroom_retrieve" in tools.get_async_functions()
 
 
@@ -38,6 +38,12 @@ def test_the_toolkit_answers_and_never_raises(outputs: Any, agno_hr: Headroom) -
     assert tools.headroom_retrieve(ref) == log
     query = "payment card_declined"
     assert asyncio.run(tools.aheadroom_retrieve(ref, query)) == outputs.expected_retrieval(log, query)
+    page = tools.headroom_retrieve(ref, lines="2-3").splitlines()
+    assert page == [
+        f"[headroom_retrieve: lines 2-3 of {len(log.splitlines())}]",
+        *(f"{n}\t{log.splitlines()[n - 1]}" for n in (2, 3)),
+    ]
+    assert "offset must be" in tools.headroom_retrieve(ref, query, offset=-2)
     assert "unknown or has expired" in tools.headroom_retrieve("0123456789abcdef01234567")
     assert "needs a ref" in tools.headroom_retrieve("")
 

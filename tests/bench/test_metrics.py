@@ -20,16 +20,18 @@ from bench._json import anomaly_retention, key_coverage, key_paths, key_visible
 from bench._json import pick_query as pick_json_query
 from bench._log import (
     LogRecord,
+    check_level_query,
     compile_template,
     critical_coverage,
     critical_lines,
+    level_queries,
     parse_structured,
     pick_query,
     template_coverage,
     template_covers,
     template_words,
 )
-from bench._retrieval import check_line_retrieval, split_lines
+from bench._retrieval import check_line_retrieval, page_through, split_lines
 from bench._search import parse_hits, pick_queries, search_coverage
 from bench._text import (
     BM25Baseline,
@@ -159,19 +161,71 @@ def _retrieval(header: str, *numbers: int, lines: list[str]) -> str:
 
 def test_line_retrieval_checks(log: LogFixture) -> None:
     _, lines, _ = log
-    full = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 2]'
+    full = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 2, ranked 1-2]'
     assert check_line_retrieval(_retrieval(full, 3, 5, lines=lines), "refused", lines).passed
-    capped = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 1]'
-    first = check_line_retrieval(_retrieval(capped, 3, lines=lines), "refused", lines)
+    assert check_line_retrieval(_retrieval(full, 5, 3, lines=lines), "refused", lines).passed  # ranked
+    capped = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 1, ranked 1-1; 1 more: offset=1]'
+    first = check_line_retrieval(_retrieval(capped, 5, lines=lines), "refused", lines)
     assert first.passed
     assert first.capped
-    assert not check_line_retrieval(_retrieval(capped, 5, lines=lines), "refused", lines).passed
+    uncounted = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 1, ranked 1-1]'
+    assert not check_line_retrieval(_retrieval(uncounted, 3, lines=lines), "refused", lines).passed
     assert not check_line_retrieval(_retrieval(full, 3, lines=lines), "refused", lines).passed
     wrong_number = full + f"\n3\t{lines[2]}\n4\t{lines[4]}"
     assert not check_line_retrieval(wrong_number, "refused", lines).passed
     assert not check_line_retrieval("3\tsomething", "refused", lines).passed
     nothing = '[headroom_retrieve: 2 of 7 lines match "refused"; showing 0]'
     assert not check_line_retrieval(nothing, "refused", lines).passed
+    summary = "\n".join([capped, "templates of the matches (count, first, template):", "  ×2 line 3: x",
+                         "matches, best first:", f"3\t{lines[2]}"])  # fmt: skip
+    assert check_line_retrieval(summary, "refused", lines).passed
+
+
+def test_paging_must_show_every_match_once(log: LogFixture) -> None:
+    _, lines, _ = log
+    pages = {
+        0: _retrieval('[headroom_retrieve: 2 of 7 lines match "refused"; showing 1, ranked 1-1; 1 more: offset=1]',
+                      5, lines=lines),
+        1: _retrieval('[headroom_retrieve: 2 of 7 lines match "refused"; showing 1, ranked 2-2]', 3, lines=lines),
+    }  # fmt: skip
+    check, order, read = page_through(pages.__getitem__, "refused", lines)
+    assert check.passed
+    assert order == [5, 3]
+    assert len(read) == 2
+    pages[1] = pages[1].replace("\n3\t", "\n5\t").replace(lines[2], lines[4])
+    assert not page_through(pages.__getitem__, "refused", lines)[0].passed
+
+
+def test_level_queries_want_that_level_first_and_its_templates_summarised(log: LogFixture) -> None:
+    _, lines, records = log
+    assert level_queries(records) == {"ERROR": {3, 4, 5}, "WARN": {6}}
+    head = '[headroom_retrieve: 4 of 7 lines match "ERROR"; showing {k}, ranked 1-{k}{more}]'
+
+    def answer(*numbers: int, summary: list[str] | None = None, more: str = "") -> str:
+        page = _retrieval(head.format(k=len(numbers), more=more), *numbers, lines=lines)
+        if summary is None:
+            return page
+        top, _, rest = page.partition("\n")
+        return "\n".join([top, "templates of the matches (count, first, template):", *summary,
+                          "matches, best first:", rest])  # fmt: skip
+
+    one_page = answer(4, 3, 5, 7)
+    assert check_level_query(lambda _: one_page, "ERROR", {3, 4, 5}, records, lines)[0]
+    late = answer(4, 7, 3, 5)
+    assert not check_level_query(lambda _: late, "ERROR", {3, 4, 5}, records, lines)[0]
+    groups = [
+        "  ×2 line 3: Connection refused by database <*>",
+        "  ×1 line 4: Disk quota exceeded for volume data01",
+    ]
+    paged = answer(3, 4, summary=groups, more="; 2 more: offset=2")
+    rest = '[headroom_retrieve: 4 of 7 lines match "ERROR"; showing 2, ranked 3-4]\n' + "\n".join(
+        f"{n}\t{lines[n - 1]}" for n in (5, 7)
+    )
+    fetch = {0: paged, 2: rest}.__getitem__
+    assert check_level_query(fetch, "ERROR", {3, 4, 5}, records, lines)[0]
+    thin = answer(3, 4, summary=groups[:1], more="; 2 more: offset=2")
+    verdict = check_level_query({0: thin, 2: rest}.__getitem__, "ERROR", {3, 4, 5}, records, lines)
+    assert verdict == (False, "summary shows 1 of 2 ERROR templates")
 
 
 # --- json ----------------------------------------------------------------------------------------------

@@ -103,6 +103,11 @@ def test_the_retrieve_tool(kit: Any, li_hr: Headroom) -> None:
     assert ref is not None
     assert tool.call(ref=ref).content == log
     assert asyncio.run(tool.acall(ref=ref, query=QUERY)).content == kit.expected_retrieval(log, QUERY)
+    assert set(parameters["properties"]) == {"ref", "query", "offset", "lines"}
+    page = tool.call(ref=ref, query=QUERY, offset=1).content
+    assert page.startswith(kit.expected_retrieval(log, QUERY).splitlines()[0].split(";")[0])
+    assert page.splitlines()[1:] == kit.expected_retrieval(log, QUERY).splitlines()[2:]
+    assert tool.call(ref=ref, lines="1").content.splitlines()[1] == f"1\t{log.splitlines()[0]}"
     assert "unknown or has expired" in tool.call(ref="0123456789abcdef01234567").content
     with pytest.raises(ConfigError, match="not both"):
         headroom_retrieve_tool(headroom=li_hr, config=Config())

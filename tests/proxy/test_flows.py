@@ -17,13 +17,14 @@ QUERY = "payment card_declined"
 REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")  # also Kit.REF
 
 
-def retrieve(kit: Any, query: str = QUERY) -> Any:
+def retrieve(kit: Any, query: str | None = QUERY, **more: Any) -> Any:
     """A scripted model turn: call headroom_retrieve with the ref found in the request."""
 
     def reply(body: dict[str, Any]) -> Any:
         found = REF.search(json.dumps(body.get("messages") or body.get("input")))
         assert found, "the upstream request carries no retrieve marker"
-        return kit.Calls([("headroom_retrieve", {"ref": found[1], "query": query})])
+        arguments = {"ref": found[1], **({"query": query} if query else {}), **more}
+        return kit.Calls([("headroom_retrieve", arguments)])
 
     return reply
 
@@ -64,6 +65,27 @@ def test_chat_completions(kit: Any, stack: Any) -> None:
     check_upstream(stack, "/v1/chat/completions", log, chat_tool_text)
     headers = stack.fake.received[0][1]
     assert headers["authorization"] == "Bearer sk-test"  # authentication passes through untouched
+
+
+def test_a_line_range_and_a_page_reach_the_model(kit: Any, stack: Any) -> None:
+    log = kit.app_log(seed=5)
+    lines = log.splitlines()
+    stack.fake.script = [
+        retrieve(kit, None, lines="40-44"),
+        retrieve(kit, QUERY, offset=1),
+        kit.Text("Seen."),
+    ]
+    client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    completion = client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
+    assert completion.choices[0].message.content == "Seen."
+    bodies = stack.fake.bodies("/v1/chat/completions")
+    schema = next(t for t in bodies[0]["tools"] if t["function"]["name"] == "headroom_retrieve")
+    assert {"offset", "lines"} <= set(schema["function"]["parameters"]["properties"])
+    ranged = bodies[1]["messages"][-1]["content"]
+    assert ranged.splitlines() == ["[headroom_retrieve: lines 40-44 of 2000]", *(
+        f"{n}\t{lines[n - 1]}" for n in range(40, 45))]  # fmt: skip
+    paged = bodies[2]["messages"][-1]["content"]
+    assert paged.splitlines()[1:] == kit.expected_retrieval(log, QUERY).splitlines()[2:]
 
 
 def test_chat_completions_streaming(kit: Any, stack: Any) -> None:

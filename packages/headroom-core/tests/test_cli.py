@@ -52,7 +52,25 @@ def test_compress_json_output_and_retrieve_round_trip(runner: CliRunner, log_fil
     assert back.exit_code == 0
     assert back.stdout == LOG
     matches = runner.invoke(main, ["retrieve", payload["ref"], "--query", "ERROR"])
-    assert matches.stdout.startswith('[headroom_retrieve: 13 of 500 lines match "ERROR"; showing 13]')
+    assert matches.stdout.startswith(
+        '[headroom_retrieve: 13 of 500 lines match "ERROR"; showing 13, ranked 1-13]'
+    )
+
+
+def test_retrieve_pages_lines_and_refuses_a_bad_range_in_one_line(runner: CliRunner, log_file: Path) -> None:
+    ref = json.loads(runner.invoke(main, ["compress", str(log_file), "--json"]).stdout)["ref"]
+    page = runner.invoke(main, ["retrieve", ref, "--lines", "3-4"])
+    assert page.exit_code == 0
+    assert page.stdout.splitlines() == ["[headroom_retrieve: lines 3-4 of 500]", *(
+        f"{n}\t{line}" for n, line in zip((3, 4), LOG.splitlines()[2:4], strict=True))]  # fmt: skip
+    later = runner.invoke(main, ["retrieve", ref, "--query", "ERROR", "--offset", "10"])
+    assert later.stdout.startswith(
+        '[headroom_retrieve: 13 of 500 lines match "ERROR"; showing 3, ranked 11-13]'
+    )
+    bad = runner.invoke(main, ["retrieve", ref, "--lines", "9-3"])
+    assert bad.exit_code == 2
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert 'lines must be a 1-based range such as "120-180"' in bad.stderr
 
 
 def test_compress_reads_standard_input_and_keeps_bytes(runner: CliRunner) -> None:

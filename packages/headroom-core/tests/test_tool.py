@@ -3,7 +3,7 @@ from __future__ import annotations
 import headroom
 import pytest
 from headroom import ConfigError
-from headroom._tool import parse_arguments
+from headroom._tool import RetrieveRequest, parse_arguments
 
 
 def test_openai_chat_completions_shape() -> None:
@@ -11,7 +11,7 @@ def test_openai_chat_completions_shape() -> None:
     assert tool["type"] == "function"
     assert tool["function"]["name"] == "headroom_retrieve"
     assert tool["function"]["parameters"]["required"] == ["ref"]
-    assert set(tool["function"]["parameters"]["properties"]) == {"ref", "query"}
+    assert set(tool["function"]["parameters"]["properties"]) == {"ref", "query", "offset", "lines"}
 
 
 def test_other_shapes_share_one_definition() -> None:
@@ -38,7 +38,12 @@ def test_unknown_formats_are_refused() -> None:
 
 
 def test_arguments_parse_from_objects_and_json() -> None:
-    assert parse_arguments({"ref": "a" * 24, "query": " "}) == ("a" * 24, None)
-    assert parse_arguments('{"ref": "b", "query": "x y"}') == ("b", "x y")
+    assert parse_arguments({"ref": "a" * 24, "query": " "}) == RetrieveRequest("a" * 24)
+    assert parse_arguments('{"ref": "b", "query": "x y"}') == RetrieveRequest("b", "x y")
+    assert parse_arguments({"ref": "c", "offset": "60", "lines": "120-180"}) == RetrieveRequest(
+        "c", None, 60, (120, 180)
+    )
+    assert parse_arguments({"ref": "c", "offset": 2.0, "lines": "7-"}).lines == (7, None)
+    assert parse_arguments({"ref": "c", "lines": 7, "offset": None}) == RetrieveRequest("c", None, 0, (7, 7))
     with pytest.raises(ValueError, match="needs a ref"):
         parse_arguments({"query": "x"})

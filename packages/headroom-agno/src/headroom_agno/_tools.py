@@ -24,14 +24,17 @@ _DOC = f"""{_SPEC["description"]}
 Args:
     ref: {_PROPERTIES["ref"]["description"]}
     query: {_PROPERTIES["query"]["description"]}
+    offset: {_PROPERTIES["offset"]["description"]}
+    lines: {_PROPERTIES["lines"]["description"]}
 
 Returns:
-    str: the original, the matching lines or records, or a message saying why there are none.
+    str: the original, a page of its matching lines or records or of its lines, or a message saying
+        why there are none.
 """
 
 
 class HeadroomTools(Toolkit):
-    """The ``headroom_retrieve(ref, query=None)`` tool for Agno agents.
+    """The ``headroom_retrieve(ref, query=None, offset=0, lines=None)`` tool for Agno agents.
 
     Args:
         hook: the ``HeadroomHook`` whose results the model will retrieve from (its engine is shared).
@@ -56,11 +59,16 @@ class HeadroomTools(Toolkit):
             **kwargs,
         )
 
-    def headroom_retrieve(self, ref: str, query: str | None = None) -> str:
-        return self.headroom.answer_tool_call({"ref": ref, "query": query})
+    def headroom_retrieve(
+        self, ref: str, query: str | None = None, offset: int = 0, lines: str | None = None
+    ) -> str:
+        return self.headroom.answer_tool_call({"ref": ref, "query": query, "offset": offset, "lines": lines})
 
-    async def aheadroom_retrieve(self, ref: str, query: str | None = None) -> str:
-        return await asyncio.to_thread(self.headroom.answer_tool_call, {"ref": ref, "query": query})
+    async def aheadroom_retrieve(
+        self, ref: str, query: str | None = None, offset: int = 0, lines: str | None = None
+    ) -> str:
+        arguments = {"ref": ref, "query": query, "offset": offset, "lines": lines}
+        return await asyncio.to_thread(self.headroom.answer_tool_call, arguments)
 
     headroom_retrieve.__doc__ = _DOC
     aheadroom_retrieve.__doc__ = _DOC

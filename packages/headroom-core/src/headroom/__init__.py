@@ -79,6 +79,8 @@ def compress(
     return default().compress(messages, query, model, system=system, tools=tools, retrievable=retrievable)
 
 
-def retrieve(ref: str, query: str | None = None) -> str:
+def retrieve(
+    ref: str, query: str | None = None, *, offset: int = 0, lines: str | tuple[int, int | None] | None = None
+) -> str:
     """``Headroom.retrieve`` on the default instance."""
-    return default().retrieve(ref, query)
+    return default().retrieve(ref, query, offset=offset, lines=lines)

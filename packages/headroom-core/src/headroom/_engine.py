@@ -328,18 +328,33 @@ class Headroom:
 
     # --- retrieval -----------------------------------------------------------------------------------
 
-    def retrieve(self, ref: str, query: str | None = None) -> str:
-        """The original behind ``ref``, or with ``query`` only its matching lines or records.
+    def retrieve(
+        self,
+        ref: str,
+        query: str | None = None,
+        *,
+        offset: int = 0,
+        lines: str | tuple[int, int | None] | None = None,
+    ) -> str:
+        """The original behind ``ref``; with ``query``, ``offset`` or ``lines``, one page of it.
+
+        Args:
+            ref: the ref from a marker.
+            query: words every returned line (JSON: record) must contain; matches come best first.
+            offset: matches (without a query: lines) to skip; each page names its next offset.
+            lines: a 1-based inclusive range of the original's lines, ``"120-180"``, ``"120-"`` or
+                ``(120, 180)``; with a query, only matches within it.
 
         Every call is a ledger event (``found``, ``not_found``, or ``failed`` when the store fails).
 
         Raises:
             RefNotFound: the ref is unknown or expired (the message is written for the model).
             StoreError: the store cannot be read.
+            ValueError: ``offset`` is negative or ``lines`` is not a range.
         """
         from ._retrieve import retrieve  # on first use: ``import headroom`` stays light
 
-        return retrieve(self._pipeline, ref, query)
+        return retrieve(self._pipeline, ref, query, offset, lines)
 
     def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""

@@ -21,12 +21,15 @@ RetrieveArgs: type[BaseModel] = create_model(
     "RetrieveArgs",
     ref=(str, Field(description=_PROPERTIES["ref"]["description"])),
     query=(str | None, Field(default=None, description=_PROPERTIES["query"]["description"])),
+    offset=(int, Field(default=0, ge=0, description=_PROPERTIES["offset"]["description"])),
+    lines=(str | None, Field(default=None, description=_PROPERTIES["lines"]["description"])),
 )
 _QUERY_ARGUMENTS = ("query", "question", "q")  # a tool's own search query, when it has one
 
 
 def headroom_retrieve_tool(*, headroom: Headroom | None = None, config: Config | None = None) -> FunctionTool:
-    """``headroom_retrieve(ref, query=None)`` for LlamaIndex agents (``FunctionAgent``, ``ReActAgent``).
+    """``headroom_retrieve(ref, query=None, offset=0, lines=None)`` for LlamaIndex agents
+    (``FunctionAgent``, ``ReActAgent``).
 
     Args:
         headroom: the engine whose store holds the originals (share it with the postprocessor or
@@ -39,11 +42,16 @@ def headroom_retrieve_tool(*, headroom: Headroom | None = None, config: Config |
     """
     hr = engine(headroom, config)
 
-    def headroom_retrieve(ref: str, query: str | None = None) -> str:
-        return hr.answer_tool_call({"ref": ref, "query": query})
+    def headroom_retrieve(
+        ref: str, query: str | None = None, offset: int = 0, lines: str | None = None
+    ) -> str:
+        return hr.answer_tool_call({"ref": ref, "query": query, "offset": offset, "lines": lines})
 
-    async def aheadroom_retrieve(ref: str, query: str | None = None) -> str:
-        return await asyncio.to_thread(hr.answer_tool_call, {"ref": ref, "query": query})
+    async def aheadroom_retrieve(
+        ref: str, query: str | None = None, offset: int = 0, lines: str | None = None
+    ) -> str:
+        arguments = {"ref": ref, "query": query, "offset": offset, "lines": lines}
+        return await asyncio.to_thread(hr.answer_tool_call, arguments)
 
     return FunctionTool.from_defaults(
         fn=headroom_retrieve, async_fn=aheadroom_retrieve, name=_SPEC["name"],

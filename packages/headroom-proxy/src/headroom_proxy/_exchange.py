@@ -107,7 +107,7 @@ class Exchange:
     def answer(self, call: Call) -> str:
         """The tool result for one of the model's retrieval calls."""
         try:
-            ref, _ = parse_arguments(call.arguments)
+            ref = parse_arguments(call.arguments).ref
         except ValueError as exc:
             return str(exc)
         if ref.strip().lower() not in self.allowed:

@@ -159,14 +159,19 @@ def compress(hr: Headroom, file: BinaryIO, query: str | None, kind: Kind | None,
 
 @main.command()
 @click.argument("ref")
-@click.option("--query", "-q", default=None, help="Only the lines or records containing every word.")
+@click.option("--query", "-q", default=None, help="Only lines or records holding every word, best first.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many matches (or lines).")
+@click.option("--lines", "-n", default=None, help='Only this 1-based line range, like "120-180" or "120-".')
 @click.pass_obj
-def retrieve(hr: Headroom, ref: str, query: str | None) -> None:
-    """Print the original behind REF, or only what matches --query."""
+def retrieve(hr: Headroom, ref: str, query: str | None, offset: int, lines: str | None) -> None:
+    """Print the original behind REF, or one page of it: --query matches, --lines, --offset."""
     try:
-        text = hr.retrieve(ref, query)
+        text = hr.retrieve(ref, query, offset=offset, lines=lines)
     except RefNotFound as exc:
         _stderr.print(str(exc), markup=False)
+        sys.exit(2)
+    except ValueError as exc:
+        _stderr.print(f"headroom: {exc}", markup=False)
         sys.exit(2)
     except HeadroomError as exc:
         _stderr.print(f"headroom: {exc}", markup=False)
