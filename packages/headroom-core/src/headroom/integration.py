@@ -4,7 +4,8 @@
 something else (a framework adapter, a proxy, an MCP server, a benchmark). Everything here is part of
 the contract in ``docs/ARCHITECTURE.md``; nothing outside ``headroom-core`` imports ``headroom._*``.
 
-- The retrieve tool: ``TOOL_NAME``, ``retrieve_tool`` in every ``ToolFormat``, ``parse_arguments``.
+- The retrieve tool: ``TOOL_NAME``, ``retrieve_tool`` in every ``ToolFormat``, ``parse_arguments`` (a
+  ``RetrieveRequest``).
 - Refs and markers: ``make_ref``, ``normalize_ref``, ``MARKER_RE``, ``marker_refs``, ``Marker``.
 - Conversations as blocks: ``read_blocks`` / ``Block`` (what the policy reads out of a provider's
   messages) and ``worth_compressing`` (whether a request could change at all, without counting a token).
@@ -32,7 +33,7 @@ from ._stats.events import Event, EventType, LedgerOutcome
 from ._stats.recorder import Recorder, RequestOutcome
 from ._store import Original, Store, StoreInfo
 from ._tokens import Tokenizer, get_tokenizer
-from ._tool import parse_arguments, retrieve_tool
+from ._tool import RetrieveRequest, parse_arguments, retrieve_tool
 from ._types import KINDS, SOURCES, TOOL_FORMATS, Kind, Outcome, ResultKind, Source, ToolFormat
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Recorder",
     "RequestOutcome",
     "ResultKind",
+    "RetrieveRequest",
     "Role",
     "Source",
     "Store",
