@@ -237,7 +237,7 @@ def rank(
 
 
 _TERM = re.compile(r"[\w.$/-]*\w")
-_VOCABULARY_CHARS = 4_000_000  # suggestions read the first few MB: enough to know a log's words
+_VOCABULARY_CHARS = 1_000_000  # suggestions read the first MB: enough to know a log's words
 
 
 def closest_terms(texts: Sequence[str], word: str, limit: int = 3) -> list[tuple[str, int]]:

@@ -232,9 +232,13 @@ def _templates(matches: list[Match]) -> list[str]:
     masked = mask("\n".join(match.text for match in matches))
     if len(masked) != len(matches):  # a line never holds a line break; stay safe if one did
         return []
+    refined: dict[str, str] = {}  # refining is the costly part: once per distinct masked line
     signatures: dict[str, list[int]] = {}
     grades: dict[str, int] = {}
-    for index, signature in enumerate(map(refine, masked)):
+    for index, raw in enumerate(masked):
+        signature = refined.get(raw)
+        if signature is None:
+            signature = refined[raw] = refine(raw)
         seen = signatures.get(signature)
         if seen is None:
             signatures[signature] = [1, index, index]
