@@ -6,11 +6,11 @@ Go (top-level functions, methods, type declarations, interfaces, classes, enums,
 ``const`` arrow functions, and class members), Rust (items at the top level and inside modules, impls and
 traits), Java (types, nested ones too, with their methods and constructors), C++ (functions, out-of-class
 method definitions included, and classes with their member functions, through namespaces and templates)
-and JavaScript (functions, classes, and functions assigned to a variable or a property). A definition's signature is its text from its first token (the
-``export`` keyword or first decorator) up to, not including, its body (``:`` included for Python, the
-opening ``{`` excluded elsewhere; a declaration without a body, such as an overload or a type alias
-without an object body, is all signature), taken line by line: each line stripped, blank lines and
-comment-only lines dropped.
+and JavaScript (functions, classes, and functions assigned to a variable or a property). A definition's
+signature is its text from its first token (the ``export`` keyword or first decorator) up to, not
+including, its body (``:`` included for Python, the opening ``{`` excluded elsewhere; a declaration
+without a body, such as an overload or a type alias without an object body, is all signature), taken
+line by line: each line stripped, blank lines and comment-only lines dropped.
 
 A signature line is visible when it occurs inside one stripped line of the output (so ``func f() error``
 is visible in ``func f() error {``); a definition is recalled when every line of its signature is.
