@@ -78,6 +78,7 @@ _GENERATED = re.compile(
 )
 _CONTEXT = re.compile(r" +")
 _BINARY = re.compile(r"b+")
+_INDEX, _WHO = re.compile("i"), re.compile("f")
 
 
 def _blocks(run: int) -> re.Pattern[str]:
@@ -317,10 +318,10 @@ def _render(
             drop[start:end] = b"\1" * (end - start)
             if not level.context and not (before and after):
                 quiet[start:end] = drop[start:end]  # a hunk's edge: its header's counts tell the cut
-    for unit, kept in (("i", level.metadata), ("f", level.fields)):
+    for pattern, kept in ((_INDEX, level.metadata), (_WHO, level.fields)):
         if not kept:
-            for i in (i for i, kind in enumerate(kinds) if kind == unit):
-                drop[i] = quiet[i] = 1
+            for match in pattern.finditer(kinds):
+                drop[match.start()] = quiet[match.start()] = 1
     if not level.bodies:
         for begin, stop in diff.messages:
             text = [i for i in range(begin, stop) if lines[i].strip()]
