@@ -344,7 +344,10 @@ def _query_scores(
         for suffix in ("", "s", "es", "ed", "ing")
         if _stem(stem + suffix) == stem and stem + suffix not in _STOP
     }
-    hits = [[forms[word] for word in unit_words if word in forms] for unit_words in words]
+    hits = [
+        [] if forms.keys().isdisjoint(unit_words) else [forms[word] for word in unit_words if word in forms]
+        for unit_words in words
+    ]  # most units hold no form: the set test skips them without a Python loop
     count = len(candidates)
     average = sum(len(w) for w in words) / count or 1.0
     frequency = Counter(term for unit_hits in hits for term in set(unit_hits))
@@ -368,7 +371,8 @@ def _query_scores(
             tf[term] = tf.get(term, 0) + 1
         norm = _K1 * (1 - _B + _B * len(unit_words) / average)
         score = sum(idf[t] * n * (_K1 + 1) / (n + norm) for t, n in tf.items())
-        if len(unit_hits) > 1 and bigrams:  # other words read as "" so they break adjacency
+        if len(unit_hits) > 1 and any(first in tf and second in tf for first, second in bigrams):
+            # other words read as "" so they break adjacency
             sequence = [forms.get(word, "") for word in unit_words if word not in _STOP]
             score += _BIGRAM * top_idf * sum(1 for pair in pairwise(sequence) if pair in bigrams)
         score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
