@@ -1,13 +1,16 @@
 """Code benchmark: large real source files, compressed with their file name as a hint (QUALITY.md, code row).
 
 Ground truth comes from parsing the original: Python with ``ast`` (top-level and class-level ``def``,
-``async def`` and ``class``, decorators included), TypeScript and Go with tree-sitter (top-level
-functions, methods, type declarations, interfaces, classes, enums, type aliases, top-level ``const``
-arrow functions, and class members). A definition's signature is its text from its first token (the
-``export`` keyword or first decorator) up to, not including, its body (``:`` included for Python, the
-opening ``{`` excluded elsewhere; a declaration without a body, such as an overload or a type alias
-without an object body, is all signature), taken line by line: each line stripped, blank lines and
-comment-only lines dropped.
+``async def`` and ``class``, decorators included), the brace languages with tree-sitter: TypeScript and
+Go (top-level functions, methods, type declarations, interfaces, classes, enums, type aliases, top-level
+``const`` arrow functions, and class members), Rust (items at the top level and inside modules, impls and
+traits), Java (types, nested ones too, with their methods and constructors), C++ (functions, out-of-class
+method definitions included, and classes with their member functions, through namespaces and templates)
+and JavaScript (functions, classes, and functions assigned to a variable or a property). A definition's
+signature is its text from its first token (the ``export`` keyword or first decorator) up to, not
+including, its body (``:`` included for Python, the opening ``{`` excluded elsewhere; a declaration
+without a body, such as an overload or a type alias without an object body, is all signature), taken
+line by line: each line stripped, blank lines and comment-only lines dropped.
 
 A signature line is visible when it occurs inside one stripped line of the output (so ``func f() error``
 is visible in ``func f() error {``); a definition is recalled when every line of its signature is.
@@ -30,9 +33,12 @@ from ._format import HEAD_COLUMNS, TAIL_COLUMNS, fmt_frac, fmt_pct, head_cells, 
 if TYPE_CHECKING:
     from tree_sitter import Node, Tree
 
-LANGUAGES = {".py": "python", ".ts": "typescript", ".go": "go"}
-RATIO_TARGETS = {"python": 3.0, "typescript": 2.0, "go": 2.0}
-_COMMENT_PREFIXES = {"python": ("#",), "typescript": ("//", "/*", "*"), "go": ("//", "/*", "*")}
+LANGUAGES = {".py": "python", ".ts": "typescript", ".go": "go", ".rs": "rust", ".java": "java",
+             ".cc": "cpp", ".cpp": "cpp", ".js": "javascript"}  # fmt: skip
+RATIO_TARGETS = {"python": 3.0, "typescript": 2.0, "go": 2.0, "rust": 2.0, "java": 2.0, "cpp": 2.0,
+                 "javascript": 2.0}  # fmt: skip
+_C_COMMENTS = ("//", "/*", "*")
+_COMMENT_PREFIXES = {language: ("#",) if language == "python" else _C_COMMENTS for language in RATIO_TARGETS}
 
 
 @dataclass(frozen=True)
@@ -122,18 +128,20 @@ _TS_CLASSES = {"class_declaration", "abstract_class_declaration"}
 _FUNCTION_VALUES = {"arrow_function", "function_expression", "generator_function"}
 
 
+_GRAMMARS = {"go": ("tree_sitter_go", "language"),
+             "typescript": ("tree_sitter_typescript", "language_typescript"),
+             "rust": ("tree_sitter_rust", "language"), "java": ("tree_sitter_java", "language"),
+             "cpp": ("tree_sitter_cpp", "language"),
+             "javascript": ("tree_sitter_javascript", "language")}  # fmt: skip
+
+
 def _parse_tree(source: bytes, language: str) -> Tree:
+    from importlib import import_module
+
     from tree_sitter import Language, Parser
 
-    if language == "go":
-        import tree_sitter_go
-
-        grammar = Language(tree_sitter_go.language())
-    else:
-        import tree_sitter_typescript
-
-        grammar = Language(tree_sitter_typescript.language_typescript())
-    return Parser(grammar).parse(source)
+    module, loader = _GRAMMARS[language]
+    return Parser(Language(getattr(import_module(module), loader)())).parse(source)
 
 
 class _Collector:
@@ -216,13 +224,179 @@ def go_signatures(source: str) -> list[Signature]:
     return out.found
 
 
+# --- rust, java, c++ and javascript (tree-sitter) ------------------------------------------------------
+
+_RUST_ITEMS = {"function_item", "function_signature_item", "struct_item", "enum_item", "union_item",
+               "trait_item", "impl_item", "type_item", "mod_item", "macro_definition"}  # fmt: skip
+_RUST_CONTAINERS = {"impl_item", "trait_item", "mod_item"}
+
+
+def rust_signatures(source: str) -> list[Signature]:
+    """Rust items at the top level and inside modules, impls and traits (functions, types, traits,
+    impls with their generic bounds and ``where`` clauses, macros); attributes and doc comments are not
+    part of a signature."""
+    data = source.encode("utf-8", "surrogateescape")
+    out = _Collector(data, "rust")
+
+    def visit(items: list[Node]) -> None:
+        for node in items:
+            if node.type not in _RUST_ITEMS:
+                continue
+            body = node.child_by_field_name("body")
+            if node.type == "macro_definition":  # the rules are its body
+                body = next((c for c in node.children if c.type in ("{", "(", "[")), None)
+            elif body is not None and body.type not in ("block", "declaration_list", "field_declaration_list",
+                                                         "enum_variant_list"):  # fmt: skip
+                body = None  # a type alias's value, a tuple struct's fields: part of the signature
+            out.add(node.child_by_field_name("name") or node.child_by_field_name("type"), node, body)
+            if node.type in _RUST_CONTAINERS and body is not None:
+                visit(body.named_children)
+
+    visit(_parse_tree(data, "rust").root_node.named_children)
+    return out.found
+
+
+_JAVA_TYPES = {"class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
+               "annotation_type_declaration"}  # fmt: skip
+_JAVA_MEMBERS = {"method_declaration", "constructor_declaration", "compact_constructor_declaration",
+                 "annotation_type_element_declaration"}  # fmt: skip
+
+
+def java_signatures(source: str) -> list[Signature]:
+    """Java types (nested ones too) and their methods and constructors, annotations and modifiers
+    included (they open the declaration); fields are not definitions."""
+    data = source.encode("utf-8", "surrogateescape")
+    out = _Collector(data, "java")
+
+    def visit(nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.type in _JAVA_TYPES:
+                body = node.child_by_field_name("body")
+                out.add(node.child_by_field_name("name"), node, body)
+                if body is not None:
+                    members = body.named_children
+                    declarations = next((c for c in members if c.type == "enum_body_declarations"), None)
+                    visit(declarations.named_children if declarations is not None else members)
+            elif node.type in _JAVA_MEMBERS:
+                out.add(node.child_by_field_name("name"), node, node.child_by_field_name("body"))
+
+    visit(_parse_tree(data, "java").root_node.named_children)
+    return out.found
+
+
+_CPP_TYPES = {"class_specifier", "struct_specifier", "union_specifier", "enum_specifier"}
+_CPP_SCOPES = {"namespace_definition", "linkage_specification"}
+_CPP_NAMES = {"identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name",
+              "type_identifier"}  # fmt: skip
+
+
+def _cpp_function_name(node: Node) -> Node | None:
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type not in _CPP_NAMES:
+        declarator = declarator.child_by_field_name("declarator")
+    return declarator
+
+
+def _cpp_declares_function(node: Node) -> bool:
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None:
+        if declarator.type == "function_declarator":
+            return True
+        declarator = declarator.child_by_field_name("declarator")
+    return False
+
+
+def cpp_signatures(source: str) -> list[Signature]:
+    """C++ functions (out-of-class method definitions such as ``Status DBImpl::Get(...)`` included, a
+    constructor's initializer list being part of its signature), classes, structs, unions and enums with
+    a body, and their member functions (defined or declared), through namespaces, ``extern "C"`` blocks
+    and templates (the ``template <...>`` line opens the signature)."""
+    data = source.encode("utf-8", "surrogateescape")
+    out = _Collector(data, "cpp")
+
+    def visit(nodes: list[Node], in_class: bool) -> None:
+        for statement in nodes:
+            node = statement
+            while node.type == "template_declaration":
+                inner = [c for c in node.named_children if c.type != "template_parameter_list"]
+                if not inner:
+                    break
+                node = inner[0]
+            if node.type in _CPP_SCOPES:
+                body = node.child_by_field_name("body")
+                if body is not None:
+                    visit(body.named_children, False)
+                continue
+            if node.type == "function_definition":
+                out.add(_cpp_function_name(node), statement, node.child_by_field_name("body"))
+                continue
+            specifier = node if node.type in _CPP_TYPES else node.child_by_field_name("type")
+            if specifier is not None and specifier.type in _CPP_TYPES:
+                body = specifier.child_by_field_name("body")
+                if body is not None:
+                    out.add(specifier.child_by_field_name("name"), statement, body)
+                    visit(body.named_children, True)
+                    continue
+            declares = node.type in ("field_declaration", "declaration") and _cpp_declares_function(node)
+            if in_class and declares:
+                out.add(_cpp_function_name(node), statement, None)
+
+    visit(_parse_tree(data, "cpp").root_node.named_children, False)
+    return out.found
+
+
+_JS_BODY = {"function_declaration", "generator_function_declaration", "class_declaration"}
+
+
+def _js_function(value: Node | None) -> bool:
+    return value is not None and value.type in _FUNCTION_VALUES | {"function"}
+
+
+def js_signatures(source: str) -> list[Signature]:
+    """Top-level JavaScript functions and classes (with their methods), variables holding a function,
+    and functions assigned to a property (``res.send = function send(body) {``, ``exports.f = ...``);
+    ``export`` opens the signature where present."""
+    data = source.encode("utf-8", "surrogateescape")
+    out = _Collector(data, "javascript")
+    for statement in _parse_tree(data, "javascript").root_node.named_children:
+        node = statement
+        if statement.type == "export_statement":
+            node = statement.child_by_field_name("declaration") or statement
+        if node.type in _JS_BODY:
+            body = node.child_by_field_name("body")
+            out.add(node.child_by_field_name("name"), statement, body)
+            if node.type == "class_declaration" and body is not None:
+                for member in body.named_children:
+                    if member.type == "method_definition":
+                        name = member.child_by_field_name("name")
+                        out.add(name, member, member.child_by_field_name("body"))
+        elif node.type in ("lexical_declaration", "variable_declaration"):
+            declarators = [d for d in node.named_children if d.type == "variable_declarator"]
+            for declarator in declarators:
+                value = declarator.child_by_field_name("value")
+                if value is not None and _js_function(value):
+                    start = statement if len(declarators) == 1 else declarator
+                    out.add(declarator.child_by_field_name("name"), start, value.child_by_field_name("body"))
+        elif node.type == "expression_statement":
+            value = node.named_children[0] if node.named_children else None
+            left = None
+            while value is not None and value.type == "assignment_expression":  # a = b = function () {}
+                left = left or value.child_by_field_name("left")
+                value = value.child_by_field_name("right")
+            if left is not None and _js_function(value):
+                assert value is not None
+                out.add(left, statement, value.child_by_field_name("body"))
+    return out.found
+
+
+_SIGNATURES = {"python": python_signatures, "typescript": ts_signatures, "go": go_signatures,
+               "rust": rust_signatures, "java": java_signatures, "cpp": cpp_signatures,
+               "javascript": js_signatures}  # fmt: skip
+
+
 def signatures(source: str, language: str) -> list[Signature]:
-    """The ground-truth definitions of ``source`` in ``language`` (python, typescript or go)."""
-    if language == "python":
-        return python_signatures(source)
-    if language == "typescript":
-        return ts_signatures(source)
-    return go_signatures(source)
+    """The ground-truth definitions of ``source`` in ``language`` (a value of ``LANGUAGES``)."""
+    return _SIGNATURES[language](source)
 
 
 # --- the metric ----------------------------------------------------------------------------------------

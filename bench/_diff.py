@@ -187,6 +187,10 @@ def run(ctx: Context) -> Section:
         visible = [visible[0] + coverage.headers[0] + coverage.changed[0],
                    visible[1] + coverage.headers[1] + coverage.changed[1]]  # fmt: skip
         literal = literal_coverage(truth, m.text)
+        value = summarize([m]).ratio or 0.0
+        section.checks.append(
+            Check(f"diff ratio >= {RATIO_TARGET:g}x ({path.name})", value >= RATIO_TARGET, f"{value:.2f}x")
+        )
         section.notes.append(
             f"{path.name}: under the literal rule (only pure hunks > {PURE_HUNK_LIMIT} collapse), "
             f"{fmt_frac(*literal)} changed lines are visible; see bench/_diff.py for why it cannot hold at 2x"

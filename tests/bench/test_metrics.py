@@ -12,7 +12,17 @@ import json
 import pytest
 
 from bench._anomaly import is_id_column, render, retained_records, robust_outliers
-from bench._code import go_signatures, python_parses, python_signatures, signature_recall, ts_signatures
+from bench._code import (
+    cpp_signatures,
+    go_signatures,
+    java_signatures,
+    js_signatures,
+    python_parses,
+    python_signatures,
+    rust_signatures,
+    signature_recall,
+    ts_signatures,
+)
 from bench._core import Summary, ratio, share
 from bench._diff import classify_diff, diff_coverage, literal_coverage
 from bench._html import build_page, html_coverage
@@ -522,6 +532,111 @@ def test_ts_signatures_cover_declarations_and_class_members() -> None:
         ("create", ("static create = (params?: Params): Zod<unknown> =>",)),
         ("parse", ("parse(data: unknown): Out",)),
         ("check", ("abstract check(input: Input): Result",)),
+    ]
+
+
+RUST = """/// Docs.
+#[inline]
+pub fn read<R>(r: &mut R) -> u8
+where
+    R: Read,
+{
+    0
+}
+impl<'a, R: Read + ?Sized> Reader<'a> for Io<R> {
+    type Item = u8;
+    fn next(&mut self) -> u8 { 0 }
+}
+mod private {
+    pub trait Sealed {}
+}
+type Alias = Vec<u8>;
+"""
+
+
+def test_rust_signatures_cover_impls_where_clauses_and_modules() -> None:
+    found = [(s.name, s.lines) for s in rust_signatures(RUST)]
+    assert found == [
+        ("read", ("pub fn read<R>(r: &mut R) -> u8", "where", "R: Read,")),
+        ("Io<R>", ("impl<'a, R: Read + ?Sized> Reader<'a> for Io<R>",)),
+        ("Item", ("type Item = u8;",)),
+        ("next", ("fn next(&mut self) -> u8",)),
+        ("private", ("mod private",)),
+        ("Sealed", ("pub trait Sealed",)),
+        ("Alias", ("type Alias = Vec<u8>;",)),
+    ]
+
+
+JAVA = """@Service
+public class Orders<K extends Comparable<K>> {
+    private int n;
+    @Override
+    public <T> List<T> all(T a,
+                           int b) throws IOException {
+        return null;
+    }
+    enum Kind { A, B; Kind() {} }
+}
+"""
+
+
+def test_java_signatures_cover_annotations_members_and_nested_types() -> None:
+    found = [(s.name, s.lines) for s in java_signatures(JAVA)]
+    assert found == [
+        ("Orders", ("@Service", "public class Orders<K extends Comparable<K>>")),
+        ("all", ("@Override", "public <T> List<T> all(T a,", "int b) throws IOException")),
+        ("Kind", ("enum Kind",)),
+        ("Kind", ("Kind()",)),
+    ]
+
+
+CPP = """namespace db {
+struct Impl::Writer {
+  explicit Writer(int mu) : mu_(mu) {}
+  int Size() const;
+};
+template <class T>
+static void Clip(T* p) { }
+Status Impl::Get(const Options& o,
+                 Slice key) {
+  return Status();
+}
+}  // namespace db
+"""
+
+
+def test_cpp_signatures_cover_out_of_class_definitions_and_members() -> None:
+    found = [(s.name, s.lines) for s in cpp_signatures(CPP)]
+    assert found == [
+        ("Impl::Writer", ("struct Impl::Writer",)),
+        ("Writer", ("explicit Writer(int mu) : mu_(mu)",)),
+        ("Size", ("int Size() const;",)),
+        ("Clip", ("template <class T>", "static void Clip(T* p)")),
+        ("Impl::Get", ("Status Impl::Get(const Options& o,", "Slice key)")),
+    ]
+
+
+JS = """var res = module.exports = {};
+res.send = function send(body) {
+  return 1;
+};
+res.type =
+res.contentType = function (t) {};
+function helper(a) {}
+const arrow = (x) => { return x; };
+class A { m() {} }
+"""
+
+
+def test_js_signatures_cover_property_assignments() -> None:
+    found = [(s.name, s.lines) for s in js_signatures(JS)]
+    assert found == [
+        ("res.send", ("res.send = function send(body)",)),
+        ("res.type", ("res.type =", "res.contentType = function (t)")),
+        ("helper", ("function helper(a)",)),
+        ("arrow", ("const arrow = (x) =>",)),
+        ("A", ("class A",)),
+        ("m", ("m()",)),
     ]
 
 

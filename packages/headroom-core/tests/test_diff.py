@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import random
+from collections import Counter
+
+import pytest
 from headroom import Headroom
 from headroom._compressors import Job
 from headroom._compressors.diff import compress
 from headroom._markers import MARKER_RE, Marker
+from headroom._tokens import get_tokenizer
 
 MARKER = Marker("ab" * 12, True)
 
@@ -375,3 +380,61 @@ def test_through_the_engine_the_original_comes_back_byte_for_byte(hr: Headroom) 
     assert marker is not None
     assert marker["ref"] == c.ref
     assert hr.retrieve(c.ref) == text
+
+
+def small_commits(seed: int, commits: int, most: int = 3) -> list[str]:
+    """A ``git log -p`` of many small commits, as CI bumps, releases and one-line fixes look: up to
+    ``most`` lines deleted and added per hunk (one each when 1), three context lines a side, index lines,
+    authors, dates and message bodies."""
+    rng = random.Random(seed)
+    paths = [".github/workflows/ci.yml", "Cargo.toml", "src/lib.rs", "src/de.rs", "src/value/mod.rs",
+             "tests/test.rs", "README.md", "src/read.rs"]  # fmt: skip
+    log: list[str] = []
+    for c in range(commits):
+        files = []
+        for path in rng.sample(paths, rng.randint(1, 3)):
+            hunks = []
+            for h in range(rng.randint(1, 3)):
+                start = 10 + 40 * h + rng.randint(0, 30)
+                tag = f"{c}_{path[-6:-3]}_{h}"
+                least = 1 if most == 1 else 0
+                removed = [f"    let limit_{tag}_{i} = parse(input, {rng.randint(1, 99)})?;"
+                           for i in range(rng.randint(least, most))]  # fmt: skip
+                added = [f"    let limit_{tag}_{i} = parse(input, {rng.randint(100, 999)})?;"
+                         for i in range(rng.randint(1 if not removed else least, most))]  # fmt: skip
+                hunks.append(hunk(start, code(f"x{tag}", 3), removed, added, code(f"y{tag}", 3)))
+            files += file_diff(path, *hunks)
+        body = [f"Detail {i} of why commit {c} was made, wrapped at seventy columns." for i in range(c % 4)]
+        sha = f"{rng.getrandbits(160):040x}"
+        log += commit(sha, f"Fix clippy lint number {c} in the parser", body, files)
+    return log
+
+
+@pytest.mark.parametrize(("seed", "most"), [(seed, most) for seed in range(4) for most in (1, 3)])
+def test_many_small_commits_halve_and_keep_every_header_and_changed_line(seed: int, most: int) -> None:
+    lines = small_commits(seed, 30, most)
+    text = text_of(lines)
+    out = run(text)
+    tokens = get_tokenizer("o200k_base")
+    assert tokens.count(text) >= 2 * tokens.count(out)
+    visible = Counter(out.split("\n"))
+    required = Counter(line for line in lines if line.startswith(("diff --git ", "--- ", "+++ ", "commit ")))
+    required.update(line for line in lines if is_changed(line) and line)
+    required.update(line for line in lines if line.startswith("    Fix clippy"))  # every subject
+    assert not required - visible
+    assert "index 83db48f..bf269f4 100644" not in visible  # blob hashes go first
+    assert "  … 3 unchanged lines" not in visible  # a hunk's edges go without a note
+    assert retrieve_ok(text, out)
+
+
+def retrieve_ok(text: str, out: str) -> bool:
+    marker = MARKER_RE.search(out)
+    return marker is not None and marker["ref"] == MARKER.ref and text.count("\n") > out.count("\n")
+
+
+def test_one_small_change_keeps_its_context_and_metadata() -> None:
+    lines = commit("2ac89889f4cc330eabd50f295dcef02828522c69", "Raise the timeout", ["Why."], edits())
+    out = run(text_of(lines)).split("\n")
+    assert "Author: Ada Lovelace <ada@example.org>" in out
+    assert "index 83db48f..bf269f4 100644" in out
+    assert "     value_a_9 = compute_a(request, index=9)  # step 9" in out

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import re
 
 from headroom import Headroom
@@ -238,3 +239,60 @@ def test_a_sentence_added_to_a_near_duplicate_paragraph_stays() -> None:
         f"{paragraph}\n\n{added}\n\n{' '.join(filler(6, 'hiring'))}", "Who approves refunds?", budget=0.3
     )
     assert "Refunds above 500 euros need approval from Dana Okafor." in out
+
+
+SYLLABLES = [
+    "mar",
+    "lin",
+    "dov",
+    "ket",
+    "sar",
+    "vel",
+    "bro",
+    "tam",
+    "quin",
+    "hal",
+    "rus",
+    "fen",
+    "gor",
+    "pel",
+]
+
+
+def multi_hop(seed: int) -> tuple[str, str, str]:
+    """A RAG context of 20 titled paragraphs and a two-hop question: the question names a journal, the
+    journal's paragraph names its publisher, and only the publisher's paragraph, which the question does
+    not name, holds the answer; the other paragraphs are about other societies' first presidents."""
+    rng = random.Random(seed)
+
+    def name() -> str:
+        return "".join(rng.sample(SYLLABLES, 2)).capitalize() + rng.choice(["son", "berg", "ton", "ley"])
+
+    journal, publisher, answer = f"Journal of {name()} Studies", f"{name()} Society", f"Edith {name()}"
+    paragraphs = [
+        [journal, f"The {journal} is a quarterly peer-reviewed journal founded in {rng.randint(1900, 1990)}.",
+         f"It is published by the {publisher} on behalf of its members.",
+         "Its editors are elected for four years."],
+        [publisher, f"The {publisher} is a learned society founded in {rng.randint(1850, 1950)}.",
+         f"{answer} served as the first president of the {publisher}.",
+         "It holds an annual congress in the spring."],
+    ]  # fmt: skip
+    for _ in range(18):
+        society = f"{name()} Society"
+        paragraphs.append([society, f"The {society} is a professional society of the region.",
+                           f"{name()} {name()} served as the first president of the {society}.",
+                           rng.choice([f"It meets in a hall of {rng.randint(100, 900)} seats.",
+                                       "The society publishes a yearly bulletin."])])  # fmt: skip
+    rng.shuffle(paragraphs)
+    text = "\n\n".join("\n".join(paragraph) for paragraph in paragraphs)
+    return text, f"Who was the first president of the society that publishes the {journal}?", answer
+
+
+def test_a_two_hop_question_keeps_the_answer_its_text_names_only_through_another() -> None:
+    found = 0
+    for seed in range(10):
+        text, question, answer = multi_hop(seed)
+        out = run(text, question, budget=0.15)
+        assert len(out) < 0.2 * len(text)
+        found += answer in out
+    assert found == 10  # by the first pass alone, 6 of 10

@@ -7,6 +7,11 @@ first time a file of that language is compressed. Parsers are created once and r
 Per language, one query captures every definition whose body may be elided (``@def``, with its
 ``@body``), every comment (``@comment``) and, for Python, module and class docstrings (``@doc``):
 one pass over the tree finds them all.
+
+A tree with syntax errors is used when the errors cover a sliver of the file (C and C++ macros such as
+``GUARDED_BY(mu)`` after a field are the common case, valid code a grammar cannot know): the compressor
+then leaves every definition that holds an error as written. A file that is mostly errors passes
+through.
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ _SPECS: dict[str, _Spec] = {
 }
 
 # When a file does not parse as the language it was guessed to be, these are tried next, in order.
+_MAX_ERROR_SHARE = 0.02  # of the source's bytes under ERROR nodes, above which a tree is not used
 _FALLBACKS = {"javascript": ("tsx",), "typescript": ("tsx",), "tsx": ("typescript",)}
 LANGUAGES = tuple(_SPECS)
 
@@ -115,12 +121,12 @@ class Grammar:
         self._lock = threading.Lock()
         self._query = Query(language, spec.functions + spec.comments + (spec.docstrings or ""))
 
-    def parse(self, source: bytes) -> Node | None:
-        """The root of ``source``'s syntax tree, or None when the file has syntax errors."""
+    def parse(self, source: bytes) -> tuple[Node, int]:
+        """The root of ``source``'s syntax tree and how many bytes its errors cover."""
         with self._lock:
             tree = self._parser.parse(source)
         root = tree.root_node
-        return None if root.has_error else root
+        return root, _error_bytes(root) if root.has_error else 0
 
     def scan(self, root: Node) -> Scan:
         """Every function body, comment and docstring under ``root``."""
@@ -155,13 +161,36 @@ def grammar(name: str) -> Grammar | None:
         return _grammars[name]
 
 
+def _error_bytes(root: Node) -> int:
+    """Bytes under ERROR nodes (outermost ones), plus one per missing token."""
+    if root.type == "ERROR":
+        return root.end_byte - root.start_byte
+    total = 0
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if child.type == "ERROR":
+                total += child.end_byte - child.start_byte
+            elif child.is_missing:
+                total += 1
+            elif child.has_error:
+                stack.append(child)
+    return total
+
+
 def parse(language: str, source: bytes) -> tuple[Grammar, Node] | None:
-    """Parse ``source`` as ``language``, then as its fallbacks; None when no grammar accepts it."""
+    """Parse ``source`` as ``language``, then as its fallbacks: the first tree without errors, else the
+    one with the fewest, if they cover at most 2% of the source; None when no grammar accepts it."""
+    best: tuple[int, Grammar, Node] | None = None
     for name in (language, *_FALLBACKS.get(language, ())):
         found = grammar(name)
         if found is None:
             continue
-        root = found.parse(source)
-        if root is not None:
+        root, errors = found.parse(source)
+        if not errors:
             return found, root
-    return None
+        if best is None or errors < best[0]:
+            best = (errors, found, root)
+    if best is None or best[0] > _MAX_ERROR_SHARE * len(source):
+        return None
+    return best[1], best[2]

@@ -11,7 +11,9 @@ than a few lines becomes a short marker that counts its lines, in a form that ke
 
 Docstrings and runs of comments keep their first line. With a query, bodies of definitions whose name
 or body matches it are kept whole (up to the budget). One full marker at the top names the ref that
-holds the whole file. Files that do not parse, small files and minified files pass through (None).
+holds the whole file. Small files, minified files and files that are mostly syntax errors pass through
+(None); where a grammar cannot read a few constructs (C++ macros such as ``GUARDED_BY(mu)``), every
+definition holding an error stays as written and the rest is compressed as usual.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import bisect
 import re
 import warnings
 from dataclasses import dataclass
+from itertools import accumulate
 
 from tree_sitter import Node
 
@@ -104,7 +107,8 @@ class _LineIndex:
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        self.starts = [0, *(match.end() for match in re.finditer(b"\n", source))]
+        lengths = map((1).__add__, map(len, source.split(b"\n")[:-1]))  # each line and its newline
+        self.starts = [0, *accumulate(lengths)]  # no Python loop per line: a big file has many
 
     def start(self, row: int) -> int:
         return self.starts[row] if row < len(self.starts) else len(self.source)
@@ -146,6 +150,8 @@ def _bodies(
     for index, (definition, body) in enumerate(pairs):
         if definition.start_byte < inside:
             continue  # nested in a body already handled: it goes (or stays) with that body
+        if definition.has_error:
+            continue  # the parser could not read it all: it stays as written (definitions inside may go)
         name = _name(definition)
         holds_more = index + 1 < len(pairs) and pairs[index + 1][0].start_byte < body.end_byte
         if name is None and holds_more:
@@ -246,19 +252,25 @@ def _comment_edits(comments: list[Node], lines: _LineIndex, spans: list[tuple[in
     for node in comments:
         if _within(spans, node.start_byte) or not lines.alone(node):
             continue
-        if runs and runs[-1][-1].end_point.row + 1 == node.start_point.row:
+        if runs and _last_row(runs[-1][-1]) + 1 == node.start_point.row:
             runs[-1].append(node)
         else:
             runs.append([node])
     edits = []
     for run in runs:
-        first, last = run[0].start_point.row, run[-1].end_point.row
+        first, last = run[0].start_point.row, _last_row(run[-1])
         keep = first + 1 if _WORDLESS.match(lines.line(first)) else first
-        closing = run[-1].end_point.row > run[-1].start_point.row  # a block comment: keep its last line
+        closing = last > run[-1].start_point.row  # a block comment: keep its last line
         cut_end = last - 1 if closing else last
         if cut_end > keep:
             edits.append(_Edit(lines.start(keep + 1), lines.start(cut_end + 1), b"", cut_end - keep))
     return edits
+
+
+def _last_row(node: Node) -> int:
+    """The row of a node's last character (a Rust line comment holds its newline: the row before)."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
 
 
 def _within(spans: list[tuple[int, int]], position: int) -> bool:

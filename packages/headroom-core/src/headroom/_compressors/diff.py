@@ -27,9 +27,17 @@ Each cut becomes one short inline line, indented by two spaces and naming what i
 save characters is not made. The output ends with the one full marker, ``[… N lines omitted;
 headroom_retrieve ref=…]``, N counting every line cut, so the model learns the ref once.
 
-``budget`` tightens in steps until the output fits (measured in characters, a cheap stand-in for
-tokens): no context, commit message bodies cut to their subject line, and pure blocks of more than 20
-lines (8 in generated files); then pure blocks of more than 8 lines, keeping their first 2 and last.
+A history of many small changes (12 hunks or more: ``git log -p`` of CI bumps, releases, one-line
+fixes) is mostly metadata and context, so by default it tightens in steps until it is half its size (in
+characters, a cheap stand-in for tokens), never cutting a changed line the rule above keeps: first no
+context, commit message bodies cut to their subject line and ``index`` lines (blob hashes) cut; then
+commit authors and dates cut too (the ``commit`` line and subject stay). Context at a hunk's edges and
+these metadata lines go without an inline note: the hunk header's counts and git's fixed layout say
+what is missing, and the full marker counts them.
+
+``budget`` tightens through the same steps until the output fits, then further: pure blocks of more
+than 20 lines (8 in generated files); then pure blocks of more than 8 lines, keeping their first 2 and
+last.
 
 Line endings: a diff whose every line ends in CRLF is read as ``_lines.split_lines`` reads it. Where
 only some lines carry ``\\r`` (a CRLF file in git's LF output), the ``\\r`` is content and kept, so a
@@ -46,14 +54,17 @@ from .._query import QueryMatcher
 from ._job import Job
 
 # one character per line: "h" kept verbatim (headers, anything unrecognised), "m" commit message,
-# "b" binary patch data, " " context, "+" added, "-" deleted, "\\" the "\ No newline at end of file" note
+# "b" binary patch data, "i" an ``index`` line, "f" a commit's author or date, " " context, "+" added,
+# "-" deleted, "\\" the "\ No newline at end of file" note
 _CHANGE = "+-\\"
-_UNITS = {" ": "unchanged", "+": "added", "-": "deleted", "m": "message", "b": "binary patch"}
+_UNITS = {" ": "unchanged", "+": "added", "-": "deleted", "m": "message", "b": "binary patch", "i": "index",
+          "f": "author and date"}  # fmt: skip
 
 _HUNK = re.compile(r"(@@+) ((?:-\d+(?:,\d+)? )+)\+\d+(?:,(\d+))? \1")
 _OLD_COUNT = re.compile(r"-\d+(?:,(\d+))?")
 _COMMIT = re.compile(r"commit [0-9a-f]{7,64}(?:\s|$)")
 _FIELD = re.compile(r"[A-Z][\w-]*:")
+_WHO_AND_WHEN = re.compile(r"(?:Author|AuthorDate|Commit|CommitDate|Date):")
 _HEADERS = (
     "diff ", "index ", "--- ", "+++ ", "new file mode ", "deleted file mode ", "old mode ", "new mode ",
     "similarity index ", "dissimilarity index ", "rename from ", "rename to ", "copy from ", "copy to ",
@@ -67,6 +78,7 @@ _GENERATED = re.compile(
 )
 _CONTEXT = re.compile(r" +")
 _BINARY = re.compile(r"b+")
+_INDEX, _WHO = re.compile("i"), re.compile("f")
 
 
 def _blocks(run: int) -> re.Pattern[str]:
@@ -78,20 +90,35 @@ def _blocks(run: int) -> re.Pattern[str]:
 class _Level:
     """How hard to cut: ``context`` lines kept beside a change; a pure block of more than ``run``
     lines (``generated`` lines in a generated file) keeps ``head`` and ``tail``; ``bodies``: whether
-    commit message bodies stay."""
+    commit message bodies stay; ``metadata``: whether ``index`` lines stay; ``fields``: whether commit
+    authors and dates stay."""
 
     context: int
     run: int
     generated: int
     head: int
     tail: int
-    bodies: bool
+    bodies: bool = False
+    metadata: bool = False
+    fields: bool = False
 
     def patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
         return _blocks(self.run), _blocks(self.generated)
 
 
-_LEVELS = (_Level(1, 50, 20, 3, 2, True), _Level(0, 20, 8, 3, 2, False), _Level(0, 8, 8, 2, 1, False))
+# The first levels keep every changed line a reader is owed (pure blocks collapse from 50 lines, 20 in
+# generated files); the default stops at the first that halves the diff, or at the last of them. Only
+# a budget reaches the later levels, which collapse shorter blocks.
+_LEVELS = (
+    _Level(1, 50, 20, 3, 2, bodies=True, metadata=True, fields=True),
+    _Level(0, 50, 20, 3, 2, fields=True),
+    _Level(0, 50, 20, 3, 2),
+    _Level(0, 20, 8, 3, 2),
+    _Level(0, 8, 8, 2, 1),
+)
+_SAFE_LEVELS = 3
+_DEFAULT_SHARE = 0.5  # what the default aims for, with many changes: half the characters of the diff
+_MANY_HUNKS = 12  # from this many hunks a diff is a history to skim, not one change to study
 _PATTERNS = tuple(level.patterns() for level in _LEVELS)
 _CANDIDATES = re.compile(rf"[ m]+|{_blocks(8).pattern}")  # what some level may cut
 
@@ -102,6 +129,7 @@ class _Diff:
     kinds: str
     messages: list[tuple[int, int]]  # [start, end) of each commit message
     generated: list[tuple[int, int]]  # [start, end) of each hunk body in a generated file
+    hunks: int
 
 
 def compress(job: Job) -> str | None:
@@ -114,11 +142,15 @@ def compress(job: Job) -> str | None:
     if matcher:
         where = [i for match in _CANDIDATES.finditer(diff.kinds) for i in range(*match.span())]
         picked = {where[k] for k in matcher.pick([diff.lines[i].lower() for i in where])}
-    room = None if job.budget is None else job.budget * len(job.text)
+    if job.budget is not None:
+        share, levels = job.budget, len(_LEVELS)
+    else:
+        share, levels = _DEFAULT_SHARE, _SAFE_LEVELS if diff.hunks >= _MANY_HUNKS else 1
+    room = share * len(job.text)
     best: str | None = None
-    for level, patterns in zip(_LEVELS, _PATTERNS, strict=True):
+    for level, patterns in zip(_LEVELS[:levels], _PATTERNS[:levels], strict=True):
         best = _render(diff, level, patterns, picked, job) or best
-        if room is None or (best is not None and len(best) <= room):
+        if best is not None and len(best) <= room:
             break
     return best
 
@@ -142,7 +174,7 @@ def _parse(lines: list[str]) -> _Diff | None:
     messages: list[tuple[int, int]] = []
     generated: list[tuple[int, int]] = []
     in_generated = False
-    diffs = recognised = other = 0
+    diffs = recognised = other = hunks = 0
     i = 0
     while i < n:
         line = lines[i]
@@ -155,6 +187,7 @@ def _parse(lines: list[str]) -> _Diff | None:
                 if len(olds) == len(match[1]) - 1:
                     end = _hunk(lines, kinds, i + 1, olds, int(match[3] or 1))
                     diffs += 1
+                    hunks += 1
                     if in_generated:
                         generated.append((i + 1, end))
         elif start == "c" and _COMMIT.match(line):
@@ -166,6 +199,8 @@ def _parse(lines: list[str]) -> _Diff | None:
             i = end
             continue
         if line.startswith(_HEADERS):
+            if line.startswith("index "):
+                kinds[i] = "i"
             recognised += 1
             diffs += line.startswith(_GIT_HEADERS)
             if line.startswith(("diff ", "--- ")):  # a new file; "+++ " can only add what it names
@@ -179,7 +214,7 @@ def _parse(lines: list[str]) -> _Diff | None:
         i += 1
     if not diffs or other > recognised:
         return None
-    return _Diff(lines, "".join(kinds), messages, generated)
+    return _Diff(lines, "".join(kinds), messages, generated, hunks)
 
 
 def _hunk(lines: list[str], kinds: list[str], i: int, olds: list[int], new: int) -> int:
@@ -225,6 +260,8 @@ def _commit(lines: list[str], kinds: list[str], i: int, messages: list[tuple[int
     """Skip a commit's fields (``Author:``, ``Date:``) and mark its indented message."""
     n = len(lines)
     while i < n and _FIELD.match(lines[i]):
+        if _WHO_AND_WHEN.match(lines[i]):
+            kinds[i] = "f"
         i += 1
     if i < n and not lines[i].strip():
         i += 1
@@ -268,14 +305,23 @@ def _render(
     for match in matches:
         start, end = match.start() + level.head, match.end() - level.tail
         drop[start:end] = b"\1" * (end - start)
+    quiet = bytearray(n)  # cut lines that need no note
     for match in _CONTEXT.finditer(kinds):
         start, end = match.span()
-        if start > 0 and kinds[start - 1] in _CHANGE:
+        before = start > 0 and kinds[start - 1] in _CHANGE
+        after = end < n and kinds[end] in _CHANGE
+        if before:
             start += level.context
-        if end < n and kinds[end] in _CHANGE:
+        if after:
             end -= level.context
         if end > start:
             drop[start:end] = b"\1" * (end - start)
+            if not level.context and not (before and after):
+                quiet[start:end] = drop[start:end]  # a hunk's edge: its header's counts tell the cut
+    for pattern, kept in ((_INDEX, level.metadata), (_WHO, level.fields)):
+        if not kept:
+            for match in pattern.finditer(kinds):
+                drop[match.start()] = quiet[match.start()] = 1
     if not level.bodies:
         for begin, stop in diff.messages:
             text = [i for i in range(begin, stop) if lines[i].strip()]
@@ -297,6 +343,10 @@ def _render(
         end = drop.find(0, start)
         end = n if end < 0 else end
         gap = end - start
+        if quiet.find(0, start, end) < 0:
+            omitted += gap
+            i = end
+            continue
         units = set(kinds[start:end])
         unit = _UNITS[units.pop()] if len(units) == 1 else ""
         note = f"  … {gap} {unit}{' ' if unit else ''}{'line' if gap == 1 else 'lines'}"

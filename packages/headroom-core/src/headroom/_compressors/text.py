@@ -8,7 +8,11 @@ lines are always kept.
 - With a query: BM25 over the units, plus query bigrams found in order, names and numbers of the query
   found verbatim, the kind of answer the question asks for (a date for "when", a number for "how
   many", a name for "who"), and a little of the score of a unit's neighbours, since the answer often
-  sits next to the sentence that matches the question best.
+  sits next to the sentence that matches the question best. Then pseudo-relevance feedback: the names
+  in the two best units (and the sentence after each) join the query at a lower weight, and the units
+  the grown query ranks best fill the last 15% of the room. A multi-hop question (``the first president
+  of the society that publishes X``) names X, not the society; the sentence about X names the society,
+  and the feedback reaches the sentence about it, where the answer sits.
 - Without one: first sentences of paragraphs, and sentences holding numbers, names, paths or code.
 - Either way, boilerplate (cookie banners, sign-up prompts, lines repeated three times or more),
   repeated sentences and near-duplicate paragraphs (overlapping RAG chunks) go first.
@@ -35,6 +39,9 @@ _NEAR_DUPLICATE = 0.75  # share of sentences in common above which a paragraph r
 _PLAIN_SHARE = 0.5
 _CHUNK_PRIOR = 0.6  # several chunks: a sentence's weight grows with its chunk's best match of the query
 _K1, _B = 1.2, 0.75
+# pseudo-relevance feedback: the names in the best units join the query at this weight, and the units
+# they bring in fill the last share of the room (the first pass keeps the rest, so a direct match stays)
+_FEEDBACK_UNITS, _FEEDBACK, _FEEDBACK_SHARE = 2, 0.7, 0.15
 _BIGRAM, _NAMES, _ANSWER, _NEIGHBOUR = 0.5, 0.5, 0.5, 0.2  # weights of the evidence beyond BM25
 _GAP = "…"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -149,10 +156,18 @@ def excerpt(text: str, query: str | None, room: Callable[[bool], float]) -> tupl
         return None  # nothing but boilerplate: too odd a text to cut with confidence
     query_terms = _terms(_words(query)) if query else []
     if query and query_terms:
-        scores = _query_scores(candidates, [words[unit.order] for unit in candidates], query, query_terms)
+        unit_words = [words[unit.order] for unit in candidates]
+        scores, again = _feedback_scores(candidates, unit_words, query, query_terms)
     else:
-        scores = _plain_scores(candidates)
-    kept = _select(candidates, scores, room(bool(query and query_terms)))
+        scores, again = _plain_scores(candidates), None
+    if again is None:
+        kept = _select(candidates, scores, room(bool(query and query_terms)))
+    else:
+        total = room(True)
+        kept = _select(candidates, scores, total * (1 - _FEEDBACK_SHARE))
+        left = total - sum(len(unit.text.strip()) + 3 for unit in candidates if unit.order in kept)
+        rest = [unit for unit in candidates if unit.order not in kept]
+        kept |= _select(rest, again, left, first=False)
     if len(kept) == len(found):
         return None
     return _render(lines, found, kept), len(found) - len(kept)
@@ -283,10 +298,44 @@ def _repeats(key: str, before: list[set[str]]) -> bool:
     return any(len(words & other) >= 0.6 * len(words | other) for other in before)
 
 
-def _query_scores(
+def _feedback_scores(
     candidates: list[Unit], words: list[list[str]], query: str, query_terms: list[str]
+) -> tuple[dict[int, float], dict[int, float] | None]:
+    """``_query_scores``, and the scores again with the query grown by the names of its best units
+    (pseudo-relevance feedback; None when they add no term): a question about a thing the text names
+    only through another (``the first president of the publisher of X``) reaches the sentences about
+    that other thing, where the answer sits."""
+    scores = _query_scores(candidates, words, query, query_terms)
+    ranked = sorted(range(len(candidates)), key=lambda i: (-scores[candidates[i].order], i))[:_FEEDBACK_UNITS]
+    sources = [
+        candidates[j]
+        for i in ranked
+        if scores[candidates[i].order] > 0
+        for j in range(i, min(i + 2, len(candidates)))
+        if candidates[j].paragraph == candidates[i].paragraph
+    ]  # the best units and the sentence after each, which often names what they are about
+    asked = set(query_terms)
+    extra = {
+        term: _FEEDBACK
+        for unit in sources
+        for name in _NAME.findall(unit.text)
+        for term in _terms(_words(name))
+        if term not in asked
+    }
+    if not extra:
+        return scores, None
+    return scores, _query_scores(candidates, words, query, [*query_terms, *extra], extra)
+
+
+def _query_scores(
+    candidates: list[Unit],
+    words: list[list[str]],
+    query: str,
+    query_terms: list[str],
+    weights: dict[str, float] | None = None,
 ) -> dict[int, float]:
-    """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours."""
+    """BM25 with bigram, name, number and answer-type evidence, smoothed over neighbours; ``weights``
+    scales the BM25 weight of some terms (those feedback added)."""
     wanted = list(dict.fromkeys(query_terms))
     # the inflected forms of each wanted stem, so a unit's words are looked up, never stemmed
     forms = {
@@ -295,11 +344,16 @@ def _query_scores(
         for suffix in ("", "s", "es", "ed", "ing")
         if _stem(stem + suffix) == stem and stem + suffix not in _STOP
     }
-    hits = [[forms[word] for word in unit_words if word in forms] for unit_words in words]
+    hits = [
+        [] if forms.keys().isdisjoint(unit_words) else [forms[word] for word in unit_words if word in forms]
+        for unit_words in words
+    ]  # most units hold no form: the set test skips them without a Python loop
     count = len(candidates)
     average = sum(len(w) for w in words) / count or 1.0
     frequency = Counter(term for unit_hits in hits for term in set(unit_hits))
     idf = {term: math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in wanted}
+    if weights:
+        idf = {term: value * weights.get(term, 1.0) for term, value in idf.items()}
     bigrams = set(pairwise(query_terms))
     names = {  # names and numbers of the query, found verbatim; as telling as their words are rare
         name: max((idf.get(term, 0.0) for term in _terms(_words(name))), default=0.0)
@@ -317,7 +371,8 @@ def _query_scores(
             tf[term] = tf.get(term, 0) + 1
         norm = _K1 * (1 - _B + _B * len(unit_words) / average)
         score = sum(idf[t] * n * (_K1 + 1) / (n + norm) for t, n in tf.items())
-        if len(unit_hits) > 1 and bigrams:  # other words read as "" so they break adjacency
+        if len(unit_hits) > 1 and any(first in tf and second in tf for first, second in bigrams):
+            # other words read as "" so they break adjacency
             sequence = [forms.get(word, "") for word in unit_words if word not in _STOP]
             score += _BIGRAM * top_idf * sum(1 for pair in pairwise(sequence) if pair in bigrams)
         score += _NAMES * sum(weight for name, weight in names.items() if name in unit.text)
@@ -345,18 +400,19 @@ def _plain_scores(candidates: list[Unit]) -> dict[int, float]:
     return scores
 
 
-def _select(candidates: list[Unit], scores: dict[int, float], room: float) -> set[int]:
-    """Headings and short code blocks, the best unit, then the next best while they fit in ``room``."""
+def _select(candidates: list[Unit], scores: dict[int, float], room: float, first: bool = True) -> set[int]:
+    """Headings and short code blocks, the best unit (unless not ``first``: a second pass over what is
+    left), then the next best with a positive score while they fit in ``room``."""
     kept = {unit.order for unit in candidates if unit.pinned}
     room -= sum(len(unit.text) for unit in candidates if unit.pinned)
     ranked = sorted(
         (unit for unit in candidates if not unit.pinned), key=lambda u: (-scores[u.order], u.order)
     )
     for rank, unit in enumerate(ranked):
-        if scores[unit.order] <= 0 and kept:
+        if scores[unit.order] <= 0 and (kept or not first):
             break
         cost = len(unit.text.strip()) + 3  # a gap marker, more often than not
-        if cost <= room or rank == 0:  # the best unit is shown even when it alone exceeds the room
+        if cost <= room or (rank == 0 and first):  # the best unit is shown even when it exceeds the room
             kept.add(unit.order)
             room -= cost
     return kept
