@@ -20,100 +20,31 @@ listed, so the schema survives whole.
 from __future__ import annotations
 
 import difflib
-import math
-import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._json_pick import dumps
+from ._json_text import (
+    LONG_STRING,
+    LONG_STRING_KEEP,
+    child_path,
+    collapse,
+    column_templates,
+    flat_cells,
+    key_label,
+    scalar,
+    url_templates,
+    with_gaps,
+)
 from .text import excerpt
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
-_NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
-_SAFE_KEY = re.compile(r"^[\w$@+\-][\w$@+\-.]*$")
 _MIN_SHARED = 80  # subtrees shorter than this (compact JSON chars) are cheaper to repeat than to refer to
-_MIN_TEMPLATE_BASE = 12
 _LIKE_SIMILARITY = 0.6
 _LONG_LIST = 60
 _LIST_HEAD, _LIST_TAIL = 20, 10
-_LONG_STRING = 2000
-_LONG_STRING_KEEP = 400
 _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
 _EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
 _MAX_TABLE_COLUMNS = 60
-
-
-def scalar(
-    value: Any,
-    delimiter: str = "",
-    cut: list[int] | None = None,
-    limits: tuple[int, int] = (_LONG_STRING, _LONG_STRING_KEEP),
-    shorten: Callable[[str], str | None] | None = None,
-) -> str:
-    """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened,
-    by ``shorten`` (an excerpt of the sentences that matter) or else to their start (the number of
-    characters cut is added to ``cut[0]``)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if not isinstance(value, str):
-        return dumps(value)
-    if len(value) > limits[0]:
-        kept = (shorten(value) if shorten is not None else None) or value[: limits[1]]
-        if cut is not None:
-            cut[0] += len(value) - len(kept)
-        return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
-    if (
-        not value
-        or value != value.strip()
-        or _CONTROL.search(value)
-        or value in ("null", "true", "false")
-        or _NUMBERISH.match(value)
-        or value[0] in '"([{…'
-        or (delimiter and delimiter in value)
-    ):
-        return dumps(value)
-    return value
-
-
-def _key(key: str) -> str:
-    return key if _SAFE_KEY.match(key) else dumps(key)
-
-
-def _child_path(path: str, key: str) -> str:
-    label = key if _SAFE_KEY.match(key) else f"[{dumps(key)}]"
-    if not path:
-        return label
-    return f"{path}{label}" if label.startswith("[") else f"{path}.{label}"
-
-
-def collapse(path: str) -> str:
-    """A path with array indices collapsed: ``[3].response[1].user`` -> ``[].response[].user``."""
-    return re.sub(r"\[\d+\]", "[]", path)
-
-
-def _url_templates(obj: dict[str, Any]) -> dict[str, str]:
-    """``{key: "{base}/rest"}`` for string values that extend another field's URL value."""
-    urls = [(value, key) for key, value in obj.items() if isinstance(value, str) and "://" in value]
-    if len(urls) < 2:
-        return {}
-    bases = sorted(
-        ((value, key) for value, key in urls if len(value) >= _MIN_TEMPLATE_BASE),
-        key=lambda item: -len(item[0]),
-    )
-    out: dict[str, str] = {}
-    for value, key in urls:
-        for base, base_key in bases:
-            if base_key != key and len(value) > len(base) and value.startswith(base):
-                out[key] = "{" + base_key + "}" + value[len(base) :]
-                break
-    return out
 
 
 class Renderer:
@@ -130,9 +61,7 @@ class Renderer:
         prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies)."""
         self.keep = keep
         self.query = query
-        self.string_limits = (
-            (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (_LONG_STRING, _LONG_STRING_KEEP)
-        )
+        self.string_limits = (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (LONG_STRING, LONG_STRING_KEEP)
         self.list_limits = (
             (_TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL) if tight else (_LONG_LIST, _LIST_HEAD, _LIST_TAIL)
         )
@@ -193,7 +122,7 @@ class Renderer:
             return
         if self._shared(head, obj, path):
             return
-        templates = _url_templates(obj)
+        templates = url_templates(obj)
         shape = {key: templates.get(key) or dumps(value) for key, value in obj.items()}
         reference = self._reference(path, shape)
         if reference is not None:
@@ -204,12 +133,12 @@ class Renderer:
                 if ref_shape.get(key) == shape[key]:
                     continue
                 if key in templates:
-                    self.lines.append(f"{inner}{_key(key)}: {templates[key]}")
+                    self.lines.append(f"{inner}{key_label(key)}: {templates[key]}")
                 else:
-                    self._value(_key(key), value, _child_path(path, key), inner)
+                    self._value(key_label(key), value, child_path(path, key), inner)
             for key in ref_obj:
                 if key not in obj:
-                    self.lines.append(f"{inner}{_key(key)}: (absent)")
+                    self.lines.append(f"{inner}{key_label(key)}: (absent)")
             return
         self.references.setdefault(collapse(path), []).append((path, obj, shape))
         self.lines.append(f"{head}:")
@@ -229,12 +158,12 @@ class Renderer:
         self, obj: dict[str, Any], path: str, indent: str, templates: dict[str, str] | None = None
     ) -> None:
         if templates is None:
-            templates = _url_templates(obj)
+            templates = url_templates(obj)
         for key, value in obj.items():
             if key in templates:
-                self.lines.append(f"{indent}{_key(key)}: {templates[key]}")
+                self.lines.append(f"{indent}{key_label(key)}: {templates[key]}")
             else:
-                self._value(_key(key), value, _child_path(path, key), indent)
+                self._value(key_label(key), value, child_path(path, key), indent)
 
     # --- arrays ---------------------------------------------------------------------------------------
 
@@ -304,7 +233,7 @@ class Renderer:
             self._table(head, records, indices, rows, path, indent)
         else:
             self.lines.append(f"{head}[{len(records)}]:")
-            for index, gap in _with_gaps(indices):
+            for index, gap in with_gaps(indices):
                 if gap:
                     self._gap(indent + "  ", gap, index)
                 self._value(f"[{index}]", records[index], f"{path}[{index}]", indent + "  ")
@@ -331,7 +260,7 @@ class Renderer:
         columns: set[str] = set()
         for record in records:
             row: dict[str, Any] = {}
-            if not _flat_cells(record, "", row):
+            if not flat_cells(record, "", row):
                 return None
             columns.update(row)
             if len(columns) > _MAX_TABLE_COLUMNS:
@@ -354,7 +283,7 @@ class Renderer:
         for column in columns:
             values = {dumps(row[column]) if column in row else "\0" for row in flat}
             (constant if len(values) == 1 and "\0" not in values else varying).append(column)
-        templates = _column_templates(flat, varying)
+        templates = column_templates(flat, varying)
         shown = [column for column in varying if column not in templates]
         self.lines.append(f"{head}[{len(records)}] {'|'.join(shown)}")
         inner = indent + "  "
@@ -370,7 +299,7 @@ class Renderer:
         else:
             self.preambles.setdefault(key, path)
             self.lines.extend(inner + line for line in preamble)
-        for (index, gap), row in zip(_with_gaps(indices), flat, strict=True):
+        for (index, gap), row in zip(with_gaps(indices), flat, strict=True):
             if gap:
                 self._gap(inner, gap, index)
             cells = ["" if column not in row else self._scalar(row[column], "|") for column in shown]
@@ -379,56 +308,4 @@ class Renderer:
             self._gap(inner, len(records) - 1 - indices[-1], len(records))
 
 
-def _flat_cells(value: dict[str, Any], prefix: str, row: dict[str, Any]) -> bool:
-    """Flatten ``value`` into ``row``; False when it holds something a cell cannot show."""
-    for key, child in value.items():
-        column = f"{prefix}{key}"
-        if isinstance(child, dict) and child:
-            if not _flat_cells(child, column + ".", row):
-                return False
-        elif isinstance(child, list) and child:
-            if any(isinstance(item, (dict, list)) for item in child) or len(dumps(child)) > 120:
-                return False
-            row[column] = child
-        else:
-            row[column] = child
-    return True
-
-
-def _with_gaps(indices: list[int]) -> Iterator[tuple[int, int]]:
-    """(index, number of omitted records just before it)."""
-    previous = -1
-    for index in indices:
-        yield index, index - previous - 1
-        previous = index
-
-
-def _column_templates(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, str]:
-    """Columns whose every value is another column's value with a fixed prefix and suffix
-    (``comments_url = {url}/comments``); the longest base wins."""
-    out: dict[str, str] = {}
-    first = rows[0]
-    bases = sorted(
-        (column for column in columns if isinstance(first.get(column), (str, int))
-         and not isinstance(first.get(column), bool) and str(first.get(column))),
-        key=lambda column: -len(str(first[column])),
-    )  # fmt: skip
-    for column in columns:
-        value = first.get(column)
-        if not isinstance(value, str) or len(value) < _MIN_TEMPLATE_BASE:
-            continue
-        for other in bases:
-            base_text = str(first[other])
-            at = value.rfind(base_text) if other != column else -1
-            if at < 0 or len(base_text) == len(value):
-                continue
-            prefix, suffix = value[:at], value[at + len(base_text) :]
-            if all(
-                other in row
-                and isinstance(row.get(column), str)
-                and row[column] == f"{prefix}{row[other]}{suffix}"
-                for row in rows
-            ):
-                out[column] = f"{prefix}{{{other}}}{suffix}"
-                break
-    return out
+__all__ = ["Renderer", "collapse", "scalar"]
