@@ -23,6 +23,7 @@ import difflib
 from typing import Any
 
 from ._json_pick import dumps
+from ._json_shape import id_like_key, keyed_scalars
 from ._json_text import (
     LONG_STRING,
     LONG_STRING_KEEP,
@@ -31,6 +32,7 @@ from ._json_text import (
     column_templates,
     flat_cells,
     key_label,
+    member_path,
     scalar,
     url_templates,
     with_gaps,
@@ -45,6 +47,7 @@ _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
 _EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
 _MAX_TABLE_COLUMNS = 60
+_KEY_COLUMN = "(key)"  # the map key, as the first column of a keyed table
 
 
 class Renderer:
@@ -56,10 +59,13 @@ class Renderer:
         extra_paths: dict[int, list[str]],
         tight: bool = False,
         query: str | None = None,
+        keyed: set[int] | None = None,
     ) -> None:
         """``tight`` shortens long strings and long lists much more (used to meet a budget); long
-        prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies)."""
+        prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies);
+        ``keyed`` holds the ``id`` of every map of records keyed by ids (rendered like arrays)."""
         self.keep = keep
+        self.keyed = keyed or set()
         self.query = query
         self.string_limits = (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (LONG_STRING, LONG_STRING_KEEP)
         self.list_limits = (
@@ -120,7 +126,10 @@ class Renderer:
         if not obj:
             self.lines.append(f"{head}: {{}}")
             return
-        if self._shared(head, obj, path):
+        if id(obj) in self.keyed:
+            self._records(head, list(obj.values()), path, indent, obj)
+            return
+        if self._shared(head, obj, path) or self._scalar_map(head, obj, indent):
             return
         templates = url_templates(obj)
         shape = {key: templates.get(key) or dumps(value) for key, value in obj.items()}
@@ -143,6 +152,33 @@ class Renderer:
         self.references.setdefault(collapse(path), []).append((path, obj, shape))
         self.lines.append(f"{head}:")
         self._members(obj, path, indent + "  ", templates)
+
+    def _scalar_map(self, head: str, obj: dict[str, Any], indent: str) -> bool:
+        """A long map of scalars keyed by ids, shortened like a long list: the first and last entries
+        with their values, the keys of the others (ordinary keys always with their values)."""
+        longest, head_count, tail_count = self.list_limits
+        if len(obj) <= longest or not keyed_scalars(obj):
+            return False
+        ids = [key for key in obj if id_like_key(key)]
+        hidden = set(ids[head_count : len(ids) - tail_count])
+        self.lines.append(f"{head}{{{len(obj)}}}:")
+        inner = indent + "  "
+        run: list[str] = []
+        for key, value in obj.items():
+            if key in hidden:
+                run.append(key)
+                continue
+            self._omitted_keys(inner, run)
+            run = []
+            self.lines.append(f"{inner}{key_label(key)}: {self._scalar(value, '')}")
+        self._omitted_keys(inner, run)
+        return True
+
+    def _omitted_keys(self, indent: str, keys: list[str]) -> None:
+        if keys:
+            self.dropped += len(keys)
+            names = ", ".join(scalar(key, ",") for key in keys)
+            self.lines.append(f"{indent}… {len(keys)} entries omitted: {names}")
 
     def _reference(self, path: str, shape: dict[str, str]) -> tuple[str, Any, dict[str, str]] | None:
         best, best_score = None, _LIKE_SIMILARITY
@@ -223,31 +259,54 @@ class Renderer:
                 self.lines.append(f"{inner}{ref_path}{where} removed")
         return True
 
-    def _records(self, head: str, records: list[dict[str, Any]], path: str, indent: str) -> None:
-        keep = self.keep.get(id(records))
+    def _records(
+        self,
+        head: str,
+        records: list[dict[str, Any]],
+        path: str,
+        indent: str,
+        node: dict[str, Any] | list[Any] | None = None,
+    ) -> None:
+        """An array of records, or (``node`` a map keyed by ids) the map's values with its keys: a table
+        when the kept records are flat, else one block per record, gaps naming what was omitted."""
+        node = records if node is None else node
+        keys = list(node) if isinstance(node, dict) else None
+        keep = self.keep.get(id(node))
         indices = sorted(keep) if keep is not None else list(range(len(records)))
-        if keep is None and self._shared(head, records, path):
+        if keep is None and self._shared(head, node, path):
             return
         rows = self._table_rows([records[i] for i in indices])
+        inner = indent + "  "
         if rows is not None:
-            self._table(head, records, indices, rows, path, indent)
+            if keys is not None:
+                rows = [{_KEY_COLUMN: keys[i], **row} for i, row in zip(indices, rows, strict=True)]
+            self._table(head, len(records), indices, rows, path, indent, keys)
         else:
-            self.lines.append(f"{head}[{len(records)}]:")
+            self.lines.append(f"{head}{_count(len(records), keys)}:")
             for index, gap in with_gaps(indices):
                 if gap:
-                    self._gap(indent + "  ", gap, index)
-                self._value(f"[{index}]", records[index], f"{path}[{index}]", indent + "  ")
+                    self._gap(inner, gap, index, keys)
+                if keys is None:
+                    self._value(f"[{index}]", records[index], f"{path}[{index}]", inner)
+                else:
+                    key = keys[index]
+                    self._value(key_label(key), records[index], member_path(path, key), inner)
             if indices and indices[-1] < len(records) - 1:
-                self._gap(indent + "  ", len(records) - 1 - indices[-1], len(records))
-        for extra in self.extra_paths.get(id(records), []):
-            self.lines.append(f"{indent}  (omitted records also have: {extra})")
+                self._gap(inner, len(records) - 1 - indices[-1], len(records), keys)
+        for extra in self.extra_paths.get(id(node), []):
+            self.lines.append(f"{inner}(omitted records also have: {extra})")
 
-    def _gap(self, indent: str, count: int, before: int) -> None:
+    def _gap(self, indent: str, count: int, before: int, keys: list[str] | None = None) -> None:
+        """An omitted run: by index range in an array, by every key in a map (the keys stay findable)."""
         self.dropped += count
         first, last = before - count, before - 1
-        where = f"[{first}]" if count == 1 else f"[{first}]–[{last}]"
         unit = "record" if count == 1 else "records"
-        self.lines.append(f"{indent}… {count} {unit} omitted ({where})")
+        if keys is None:
+            where = f"[{first}]" if count == 1 else f"[{first}]–[{last}]"
+            self.lines.append(f"{indent}… {count} {unit} omitted ({where})")
+        else:
+            names = ", ".join(scalar(key, ",") for key in keys[first:before])
+            self.lines.append(f"{indent}… {count} {unit} omitted: {names}")
 
     # --- tables ---------------------------------------------------------------------------------------
 
@@ -271,11 +330,12 @@ class Renderer:
     def _table(
         self,
         head: str,
-        records: list[dict[str, Any]],
+        count: int,
         indices: list[int],
         flat: list[dict[str, Any]],
         path: str,
         indent: str,
+        keys: list[str] | None,
     ) -> None:
         columns = list(dict.fromkeys(column for row in flat for column in row))
         constant: list[str] = []
@@ -285,7 +345,7 @@ class Renderer:
             (constant if len(values) == 1 and "\0" not in values else varying).append(column)
         templates = column_templates(flat, varying)
         shown = [column for column in varying if column not in templates]
-        self.lines.append(f"{head}[{len(records)}] {'|'.join(shown)}")
+        self.lines.append(f"{head}{_count(count, keys)} {'|'.join(shown)}")
         inner = indent + "  "
         preamble: list[str] = []
         if constant:
@@ -301,11 +361,16 @@ class Renderer:
             self.lines.extend(inner + line for line in preamble)
         for (index, gap), row in zip(with_gaps(indices), flat, strict=True):
             if gap:
-                self._gap(inner, gap, index)
+                self._gap(inner, gap, index, keys)
             cells = ["" if column not in row else self._scalar(row[column], "|") for column in shown]
             self.lines.append(inner + "|".join(cells))
-        if indices and indices[-1] < len(records) - 1:
-            self._gap(inner, len(records) - 1 - indices[-1], len(records))
+        if indices and indices[-1] < count - 1:
+            self._gap(inner, count - 1 - indices[-1], count, keys)
+
+
+def _count(count: int, keys: list[str] | None) -> str:
+    """``[N]`` for an array, ``{N}`` for a map keyed by ids."""
+    return f"[{count}]" if keys is None else f"{{{count}}}"
 
 
 __all__ = ["Renderer", "collapse", "scalar"]

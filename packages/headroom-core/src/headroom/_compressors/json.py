@@ -9,12 +9,14 @@ line) are treated as one array. Input that does not parse passes through untouch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .._query import QueryMatcher
 from ._job import Job
 from ._json_pick import anomalies, dumps, loads
 from ._json_render import Renderer, collapse
+from ._json_shape import keyed_records
 
 _MIN_RECORDS_TO_DROP = 3
 _MAX_QUERY_MATCHES = 50
@@ -38,28 +40,59 @@ def parse(text: str) -> Any:
 
 
 class _Picker:
-    """Walks the document and decides, per array of objects, which records stay."""
+    """Decides, per array of objects and per map keyed by ids, which records stay.
+
+    A collection keeps its first and last records, its anomalies and its query matches, and also
+    every record that holds, at any depth, a record its own nested collections must keep (the files
+    of a release, the response items of a recorded request) unless an identical record is already
+    shown: repetition is not information, and a nested record shown verbatim elsewhere stays visible.
+    """
 
     def __init__(self, matcher: QueryMatcher) -> None:
         self.matcher = matcher
         self.keep: dict[int, set[int]] = {}
         self.extra_paths: dict[int, list[str]] = {}
+        self.keyed: set[int] = set()
 
     def walk(self, value: Any) -> None:
-        stack = [value]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                stack.extend(child for child in node.values() if isinstance(child, (dict, list)))
-            elif isinstance(node, list):
-                if len(node) >= _MIN_RECORDS_TO_DROP and all(isinstance(item, dict) for item in node):
-                    kept = self._choose(node)
-                    if len(kept) < len(node):
-                        self.keep[id(node)] = kept
-                        self._extra_paths(node, kept)
-                        stack.extend(node[index] for index in kept)
-                        continue
-                stack.extend(child for child in node if isinstance(child, (dict, list)))
+        self._visit(value)
+
+    def _visit(self, node: Any) -> set[str]:
+        """Compact JSON of every record this subtree must show (its collections' required records)."""
+        if isinstance(node, dict):
+            if keyed_records(node):
+                self.keyed.add(id(node))
+                return self._collection(node, list(node.values()))
+            return self._children(node.values())
+        if isinstance(node, list):
+            if node and all(isinstance(item, dict) for item in node):
+                return self._collection(node, node)
+            return self._children(node)
+        return set()
+
+    def _children(self, values: Iterable[Any]) -> set[str]:
+        required: set[str] = set()
+        for child in values:
+            if isinstance(child, (dict, list)):
+                required |= self._visit(child)
+        return required
+
+    def _collection(self, node: dict[str, Any] | list[Any], records: list[Any]) -> set[str]:
+        nested = [self._children(record.values()) for record in records]
+        base = self._choose(records) if len(records) >= _MIN_RECORDS_TO_DROP else set(range(len(records)))
+        required = {dumps(records[index]) for index in base}
+        shown = set(required)
+        for index in base:
+            shown |= nested[index]
+        kept = set(base)
+        for index, inner in enumerate(nested):
+            if index not in kept and not inner <= shown:
+                kept.add(index)
+                shown |= inner
+        if len(kept) < len(records):
+            self.keep[id(node)] = kept
+            self._extra_paths(node, records, kept)
+        return shown
 
     def _choose(self, records: list[Any]) -> set[int]:
         kept = {0, len(records) - 1} | anomalies(records)
@@ -67,7 +100,7 @@ class _Picker:
             kept.update(self.matcher.pick([dumps(record).lower() for record in records], _MAX_QUERY_MATCHES))
         return kept
 
-    def _extra_paths(self, records: list[Any], kept: set[int]) -> None:
+    def _extra_paths(self, node: dict[str, Any] | list[Any], records: list[Any], kept: set[int]) -> None:
         """Key paths that only omitted records have, so the schema stays complete."""
         shown: set[str] = set()
         hidden: set[str] = set()
@@ -75,7 +108,7 @@ class _Picker:
             _key_paths(record, "", shown if index in kept else hidden)
         extra = sorted(hidden - shown)
         if extra:
-            self.extra_paths[id(records)] = [", ".join(extra)]
+            self.extra_paths[id(node)] = [", ".join(extra)]
 
 
 def _key_paths(value: Any, prefix: str, into: set[str]) -> None:
@@ -96,11 +129,11 @@ def compress(job: Job) -> str | None:
         return None
     picker = _Picker(QueryMatcher(job.query))
     picker.walk(document)
-    renderer = Renderer(picker.keep, picker.extra_paths, query=job.query)
+    renderer = Renderer(picker.keep, picker.extra_paths, query=job.query, keyed=picker.keyed)
     rendered = renderer.render(document)
     if job.budget is not None and len(rendered) > job.budget * len(job.text):
         # every kept record is required; what a budget can still take is length
-        renderer = Renderer(picker.keep, picker.extra_paths, tight=True, query=job.query)
+        renderer = Renderer(picker.keep, picker.extra_paths, tight=True, query=job.query, keyed=picker.keyed)
         rendered = renderer.render(document)
     if renderer.dropped:
         unit = "records" if picker.keep else "items"
