@@ -47,6 +47,7 @@ _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
 _EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
 _MAX_TABLE_COLUMNS = 60
+_MIN_SAME_VALUES = 8
 _KEY_COLUMN = "(key)"  # the map key, as the first column of a keyed table
 
 
@@ -129,7 +130,11 @@ class Renderer:
         if id(obj) in self.keyed:
             self._records(head, list(obj.values()), path, indent, obj)
             return
-        if self._shared(head, obj, path) or self._scalar_map(head, obj, indent):
+        if (
+            self._shared(head, obj, path)
+            or self._same_values(head, obj)
+            or self._scalar_map(head, obj, indent)
+        ):
             return
         templates = url_templates(obj)
         shape = {key: templates.get(key) or dumps(value) for key, value in obj.items()}
@@ -152,6 +157,21 @@ class Renderer:
         self.references.setdefault(collapse(path), []).append((path, obj, shape))
         self.lines.append(f"{head}:")
         self._members(obj, path, indent + "  ", templates)
+
+    def _same_values(self, head: str, obj: dict[str, Any]) -> bool:
+        """A map whose values are all one scalar (``users: {"ada": true, ...}``, flags, sets written as
+        maps) is its keys: one line, the shared value stated once."""
+        if len(obj) < _MIN_SAME_VALUES:
+            return False
+        values = iter(obj.values())
+        first = next(values)
+        if isinstance(first, (dict, list)) or any(
+            value != first or type(value) is not type(first) for value in values
+        ):
+            return False
+        names = ", ".join(scalar(key, ",") for key in obj)
+        self.lines.append(f"{head}{{{len(obj)}}} each {self._scalar(first, ',')}: {names}")
+        return True
 
     def _scalar_map(self, head: str, obj: dict[str, Any], indent: str) -> bool:
         """A long map of scalars keyed by ids, shortened like a long list: the first and last entries

@@ -18,6 +18,8 @@ _CONTROL = re.compile(r"[\x00-\x1f]")
 _NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 _SAFE_KEY = re.compile(r"^[\w$@+\-][\w$@+\-.]*$")
 _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]')
+_BLOB_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_BLOB, _BLOB_KEEP, _BLOB_SHARE = 256, 48, 0.7  # an encoded string over 256 chars keeps 48
 _MIN_TEMPLATE_BASE = 12
 LONG_STRING = 2000
 LONG_STRING_KEEP = 400
@@ -31,8 +33,8 @@ def scalar(
     shorten: Callable[[str], str | None] | None = None,
 ) -> str:
     """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened,
-    by ``shorten`` (an excerpt of the sentences that matter) or else to their start (the number of
-    characters cut is added to ``cut[0]``)."""
+    by ``shorten`` (an excerpt of the sentences that matter) or else to their start, and encoded blobs
+    (signatures, base64 payloads) to their start (the number of characters cut is added to ``cut[0]``)."""
     if value is None:
         return "null"
     if value is True:
@@ -43,8 +45,10 @@ def scalar(
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if not isinstance(value, str):
         return dumps(value)
-    if len(value) > limits[0]:
-        kept = (shorten(value) if shorten is not None else None) or value[: limits[1]]
+    blob = len(value) > _BLOB and is_blob(value)
+    if blob or len(value) > limits[0]:
+        kept = value[:_BLOB_KEEP] if blob else (shorten(value) if shorten is not None else None)
+        kept = kept or value[: limits[1]]
         if cut is not None:
             cut[0] += len(value) - len(kept)
         return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
@@ -59,6 +63,14 @@ def scalar(
     ):
         return dumps(value)
     return value
+
+
+def is_blob(value: str) -> bool:
+    """Base64 or hex rather than text: mostly long runs of letters and digits mixed, without a space
+    or punctuation. A model reads nothing in a signature or an encoded payload; its start says what
+    it is, and the original is a retrieval away."""
+    runs = [run for run in _BLOB_RUN.findall(value) if not run.isalpha() and not run.isdigit()]
+    return sum(map(len, runs)) >= _BLOB_SHARE * len(value)
 
 
 def key_label(key: str) -> str:
