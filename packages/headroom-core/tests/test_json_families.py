@@ -254,3 +254,17 @@ def test_the_original_comes_back_byte_for_byte(hr: Headroom) -> None:
     assert result.ref is not None
     assert result.text != text
     assert hr.retrieve(result.ref) == text
+
+
+def test_a_document_that_is_a_map_keyed_by_ids_is_compressed_too() -> None:
+    keys = [f"-Nq{sha(i, 14)}x{i}" for i in range(40)]  # push-style ids: opaque, with digits
+    document = {
+        key: {"text": f"message {i}", "sender": f"user{i % 3}", "read": True} for i, key in enumerate(keys)
+    }
+    out = run(document)
+    assert out.startswith("{40} (key)|")
+    for key in keys:
+        assert key in out
+    assert word_shown("message 0", out)
+    assert word_shown("message 39", out)
+    assert not word_shown("message 20", out)

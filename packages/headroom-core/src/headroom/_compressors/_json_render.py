@@ -93,7 +93,9 @@ class Renderer:
     # --- entry ----------------------------------------------------------------------------------------
 
     def render(self, document: Any) -> str:
-        if isinstance(document, dict):
+        if isinstance(document, dict) and id(document) in self.keyed:
+            self._records("", list(document.values()), "", "", document)
+        elif isinstance(document, dict):
             self._members(document, "", "")
         else:
             self._value("", document, "", "")

@@ -23,6 +23,7 @@ _ID_KEY = re.compile(
     | [0-9a-fA-F]{7,}                                          # hashes, short or long
     | [0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}     # UUIDs
     | [A-Za-z]{1,12}[-_:][0-9A-Za-z_-]{3,}                     # prefixed ids: cus_8f3k2, user-1024
+    | [0-9A-Za-z_-]{16,}                                       # opaque tokens: push ids, base62 ids
     )$""",
     re.VERBOSE,
 )
