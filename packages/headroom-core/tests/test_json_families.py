@@ -268,3 +268,21 @@ def test_a_document_that_is_a_map_keyed_by_ids_is_compressed_too() -> None:
     assert word_shown("message 0", out)
     assert word_shown("message 39", out)
     assert not word_shown("message 20", out)
+
+
+def test_a_map_of_daily_counts_keeps_its_outlier_and_every_date() -> None:
+    days = {f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}": 100 + i % 9 for i in range(90)}
+    spike = list(days)[45]
+    days[spike] = 98_765
+    out = run({"requests_per_day": days})
+    for day in days:
+        assert word_shown(day, out)
+    assert f"{spike}: 98765" in out
+    assert "entries omitted: " in out
+
+
+def test_a_query_finds_a_record_of_a_keyed_map_by_its_key() -> None:
+    keys = [str(uuid.UUID(int=104729 * (i + 3) << 64 | i)) for i in range(50)]
+    document = {"sessions": {key: {"user": f"u{i}", "minutes": 30} for i, key in enumerate(keys)}}
+    out = run(document, query=keys[25])
+    assert f"{keys[25]}|u25" in out

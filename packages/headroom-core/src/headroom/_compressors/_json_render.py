@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from ._json_pick import dumps
+from ._json_pick import anomalies, dumps
 from ._json_shape import id_like_key, keyed_scalars
 from ._json_text import (
     LONG_STRING,
@@ -176,13 +176,16 @@ class Renderer:
         return True
 
     def _scalar_map(self, head: str, obj: dict[str, Any], indent: str) -> bool:
-        """A long map of scalars keyed by ids, shortened like a long list: the first and last entries
-        with their values, the keys of the others (ordinary keys always with their values)."""
+        """A long map of scalars keyed by ids, shortened like a long list: the first and last entries,
+        outliers and rare values with their values, the keys of the others (ordinary keys always with
+        their values)."""
         longest, head_count, tail_count = self.list_limits
         if len(obj) <= longest or not keyed_scalars(obj):
             return False
         ids = [key for key in obj if id_like_key(key)]
-        hidden = set(ids[head_count : len(ids) - tail_count])
+        unusual = anomalies([{"value": obj[key]} for key in ids])  # outliers and rare values stay
+        hidden = {key for index, key in enumerate(ids) if head_count <= index < len(ids) - tail_count}
+        hidden -= {ids[index] for index in unusual}
         self.lines.append(f"{head}{{{len(obj)}}}:")
         inner = indent + "  "
         run: list[str] = []

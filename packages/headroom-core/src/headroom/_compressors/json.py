@@ -79,7 +79,10 @@ class _Picker:
 
     def _collection(self, node: dict[str, Any] | list[Any], records: list[Any]) -> set[str]:
         nested = [self._children(record.values()) for record in records]
-        base = self._choose(records) if len(records) >= _MIN_RECORDS_TO_DROP else set(range(len(records)))
+        keys = list(node) if isinstance(node, dict) else None
+        base = (
+            self._choose(records, keys) if len(records) >= _MIN_RECORDS_TO_DROP else set(range(len(records)))
+        )
         required = {dumps(records[index]) for index in base}
         shown = set(required)
         for index in base:
@@ -94,10 +97,14 @@ class _Picker:
             self._extra_paths(node, records, kept)
         return shown
 
-    def _choose(self, records: list[Any]) -> set[int]:
+    def _choose(self, records: list[Any], keys: list[str] | None) -> set[int]:
+        """First, last, anomalies and query matches (in a keyed map the key is part of the match)."""
         kept = {0, len(records) - 1} | anomalies(records)
         if self.matcher:
-            kept.update(self.matcher.pick([dumps(record).lower() for record in records], _MAX_QUERY_MATCHES))
+            texts = [dumps(record).lower() for record in records]
+            if keys is not None:
+                texts = [f"{key.lower()} {text}" for key, text in zip(keys, texts, strict=True)]
+            kept.update(self.matcher.pick(texts, _MAX_QUERY_MATCHES))
         return kept
 
     def _extra_paths(self, node: dict[str, Any] | list[Any], records: list[Any], kept: set[int]) -> None:
