@@ -286,3 +286,21 @@ def test_a_query_finds_a_record_of_a_keyed_map_by_its_key() -> None:
     document = {"sessions": {key: {"user": f"u{i}", "minutes": 30} for i, key in enumerate(keys)}}
     out = run(document, query=keys[25])
     assert f"{keys[25]}|u25" in out
+
+
+def test_a_file_index_keyed_by_version_keeps_each_files_name_literal() -> None:
+    """PyPI's shape: ``releases: {version: [files]}``; a file's URL extends its filename, but the URL
+    names the record, so it is written out rather than as a template."""
+    releases = {
+        f"1.{i}.0": [
+            {
+                "filename": f"lib-1.{i}.0{suffix}",
+                "url": f"https://files.example.org/lib-1.{i}.0{suffix}",
+                "size": 9000 + i,
+            }
+            for suffix in (".tar.gz", "-py3-none-any.whl", "-cp312-win_amd64.whl")
+        ]
+        for i in range(20)
+    }
+    out = run({"info": {"name": "lib"}, "releases": releases})
+    assert_ends_visible({"releases": releases}, out)

@@ -21,6 +21,7 @@ _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]')
 _BLOB_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
 _BLOB, _BLOB_KEEP, _BLOB_SHARE = 256, 48, 0.7  # an encoded string over 256 chars keeps 48
 _MIN_TEMPLATE_BASE = 12
+_IDENTITY_KEYS = ("id", "uuid", "sha", "key", "number", "name", "login", "title", "path", "url")
 LONG_STRING = 2000
 LONG_STRING_KEEP = 400
 
@@ -91,9 +92,21 @@ def collapse(path: str) -> str:
     return _INDEX.sub("[]", path)
 
 
+def identity_key(record: dict[str, Any]) -> str | None:
+    """The field that names a record: the first present of the usual identifying fields. It is
+    never written through a template, so a search for a record's name (or its URL) finds it."""
+    for key in _IDENTITY_KEYS:
+        value = record.get(key)
+        if value is not None and not isinstance(value, (dict, list)):
+            return key
+    return None
+
+
 def url_templates(obj: dict[str, Any]) -> dict[str, str]:
-    """``{key: "{base}/rest"}`` for string values that extend another field's URL value."""
+    """``{key: "{base}/rest"}`` for string values that extend another field's URL value (the object's
+    name field aside)."""
     urls = [(value, key) for key, value in obj.items() if isinstance(value, str) and "://" in value]
+    name = identity_key(obj)
     if len(urls) < 2:
         return {}
     bases = sorted(
@@ -102,6 +115,8 @@ def url_templates(obj: dict[str, Any]) -> dict[str, str]:
     )
     out: dict[str, str] = {}
     for value, key in urls:
+        if key == name:
+            continue
         for base, base_key in bases:
             if base_key != key and len(value) > len(base) and value.startswith(base):
                 out[key] = "{" + base_key + "}" + value[len(base) :]
@@ -141,9 +156,10 @@ def with_gaps(indices: list[int]) -> Iterator[tuple[int, int]]:
 
 def column_templates(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, str]:
     """Columns whose every value is another column's value with a fixed prefix and suffix
-    (``comments_url = {url}/comments``); the longest base wins."""
+    (``comments_url = {url}/comments``); the longest base wins. A row's name column stays literal."""
     out: dict[str, str] = {}
     first = rows[0]
+    names = {identity_key(row) for row in rows}
     bases = sorted(
         (column for column in columns if isinstance(first.get(column), (str, int))
          and not isinstance(first.get(column), bool) and str(first.get(column))),
@@ -151,7 +167,7 @@ def column_templates(rows: list[dict[str, Any]], columns: list[str]) -> dict[str
     )  # fmt: skip
     for column in columns:
         value = first.get(column)
-        if not isinstance(value, str) or len(value) < _MIN_TEMPLATE_BASE:
+        if not isinstance(value, str) or len(value) < _MIN_TEMPLATE_BASE or column in names:
             continue
         for other in bases:
             base_text = str(first[other])
