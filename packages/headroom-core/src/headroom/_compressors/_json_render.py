@@ -1,20 +1,24 @@
 """Render a JSON document as compact, unambiguous text, with the records chosen by the picker.
 
-The format reads like YAML (``key: value``, two-space indentation) with four devices that remove
+The format reads like YAML (``key: value``, two-space indentation) with devices that remove
 repetition without hiding anything:
 
 - **tables**: uniform records become ``items[120] id|name|status`` with one row per record; columns
   with the same value in every row are stated once (``all rows: state=open; locked=false``) and columns
-  derived from another column are stated as a template (``url = {repository_url}/issues/{number}``);
+  derived from another column are stated as a template (``url = {repository_url}/issues/{number}``),
+  except a record's name field, which stays literal;
 - **templates** inside an object: ``forks_url: {url}/forks`` when a value extends another field's value;
 - **same as**: a subtree repeated verbatim reads ``owner: (same as [0].response.owner)``;
 - **like**: a subtree close to an earlier one at the same place reads ``response: (like
-  [1].response, except:)`` followed by only what differs.
+  [1].response, except:)`` followed by only what differs;
+- **keyed maps**: a map of records keyed by ids reads like an array, ``versions{160}`` (a table with a
+  ``(key)`` column when flat), its members compared as one family (``versions["1.2.0"]``); a long map of
+  scalars keyed by ids keeps its ends and anomalies; a map with one value for every key is one line.
 
 Strings are written raw unless that would be ambiguous (empty, padded, multi-line, looking like a
 number, ``null`` or one of our own notations), in which case they are JSON-quoted. Omitted records
-leave a gap line (``… 13 records omitted ([1]–[13])``) and key paths found only in omitted records are
-listed, so the schema survives whole.
+leave a gap line (``… 13 records omitted ([1]–[13])``, or the omitted keys of a map) and key paths
+found only in omitted records are listed, so the schema survives whole.
 """
 
 from __future__ import annotations
