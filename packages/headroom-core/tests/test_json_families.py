@@ -304,3 +304,26 @@ def test_a_file_index_keyed_by_version_keeps_each_files_name_literal() -> None:
     }
     out = run({"info": {"name": "lib"}, "releases": releases})
     assert_ends_visible({"releases": releases}, out)
+
+
+def test_a_record_kept_only_for_its_nested_records_shows_its_scalars_and_those_records() -> None:
+    """A commit list: each commit's ``parents`` is an array of objects whose ends must stay, so every
+    commit stays, but a middle commit shows its short fields and parents, not its whole payload."""
+    shas = [sha(("commit", i), 40) for i in range(41)]
+    commits = [
+        {
+            "sha": shas[i],
+            "url": f"https://api.example.com/repos/acme/app/commits/{shas[i]}",
+            "commit": {"message": f"Change {i}: " + "details " * 30, "author": {"name": f"dev{i % 4}"}},
+            "parents": [
+                {"sha": shas[i + 1], "url": f"https://api.example.com/repos/acme/app/commits/{shas[i + 1]}"}
+            ],
+        }
+        for i in range(40)
+    ]
+    out = run(commits)
+    assert_ends_visible(commits, out)
+    assert "[20]: (partly shown; not shown: url, commit)" in out
+    assert "Change 20: " not in out
+    assert "Change 0: " in out
+    assert "fields omitted; headroom_retrieve ref=" in out

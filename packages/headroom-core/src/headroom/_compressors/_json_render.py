@@ -65,12 +65,15 @@ class Renderer:
         tight: bool = False,
         query: str | None = None,
         keyed: set[int] | None = None,
+        partial: dict[int, set[str]] | None = None,
     ) -> None:
         """``tight`` shortens long strings and long lists much more (used to meet a budget); long
         prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies);
-        ``keyed`` holds the ``id`` of every map of records keyed by ids (rendered like arrays)."""
+        ``keyed`` holds the ``id`` of every map of records keyed by ids (rendered like arrays);
+        ``partial`` maps a record kept only for its nested records to the members it leaves out."""
         self.keep = keep
         self.keyed = keyed or set()
+        self.partial = partial or {}
         self.query = query
         self.string_limits = (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (LONG_STRING, LONG_STRING_KEEP)
         self.list_limits = (
@@ -81,6 +84,7 @@ class Renderer:
         self.seen: dict[str, str] = {}  # compact JSON of a rendered subtree -> its path
         self.references: dict[str, list[tuple[str, Any, dict[str, str]]]] = {}
         self.dropped = 0  # records and list items left out
+        self.left_out = 0  # members left out of records kept for their nested records
         self.cut = [0]  # characters cut from very long strings
         self.preambles: dict[str, str] = {}  # a table's constants and templates -> the table's path
 
@@ -135,6 +139,14 @@ class Renderer:
             return
         if id(obj) in self.keyed:
             self._records(head, list(obj.values()), path, indent, obj)
+            return
+        left_out = self.partial.get(id(obj))
+        if left_out:
+            names = ", ".join(key_label(key) for key in obj if key in left_out)
+            self.lines.append(f"{head}: (partly shown; not shown: {names})")
+            self.left_out += len(left_out)
+            shown = {key: value for key, value in obj.items() if key not in left_out}
+            self._members(shown, path, indent + "  ")
             return
         if (
             self._shared(head, obj, path)

@@ -21,9 +21,11 @@ from ._job import Job
 from ._json_pick import anomalies, dumps, loads
 from ._json_render import Renderer, collapse
 from ._json_shape import keyed_records
+from ._json_text import identity_key
 
 _MIN_RECORDS_TO_DROP = 3
 _MAX_QUERY_MATCHES = 50
+_PARTIAL_STRING = 80
 
 
 def parse(text: str) -> Any:
@@ -57,6 +59,7 @@ class _Picker:
         self.keep: dict[int, set[int]] = {}
         self.extra_paths: dict[int, list[str]] = {}
         self.keyed: set[int] = set()
+        self.partial: dict[int, set[str]] = {}  # id of a record kept for its nested records -> left out
 
     def walk(self, value: Any) -> None:
         self._visit(value)
@@ -82,7 +85,8 @@ class _Picker:
         return required
 
     def _collection(self, node: dict[str, Any] | list[Any], records: list[Any]) -> set[str]:
-        nested = [self._children(record.values()) for record in records]
+        branches = [self._branches(record) for record in records]
+        nested = [set().union(*inner.values()) for inner in branches]
         keys = list(node) if isinstance(node, dict) else None
         base = (
             self._choose(records, keys) if len(records) >= _MIN_RECORDS_TO_DROP else set(range(len(records)))
@@ -96,10 +100,17 @@ class _Picker:
             if index not in kept and not inner <= shown:
                 kept.add(index)
                 shown |= inner
-        if len(kept) < len(records):
+                hidden = _hidden_branches(records[index], branches[index])
+                if hidden:
+                    self.partial[id(records[index])] = hidden
+        if len(kept) < len(records) or any(id(records[index]) in self.partial for index in kept):
             self.keep[id(node)] = kept
             self._extra_paths(node, records, kept)
         return shown
+
+    def _branches(self, record: dict[str, Any]) -> dict[str, set[str]]:
+        """Per member holding objects or arrays: the records it must show."""
+        return {key: self._visit(child) for key, child in record.items() if isinstance(child, (dict, list))}
 
     def _choose(self, records: list[Any], keys: list[str] | None) -> set[int]:
         """First, last, anomalies and query matches (in a keyed map the key is part of the match)."""
@@ -112,14 +123,33 @@ class _Picker:
         return kept
 
     def _extra_paths(self, node: dict[str, Any] | list[Any], records: list[Any], kept: set[int]) -> None:
-        """Key paths that only omitted records have, so the schema stays complete."""
+        """Key paths that only omitted records (or the branches a record kept for its nested records
+        leaves out) have, so the schema stays complete."""
         shown: set[str] = set()
         hidden: set[str] = set()
         for index, record in enumerate(records):
-            _key_paths(record, "", shown if index in kept else hidden)
+            if index not in kept:
+                _key_paths(record, "", hidden)
+                continue
+            left_out = self.partial.get(id(record), set())
+            _key_paths({key: value for key, value in record.items() if key not in left_out}, "", shown)
+            _key_paths({key: record[key] for key in left_out}, "", hidden)
         extra = sorted(hidden - shown)
         if extra:
             self.extra_paths[id(node)] = [", ".join(extra)]
+
+
+def _hidden_branches(record: dict[str, Any], branches: dict[str, set[str]]) -> set[str]:
+    """What a record kept only for the records nested in it leaves out: the objects and arrays that
+    hold none of those records, and long strings. Its name field, its short scalars (status, version)
+    and the branches holding the nested records stay."""
+    name = identity_key(record)
+    return {
+        key
+        for key, value in record.items()
+        if (isinstance(value, (dict, list)) and value and not branches.get(key))
+        or (isinstance(value, str) and len(value) > _PARTIAL_STRING and key != name)
+    }
 
 
 def _key_paths(value: Any, prefix: str, into: set[str]) -> None:
@@ -133,6 +163,12 @@ def _key_paths(value: Any, prefix: str, into: set[str]) -> None:
             _key_paths(child, f"{prefix}[]", into)
 
 
+def _renderer(picker: _Picker, query: str | None, tight: bool) -> Renderer:
+    return Renderer(
+        picker.keep, picker.extra_paths, tight=tight, query=query, keyed=picker.keyed, partial=picker.partial
+    )
+
+
 def compress(job: Job) -> str | None:
     """Compress a JSON document; None when it does not parse or holds nothing to gain on."""
     document = parse(job.text)
@@ -140,15 +176,26 @@ def compress(job: Job) -> str | None:
         return None
     picker = _Picker(QueryMatcher(job.query))
     picker.walk(document)
-    renderer = Renderer(picker.keep, picker.extra_paths, query=job.query, keyed=picker.keyed)
+    renderer = Renderer(
+        picker.keep, picker.extra_paths, query=job.query, keyed=picker.keyed, partial=picker.partial
+    )
     rendered = renderer.render(document)
     if job.budget is not None and len(rendered) > job.budget * len(job.text):
         # every kept record is required; what a budget can still take is length
-        renderer = Renderer(picker.keep, picker.extra_paths, tight=True, query=job.query, keyed=picker.keyed)
+        renderer = Renderer(
+            picker.keep,
+            picker.extra_paths,
+            tight=True,
+            query=job.query,
+            keyed=picker.keyed,
+            partial=picker.partial,
+        )
         rendered = renderer.render(document)
     if renderer.dropped:
         unit = "records" if picker.keep else "items"
         return f"{rendered}\n{job.marker(renderer.dropped, unit)}"
+    if renderer.left_out:
+        return f"{rendered}\n{job.marker(renderer.left_out, 'fields')}"
     if renderer.cut[0]:
         return f"{rendered}\n{job.marker(renderer.cut[0], 'characters')}"
     return rendered
