@@ -26,18 +26,18 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from ._json_pick import anomalies, dumps
-from ._json_shape import id_like_key, keyed_scalars
+from ._json_pick import dumps
+from ._json_shape import one_value, scalar_map_hidden
 from ._json_text import (
     LONG_STRING,
     LONG_STRING_KEEP,
     child_path,
     collapse,
     column_templates,
-    flat_cells,
     key_label,
     member_path,
     scalar,
+    table_rows,
     url_templates,
     with_gaps,
 )
@@ -50,7 +50,6 @@ _LIST_HEAD, _LIST_TAIL = 20, 10
 _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
 _EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
-_MAX_TABLE_COLUMNS = 60
 _MIN_SAME_VALUES = 8
 _KEY_COLUMN = "(key)"  # the map key, as the first column of a keyed table
 
@@ -179,29 +178,17 @@ class Renderer:
     def _same_values(self, head: str, obj: dict[str, Any]) -> bool:
         """A map whose values are all one scalar (``users: {"ada": true, ...}``, flags, sets written as
         maps) is its keys: one line, the shared value stated once."""
-        if len(obj) < _MIN_SAME_VALUES:
-            return False
-        values = iter(obj.values())
-        first = next(values)
-        if isinstance(first, (dict, list)) or any(
-            value != first or type(value) is not type(first) for value in values
-        ):
+        if not one_value(obj, _MIN_SAME_VALUES):
             return False
         names = ", ".join(scalar(key, ",") for key in obj)
-        self.lines.append(f"{head}{{{len(obj)}}} each {self._scalar(first, ',')}: {names}")
+        self.lines.append(f"{head}{{{len(obj)}}} each {self._scalar(next(iter(obj.values())), ',')}: {names}")
         return True
 
     def _scalar_map(self, head: str, obj: dict[str, Any], indent: str) -> bool:
-        """A long map of scalars keyed by ids, shortened like a long list: the first and last entries,
-        outliers and rare values with their values, the keys of the others (ordinary keys always with
-        their values)."""
-        longest, head_count, tail_count = self.list_limits
-        if len(obj) <= longest or not keyed_scalars(obj):
+        """A long map of scalars keyed by ids, shortened like a long list (see ``scalar_map_hidden``)."""
+        hidden = scalar_map_hidden(obj, *self.list_limits)
+        if hidden is None:
             return False
-        ids = [key for key in obj if id_like_key(key)]
-        unusual = anomalies([{"value": obj[key]} for key in ids])  # outliers and rare values stay
-        hidden = {key for index, key in enumerate(ids) if head_count <= index < len(ids) - tail_count}
-        hidden -= {ids[index] for index in unusual}
         self.lines.append(f"{head}{{{len(obj)}}}:")
         inner = indent + "  "
         run: list[str] = []
@@ -316,7 +303,7 @@ class Renderer:
         indices = sorted(keep) if keep is not None else list(range(len(records)))
         if keep is None and self._shared(head, node, path):
             return
-        rows = self._table_rows([records[i] for i in indices])
+        rows = table_rows([records[i] for i in indices])
         inner = indent + "  "
         if rows is not None:
             if keys is not None:
@@ -350,23 +337,6 @@ class Renderer:
             self.lines.append(f"{indent}… {count} {unit} omitted: {names}")
 
     # --- tables ---------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _table_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Each record flattened into cells when the records are flat enough for a table, else None."""
-        if len(records) < 2:
-            return None
-        rows: list[dict[str, Any]] = []
-        columns: set[str] = set()
-        for record in records:
-            row: dict[str, Any] = {}
-            if not flat_cells(record, "", row):
-                return None
-            columns.update(row)
-            if len(columns) > _MAX_TABLE_COLUMNS:
-                return None
-            rows.append(row)
-        return rows
 
     def _table(
         self,

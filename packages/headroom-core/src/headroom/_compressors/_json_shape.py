@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from ._json_pick import anomalies
+
 _ID_KEY = re.compile(
     r"""^(?:
       [-+]?\d+(?:\.\d+)*                                     # numbers, dotted numbers
@@ -52,3 +54,26 @@ def keyed_records(obj: dict[str, Any]) -> bool:
 def keyed_scalars(obj: dict[str, Any]) -> bool:
     """True for a map of scalars keyed by ids (``time: {"1.2.0": "2018-..."}``)."""
     return all(not isinstance(value, (dict, list)) for value in obj.values()) and _mostly_ids(obj)
+
+
+def scalar_map_hidden(obj: dict[str, Any], longest: int, head: int, tail: int) -> set[str] | None:
+    """The keys whose values a long map of scalars keyed by ids leaves out (None: not such a map):
+    all but the first ``head`` and last ``tail`` id keys, outliers and rare values; ordinary keys
+    always keep their values."""
+    if len(obj) <= longest or not keyed_scalars(obj):
+        return None
+    ids = [key for key in obj if id_like_key(key)]
+    unusual = anomalies([{"value": obj[key]} for key in ids])
+    return {key for index, key in enumerate(ids) if head <= index < len(ids) - tail and index not in unusual}
+
+
+def one_value(obj: dict[str, Any], least: int) -> bool:
+    """True when ``obj`` has at least ``least`` keys and every value is the same scalar (``true`` and
+    ``1`` differ)."""
+    if len(obj) < least:
+        return False
+    values = iter(obj.values())
+    first = next(values)
+    if isinstance(first, (dict, list)):
+        return False
+    return all(value == first and type(value) is type(first) for value in values)

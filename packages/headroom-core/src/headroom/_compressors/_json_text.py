@@ -21,6 +21,7 @@ _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]')
 _BLOB_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
 _BLOB, _BLOB_KEEP, _BLOB_SHARE = 256, 48, 0.7  # an encoded string over 256 chars keeps 48
 _MIN_TEMPLATE_BASE = 12
+_MAX_TABLE_COLUMNS = 60
 _IDENTITY_KEYS = ("id", "uuid", "sha", "key", "number", "name", "login", "title", "path", "url")
 LONG_STRING = 2000
 LONG_STRING_KEEP = 400
@@ -128,6 +129,23 @@ def member_path(path: str, key: str) -> str:
     """The path of a record in a map keyed by ids or versions: ``versions["1.2.0"]``, always bracketed
     so that ``collapse`` puts every member of the map in one family."""
     return f"{path}[{dumps(key)}]"
+
+
+def table_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Each record flattened into cells when the records are flat enough for a table, else None."""
+    if len(records) < 2:
+        return None
+    rows: list[dict[str, Any]] = []
+    columns: set[str] = set()
+    for record in records:
+        row: dict[str, Any] = {}
+        if not flat_cells(record, "", row):
+            return None
+        columns.update(row)
+        if len(columns) > _MAX_TABLE_COLUMNS:
+            return None
+        rows.append(row)
+    return rows
 
 
 def flat_cells(value: dict[str, Any], prefix: str, row: dict[str, Any]) -> bool:
