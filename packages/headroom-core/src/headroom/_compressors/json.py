@@ -5,8 +5,9 @@ record, ...) and maps keyed by ids, versions, dates or hashes (``versions: {"1.2
 ``_json_shape``) are collections of records. Each keeps its first and last records, error and non-2xx
 records, outliers, rare values and query matches (see ``_json_pick``), and every record that holds a
 record one of its nested collections must keep, at any depth (the files of a release), unless an
-identical record is shown already; the other records go to the store behind one marker, a keyed
-map's omitted keys still listed. What is kept is rendered by ``_json_render`` as tables, templates
+identical record is shown already; such a record shows its short fields and those branches, its other
+branches named. The other records go to the store behind one marker, a keyed map's omitted keys
+still listed. What is kept is rendered by ``_json_render`` as tables, templates
 and references. JSON lines (one document per line) are treated as one array. Input that does not
 parse passes through untouched.
 """
