@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ._anomaly import Retained, columns, missing_from, object_arrays, retained_records
@@ -72,6 +73,17 @@ def _named(record: dict[str, object], key: str) -> tuple[str, str] | None:
         if path.rsplit(".", 1)[-1] == key and isinstance(leaf_value, str) and leaf_value:
             return path, leaf_value
     return None
+
+
+def _missed_summary(missing: list[str]) -> str:
+    """How many missed records per reason (``first``, ``rare``, ``outlier``...), and the first one."""
+    reasons: Counter[str] = Counter()
+    for line in missing:
+        found = re.search(r"\(([^)]*)\):", line)
+        for reason in found.group(1).split(", ") if found else ["?"]:
+            reasons[reason.split(" ", 1)[0].split("=", 1)[0]] += 1
+    counts = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+    return f"{len(missing)} records (reasons: {counts}); first: {missing[0][:120]}"
 
 
 def pick_query(doc: object, file_name: str) -> tuple[str, str] | None:
@@ -149,6 +161,8 @@ def run(ctx: Context) -> Section:
                 continue
             result = _judge(ctx, path.name, text, doc, compact_tokens, query)
             judged[label].append(result)
+            if result.anomalies[2]:
+                section.notes.append(f"{path.name} ({label}) misses {_missed_summary(result.anomalies[2])}")
             section.rows.append(_row(result, path.name, query))
             files.append(
                 {

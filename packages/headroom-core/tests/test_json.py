@@ -184,3 +184,25 @@ def test_long_prose_strings_keep_the_sentences_the_query_asks_about() -> None:
     assert "(+" in out  # the cut is still counted
     blob = "x" * 5000  # not prose: cut to its start as before
     assert '"' + "x" * 400 + '…" (+4600 chars)' in run({"blob": blob, "n": 1})
+
+
+def test_encoded_blobs_keep_only_their_start() -> None:
+    import base64
+    import hashlib
+
+    payload = base64.b64encode(b"".join(hashlib.sha256(bytes([i])).digest() for i in range(40))).decode()
+    signature = "-----BEGIN PGP SIGNATURE-----\r\n\r\n" + "\n".join(
+        payload[i : i + 64] for i in range(0, len(payload), 64)
+    )
+    prose = "A sentence of ordinary words, written for a reader. " * 8
+    out = run({"signature": signature, "about": prose})
+    assert payload[:64] not in out
+    assert f"(+{len(signature) - 48} chars)" in out
+    assert prose.strip() in out  # prose of the same length is left alone
+
+
+def test_a_map_with_one_value_for_every_key_is_one_line_of_keys() -> None:
+    users = {f"user{i}": True for i in range(30)}
+    out = run({"users": users, "flags": {"a": True, "b": False}})
+    assert "users{30} each true: user0, user1, " in out
+    assert out.count("true") == 2  # once for the users, once for flag a

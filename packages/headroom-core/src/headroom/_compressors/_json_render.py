@@ -1,119 +1,57 @@
 """Render a JSON document as compact, unambiguous text, with the records chosen by the picker.
 
-The format reads like YAML (``key: value``, two-space indentation) with four devices that remove
+The format reads like YAML (``key: value``, two-space indentation) with devices that remove
 repetition without hiding anything:
 
 - **tables**: uniform records become ``items[120] id|name|status`` with one row per record; columns
   with the same value in every row are stated once (``all rows: state=open; locked=false``) and columns
-  derived from another column are stated as a template (``url = {repository_url}/issues/{number}``);
+  derived from another column are stated as a template (``url = {repository_url}/issues/{number}``),
+  except a record's name field, which stays literal;
 - **templates** inside an object: ``forks_url: {url}/forks`` when a value extends another field's value;
 - **same as**: a subtree repeated verbatim reads ``owner: (same as [0].response.owner)``;
 - **like**: a subtree close to an earlier one at the same place reads ``response: (like
-  [1].response, except:)`` followed by only what differs.
+  [1].response, except:)`` followed by only what differs;
+- **keyed maps**: a map of records keyed by ids reads like an array, ``versions{160}`` (a table with a
+  ``(key)`` column when flat), its members compared as one family (``versions["1.2.0"]``); a long map of
+  scalars keyed by ids keeps its ends and anomalies; a map with one value for every key is one line.
 
 Strings are written raw unless that would be ambiguous (empty, padded, multi-line, looking like a
 number, ``null`` or one of our own notations), in which case they are JSON-quoted. Omitted records
-leave a gap line (``… 13 records omitted ([1]–[13])``) and key paths found only in omitted records are
-listed, so the schema survives whole.
+leave a gap line (``… 13 records omitted ([1]–[13])``, or the omitted keys of a map) and key paths
+found only in omitted records are listed, so the schema survives whole.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
-import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._json_pick import dumps
+from ._json_shape import one_value, scalar_map_hidden
+from ._json_text import (
+    LONG_STRING,
+    LONG_STRING_KEEP,
+    child_path,
+    collapse,
+    column_templates,
+    key_label,
+    member_path,
+    scalar,
+    table_rows,
+    url_templates,
+    with_gaps,
+)
 from .text import excerpt
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
-_NUMBERISH = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
-_SAFE_KEY = re.compile(r"^[\w$@+\-][\w$@+\-.]*$")
 _MIN_SHARED = 80  # subtrees shorter than this (compact JSON chars) are cheaper to repeat than to refer to
-_MIN_TEMPLATE_BASE = 12
 _LIKE_SIMILARITY = 0.6
 _LONG_LIST = 60
 _LIST_HEAD, _LIST_TAIL = 20, 10
-_LONG_STRING = 2000
-_LONG_STRING_KEEP = 400
 _TIGHT_STRING, _TIGHT_STRING_KEEP = 200, 80
 _EXCERPT_SHARE, _EXCERPT_MAX = 0.25, 4  # a long prose string keeps a quarter, at most 4x the plain cut
 _TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL = 12, 6, 3
-_MAX_TABLE_COLUMNS = 60
-
-
-def scalar(
-    value: Any,
-    delimiter: str = "",
-    cut: list[int] | None = None,
-    limits: tuple[int, int] = (_LONG_STRING, _LONG_STRING_KEEP),
-    shorten: Callable[[str], str | None] | None = None,
-) -> str:
-    """A scalar as text: raw when unambiguous, JSON-quoted otherwise; very long strings are shortened,
-    by ``shorten`` (an excerpt of the sentences that matter) or else to their start (the number of
-    characters cut is added to ``cut[0]``)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if not isinstance(value, str):
-        return dumps(value)
-    if len(value) > limits[0]:
-        kept = (shorten(value) if shorten is not None else None) or value[: limits[1]]
-        if cut is not None:
-            cut[0] += len(value) - len(kept)
-        return dumps(kept)[:-1] + f'…" (+{len(value) - len(kept)} chars)'
-    if (
-        not value
-        or value != value.strip()
-        or _CONTROL.search(value)
-        or value in ("null", "true", "false")
-        or _NUMBERISH.match(value)
-        or value[0] in '"([{…'
-        or (delimiter and delimiter in value)
-    ):
-        return dumps(value)
-    return value
-
-
-def _key(key: str) -> str:
-    return key if _SAFE_KEY.match(key) else dumps(key)
-
-
-def _child_path(path: str, key: str) -> str:
-    label = key if _SAFE_KEY.match(key) else f"[{dumps(key)}]"
-    if not path:
-        return label
-    return f"{path}{label}" if label.startswith("[") else f"{path}.{label}"
-
-
-def collapse(path: str) -> str:
-    """A path with array indices collapsed: ``[3].response[1].user`` -> ``[].response[].user``."""
-    return re.sub(r"\[\d+\]", "[]", path)
-
-
-def _url_templates(obj: dict[str, Any]) -> dict[str, str]:
-    """``{key: "{base}/rest"}`` for string values that extend another field's URL value."""
-    urls = [(value, key) for key, value in obj.items() if isinstance(value, str) and "://" in value]
-    if len(urls) < 2:
-        return {}
-    bases = sorted(
-        ((value, key) for value, key in urls if len(value) >= _MIN_TEMPLATE_BASE),
-        key=lambda item: -len(item[0]),
-    )
-    out: dict[str, str] = {}
-    for value, key in urls:
-        for base, base_key in bases:
-            if base_key != key and len(value) > len(base) and value.startswith(base):
-                out[key] = "{" + base_key + "}" + value[len(base) :]
-                break
-    return out
+_MIN_SAME_VALUES = 8
+_KEY_COLUMN = "(key)"  # the map key, as the first column of a keyed table
 
 
 class Renderer:
@@ -125,14 +63,18 @@ class Renderer:
         extra_paths: dict[int, list[str]],
         tight: bool = False,
         query: str | None = None,
+        keyed: set[int] | None = None,
+        partial: dict[int, set[str]] | None = None,
     ) -> None:
         """``tight`` shortens long strings and long lists much more (used to meet a budget); long
-        prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies)."""
+        prose strings keep the sentences that matter to ``query`` (RAG documents, issue bodies);
+        ``keyed`` holds the ``id`` of every map of records keyed by ids (rendered like arrays);
+        ``partial`` maps a record kept only for its nested records to the members it leaves out."""
         self.keep = keep
+        self.keyed = keyed or set()
+        self.partial = partial or {}
         self.query = query
-        self.string_limits = (
-            (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (_LONG_STRING, _LONG_STRING_KEEP)
-        )
+        self.string_limits = (_TIGHT_STRING, _TIGHT_STRING_KEEP) if tight else (LONG_STRING, LONG_STRING_KEEP)
         self.list_limits = (
             (_TIGHT_LIST, _TIGHT_HEAD, _TIGHT_TAIL) if tight else (_LONG_LIST, _LIST_HEAD, _LIST_TAIL)
         )
@@ -141,6 +83,7 @@ class Renderer:
         self.seen: dict[str, str] = {}  # compact JSON of a rendered subtree -> its path
         self.references: dict[str, list[tuple[str, Any, dict[str, str]]]] = {}
         self.dropped = 0  # records and list items left out
+        self.left_out = 0  # members left out of records kept for their nested records
         self.cut = [0]  # characters cut from very long strings
         self.preambles: dict[str, str] = {}  # a table's constants and templates -> the table's path
 
@@ -157,7 +100,9 @@ class Renderer:
     # --- entry ----------------------------------------------------------------------------------------
 
     def render(self, document: Any) -> str:
-        if isinstance(document, dict):
+        if isinstance(document, dict) and id(document) in self.keyed:
+            self._records("", list(document.values()), "", "", document)
+        elif isinstance(document, dict):
             self._members(document, "", "")
         else:
             self._value("", document, "", "")
@@ -191,9 +136,24 @@ class Renderer:
         if not obj:
             self.lines.append(f"{head}: {{}}")
             return
-        if self._shared(head, obj, path):
+        if id(obj) in self.keyed:
+            self._records(head, list(obj.values()), path, indent, obj)
             return
-        templates = _url_templates(obj)
+        left_out = self.partial.get(id(obj))
+        if left_out:
+            names = ", ".join(key_label(key) for key in obj if key in left_out)
+            self.lines.append(f"{head}: (partly shown; not shown: {names})")
+            self.left_out += len(left_out)
+            shown = {key: value for key, value in obj.items() if key not in left_out}
+            self._members(shown, path, indent + "  ")
+            return
+        if (
+            self._shared(head, obj, path)
+            or self._same_values(head, obj)
+            or self._scalar_map(head, obj, indent)
+        ):
+            return
+        templates = url_templates(obj)
         shape = {key: templates.get(key) or dumps(value) for key, value in obj.items()}
         reference = self._reference(path, shape)
         if reference is not None:
@@ -204,16 +164,49 @@ class Renderer:
                 if ref_shape.get(key) == shape[key]:
                     continue
                 if key in templates:
-                    self.lines.append(f"{inner}{_key(key)}: {templates[key]}")
+                    self.lines.append(f"{inner}{key_label(key)}: {templates[key]}")
                 else:
-                    self._value(_key(key), value, _child_path(path, key), inner)
+                    self._value(key_label(key), value, child_path(path, key), inner)
             for key in ref_obj:
                 if key not in obj:
-                    self.lines.append(f"{inner}{_key(key)}: (absent)")
+                    self.lines.append(f"{inner}{key_label(key)}: (absent)")
             return
         self.references.setdefault(collapse(path), []).append((path, obj, shape))
         self.lines.append(f"{head}:")
         self._members(obj, path, indent + "  ", templates)
+
+    def _same_values(self, head: str, obj: dict[str, Any]) -> bool:
+        """A map whose values are all one scalar (``users: {"ada": true, ...}``, flags, sets written as
+        maps) is its keys: one line, the shared value stated once."""
+        if not one_value(obj, _MIN_SAME_VALUES):
+            return False
+        names = ", ".join(scalar(key, ",") for key in obj)
+        self.lines.append(f"{head}{{{len(obj)}}} each {self._scalar(next(iter(obj.values())), ',')}: {names}")
+        return True
+
+    def _scalar_map(self, head: str, obj: dict[str, Any], indent: str) -> bool:
+        """A long map of scalars keyed by ids, shortened like a long list (see ``scalar_map_hidden``)."""
+        hidden = scalar_map_hidden(obj, *self.list_limits)
+        if hidden is None:
+            return False
+        self.lines.append(f"{head}{{{len(obj)}}}:")
+        inner = indent + "  "
+        run: list[str] = []
+        for key, value in obj.items():
+            if key in hidden:
+                run.append(key)
+                continue
+            self._omitted_keys(inner, run)
+            run = []
+            self.lines.append(f"{inner}{key_label(key)}: {self._scalar(value, '')}")
+        self._omitted_keys(inner, run)
+        return True
+
+    def _omitted_keys(self, indent: str, keys: list[str]) -> None:
+        if keys:
+            self.dropped += len(keys)
+            names = ", ".join(scalar(key, ",") for key in keys)
+            self.lines.append(f"{indent}… {len(keys)} entries omitted: {names}")
 
     def _reference(self, path: str, shape: dict[str, str]) -> tuple[str, Any, dict[str, str]] | None:
         best, best_score = None, _LIKE_SIMILARITY
@@ -229,12 +222,12 @@ class Renderer:
         self, obj: dict[str, Any], path: str, indent: str, templates: dict[str, str] | None = None
     ) -> None:
         if templates is None:
-            templates = _url_templates(obj)
+            templates = url_templates(obj)
         for key, value in obj.items():
             if key in templates:
-                self.lines.append(f"{indent}{_key(key)}: {templates[key]}")
+                self.lines.append(f"{indent}{key_label(key)}: {templates[key]}")
             else:
-                self._value(_key(key), value, _child_path(path, key), indent)
+                self._value(key_label(key), value, child_path(path, key), indent)
 
     # --- arrays ---------------------------------------------------------------------------------------
 
@@ -294,59 +287,66 @@ class Renderer:
                 self.lines.append(f"{inner}{ref_path}{where} removed")
         return True
 
-    def _records(self, head: str, records: list[dict[str, Any]], path: str, indent: str) -> None:
-        keep = self.keep.get(id(records))
+    def _records(
+        self,
+        head: str,
+        records: list[dict[str, Any]],
+        path: str,
+        indent: str,
+        node: dict[str, Any] | list[Any] | None = None,
+    ) -> None:
+        """An array of records, or (``node`` a map keyed by ids) the map's values with its keys: a table
+        when the kept records are flat, else one block per record, gaps naming what was omitted."""
+        node = records if node is None else node
+        keys = list(node) if isinstance(node, dict) else None
+        keep = self.keep.get(id(node))
         indices = sorted(keep) if keep is not None else list(range(len(records)))
-        if keep is None and self._shared(head, records, path):
+        if keep is None and self._shared(head, node, path):
             return
-        rows = self._table_rows([records[i] for i in indices])
+        rows = table_rows([records[i] for i in indices])
+        inner = indent + "  "
         if rows is not None:
-            self._table(head, records, indices, rows, path, indent)
+            if keys is not None:
+                rows = [{_KEY_COLUMN: keys[i], **row} for i, row in zip(indices, rows, strict=True)]
+            self._table(head, len(records), indices, rows, path, indent, keys)
         else:
-            self.lines.append(f"{head}[{len(records)}]:")
-            for index, gap in _with_gaps(indices):
+            self.lines.append(f"{head}{_count(len(records), keys)}:")
+            for index, gap in with_gaps(indices):
                 if gap:
-                    self._gap(indent + "  ", gap, index)
-                self._value(f"[{index}]", records[index], f"{path}[{index}]", indent + "  ")
+                    self._gap(inner, gap, index, keys)
+                if keys is None:
+                    self._value(f"[{index}]", records[index], f"{path}[{index}]", inner)
+                else:
+                    key = keys[index]
+                    self._value(key_label(key), records[index], member_path(path, key), inner)
             if indices and indices[-1] < len(records) - 1:
-                self._gap(indent + "  ", len(records) - 1 - indices[-1], len(records))
-        for extra in self.extra_paths.get(id(records), []):
-            self.lines.append(f"{indent}  (omitted records also have: {extra})")
+                self._gap(inner, len(records) - 1 - indices[-1], len(records), keys)
+        for extra in self.extra_paths.get(id(node), []):
+            self.lines.append(f"{inner}(omitted records also have: {extra})")
 
-    def _gap(self, indent: str, count: int, before: int) -> None:
+    def _gap(self, indent: str, count: int, before: int, keys: list[str] | None = None) -> None:
+        """An omitted run: by index range in an array, by every key in a map (the keys stay findable)."""
         self.dropped += count
         first, last = before - count, before - 1
-        where = f"[{first}]" if count == 1 else f"[{first}]–[{last}]"
         unit = "record" if count == 1 else "records"
-        self.lines.append(f"{indent}… {count} {unit} omitted ({where})")
+        if keys is None:
+            where = f"[{first}]" if count == 1 else f"[{first}]–[{last}]"
+            self.lines.append(f"{indent}… {count} {unit} omitted ({where})")
+        else:
+            names = ", ".join(scalar(key, ",") for key in keys[first:before])
+            self.lines.append(f"{indent}… {count} {unit} omitted: {names}")
 
     # --- tables ---------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _table_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Each record flattened into cells when the records are flat enough for a table, else None."""
-        if len(records) < 2:
-            return None
-        rows: list[dict[str, Any]] = []
-        columns: set[str] = set()
-        for record in records:
-            row: dict[str, Any] = {}
-            if not _flat_cells(record, "", row):
-                return None
-            columns.update(row)
-            if len(columns) > _MAX_TABLE_COLUMNS:
-                return None
-            rows.append(row)
-        return rows
 
     def _table(
         self,
         head: str,
-        records: list[dict[str, Any]],
+        count: int,
         indices: list[int],
         flat: list[dict[str, Any]],
         path: str,
         indent: str,
+        keys: list[str] | None,
     ) -> None:
         columns = list(dict.fromkeys(column for row in flat for column in row))
         constant: list[str] = []
@@ -354,9 +354,9 @@ class Renderer:
         for column in columns:
             values = {dumps(row[column]) if column in row else "\0" for row in flat}
             (constant if len(values) == 1 and "\0" not in values else varying).append(column)
-        templates = _column_templates(flat, varying)
+        templates = column_templates(flat, varying)
         shown = [column for column in varying if column not in templates]
-        self.lines.append(f"{head}[{len(records)}] {'|'.join(shown)}")
+        self.lines.append(f"{head}{_count(count, keys)} {'|'.join(shown)}")
         inner = indent + "  "
         preamble: list[str] = []
         if constant:
@@ -370,65 +370,18 @@ class Renderer:
         else:
             self.preambles.setdefault(key, path)
             self.lines.extend(inner + line for line in preamble)
-        for (index, gap), row in zip(_with_gaps(indices), flat, strict=True):
+        for (index, gap), row in zip(with_gaps(indices), flat, strict=True):
             if gap:
-                self._gap(inner, gap, index)
+                self._gap(inner, gap, index, keys)
             cells = ["" if column not in row else self._scalar(row[column], "|") for column in shown]
             self.lines.append(inner + "|".join(cells))
-        if indices and indices[-1] < len(records) - 1:
-            self._gap(inner, len(records) - 1 - indices[-1], len(records))
+        if indices and indices[-1] < count - 1:
+            self._gap(inner, count - 1 - indices[-1], count, keys)
 
 
-def _flat_cells(value: dict[str, Any], prefix: str, row: dict[str, Any]) -> bool:
-    """Flatten ``value`` into ``row``; False when it holds something a cell cannot show."""
-    for key, child in value.items():
-        column = f"{prefix}{key}"
-        if isinstance(child, dict) and child:
-            if not _flat_cells(child, column + ".", row):
-                return False
-        elif isinstance(child, list) and child:
-            if any(isinstance(item, (dict, list)) for item in child) or len(dumps(child)) > 120:
-                return False
-            row[column] = child
-        else:
-            row[column] = child
-    return True
+def _count(count: int, keys: list[str] | None) -> str:
+    """``[N]`` for an array, ``{N}`` for a map keyed by ids."""
+    return f"[{count}]" if keys is None else f"{{{count}}}"
 
 
-def _with_gaps(indices: list[int]) -> Iterator[tuple[int, int]]:
-    """(index, number of omitted records just before it)."""
-    previous = -1
-    for index in indices:
-        yield index, index - previous - 1
-        previous = index
-
-
-def _column_templates(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, str]:
-    """Columns whose every value is another column's value with a fixed prefix and suffix
-    (``comments_url = {url}/comments``); the longest base wins."""
-    out: dict[str, str] = {}
-    first = rows[0]
-    bases = sorted(
-        (column for column in columns if isinstance(first.get(column), (str, int))
-         and not isinstance(first.get(column), bool) and str(first.get(column))),
-        key=lambda column: -len(str(first[column])),
-    )  # fmt: skip
-    for column in columns:
-        value = first.get(column)
-        if not isinstance(value, str) or len(value) < _MIN_TEMPLATE_BASE:
-            continue
-        for other in bases:
-            base_text = str(first[other])
-            at = value.rfind(base_text) if other != column else -1
-            if at < 0 or len(base_text) == len(value):
-                continue
-            prefix, suffix = value[:at], value[at + len(base_text) :]
-            if all(
-                other in row
-                and isinstance(row.get(column), str)
-                and row[column] == f"{prefix}{row[other]}{suffix}"
-                for row in rows
-            ):
-                out[column] = f"{prefix}{{{other}}}{suffix}"
-                break
-    return out
+__all__ = ["Renderer", "collapse", "scalar"]
