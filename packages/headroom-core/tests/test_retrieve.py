@@ -294,3 +294,17 @@ def test_one_giant_line_is_cut_to_the_budget(hr: Headroom) -> None:
     for answer in (hr.retrieve(ref, query="payload"), hr.retrieve(ref, lines="21")):
         assert hr.tokenizer().count(answer) <= MAX_TOKENS
         assert '[… cut; ask for lines="21" alone' in answer
+
+
+def test_members_of_a_map_keyed_by_versions_are_records(hr: Headroom) -> None:
+    versions = {f"1.{minor}.{patch}": {"version": f"1.{minor}.{patch}", "deps": {"a": "^1"}, "size": 100 + patch}
+                for minor in range(5) for patch in range(8)}  # fmt: skip
+    versions["1.3.2"]["deprecated"] = "security hole in the parser"
+    text = json.dumps({"name": "pkg", "versions": versions}, indent=2)
+    ref = hr.compress_text(text).ref
+    assert ref is not None
+    lines = hr.retrieve(ref, query="parser").splitlines()
+    assert lines[0] == '[headroom_retrieve: 1 of 40 records match "parser"; showing 1, ranked 1-1]'
+    assert lines[1].startswith('versions["1.3.2"]\t{"1.3.2":{"version":"1.3.2"')
+    by_key = hr.retrieve(ref, query="1.4.7").splitlines()
+    assert by_key[1].startswith('versions["1.4.7"]\t')  # the key itself, its whole value, ranks first

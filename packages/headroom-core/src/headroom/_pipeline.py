@@ -38,6 +38,7 @@ log = logging.getLogger("headroom")
 # tiktoken releases the GIL, so the two overlap on a multi-core machine.
 _PARALLEL_COUNT_CHARS = 8_192
 _HALVE_CHARS = 4 << 20  # above this, counted in two halves on two threads
+_ASIDE_PIECE = 1 << 20  # characters a counting thread encodes at once (ids of 1 MB: a few MB)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -54,7 +55,10 @@ def _counter_pool() -> ThreadPoolExecutor:
 def _count_aside(tokenizer: Tokenizer, text: str) -> list[Future[int]]:
     """The tokens of ``text`` counted on the counting threads, a big text in two halves at once."""
     pool = _counter_pool()
-    return [pool.submit(tokenizer.count, half) for half in halves(text, _HALVE_CHARS)]
+    # big pieces: tiktoken lets the GIL go while it encodes, but a counting thread that needs it back
+    # after every small piece waits out the compressing thread's switch interval each time (a convoy
+    # that made counting aside slower than counting first)
+    return [pool.submit(tokenizer.count, half, _ASIDE_PIECE) for half in halves(text, _HALVE_CHARS)]
 
 
 def _result(counting: list[Future[int]]) -> int:
@@ -194,7 +198,9 @@ class Pipeline:
             return self.unchanged(text, kind, tokens, outcome, tokenizer, language)
 
         counting: list[Future[int]] | None = None
+        whole = ""
         if len(text) > _PARALLEL_COUNT_CHARS:
+            whole = make_ref(text)  # before the counting thread runs: hashing lets the GIL go to it
             with shielded():  # the pool's first submit starts its thread: never cut short
                 counting = _count_aside(tokenizer, text)
             tokens_before = -1
@@ -209,7 +215,7 @@ class Pipeline:
             return unchanged(
                 _result(counting) if counting is not None else tokens_before, "already_compressed"
             )
-        whole = make_ref(text)
+        whole = whole or make_ref(text)
         parts = split_mixed(text, kind) if kind in ("text", "log") and read is None else None
         output: str | None
         if parts is not None:

@@ -337,7 +337,7 @@ def _dump(value: Any) -> str:
     return dumps(value)
 
 
-_INDEX = re.compile(r"\[\d+\]")
+_INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]')  # [3] and ["1.2.0"]: one shape
 
 
 def _shape(path: str, record: dict[str, Any]) -> str:
@@ -347,10 +347,20 @@ def _shape(path: str, record: dict[str, Any]) -> str:
 
 
 def _records(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
-    """Records are the elements of arrays of objects, in document order, outermost first."""
+    """Records are the elements of arrays of objects, and the members of maps keyed by ids or
+    versions (``versions["1.2.0"]``: arrays in disguise, as the JSON compressor reads them), in
+    document order, outermost first. A member's text carries its key, often its only name."""
+    from ._compressors._json_shape import keyed_records  # loaded with the JSON helpers
+
     if isinstance(value, dict):
+        keyed = keyed_records(value)
         for key, child in value.items():
-            yield from _records(child, f"{path}.{key}" if path else str(key))
+            if keyed:
+                child_path = f"{path}[{_dump(key)}]"
+                yield child_path, _dump({key: child}), _shape(child_path, child)
+            else:
+                child_path = f"{path}.{key}" if path else str(key)
+            yield from _records(child, child_path)
     elif isinstance(value, list):
         objects = bool(value) and all(isinstance(item, dict) for item in value)
         for index, item in enumerate(value):

@@ -106,13 +106,14 @@ class Tokenizer:
         except UnicodeEncodeError:
             return self._encoder.encode_ordinary(text.encode("utf-8", "replace").decode("utf-8"))
 
-    def count(self, text: str) -> int:
-        """Number of tokens in ``text`` (lone surrogates count as one replacement character)."""
+    def count(self, text: str, piece: int = PIECE) -> int:
+        """Number of tokens in ``text`` (lone surrogates count as one replacement character), encoded
+        ``piece`` characters at a time so that never all the ids are held at once."""
         if not text:
             return 0
         if self._encoder is None:
             return (len(text) + 3) // 4
-        return sum(len(self._encode(piece)) for piece in pieces(text))  # never all the ids at once
+        return sum(len(self._encode(part)) for part in pieces(text, piece))
 
 
 _lock = threading.Lock()
