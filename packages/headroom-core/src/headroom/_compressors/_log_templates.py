@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .._lines import split_lines
+from ._log_header import message_start
 
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -38,10 +39,12 @@ WILD = "<*>"
 OPAQUE = 100  # a token this long (a blob: base64, a key list, a signed URL) is one variable
 _LONG_TOKEN = re.compile(rf"(?<!\S)\S{{{OPAQUE},}}")  # only token starts are tried: linear
 _SPACES = re.compile(r"([ \t]+)")
+_PIECES = re.compile(r"([ \t]+|\|)")  # a pipe is a token of its own: ``time|component|pid|message``
 
 _SIMILARITY = 0.5
 _BUCKET_SCAN = 64
 _ENUM_LIMIT = 8
+_WARNING = 2  # severities from here on are shown verbatim (log.WARNING)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Cluster:
     last: int
     count: int = 0  # blocks
     signatures: list[str] = field(default_factory=list)
+    start: int = 0  # index of the first message token: the header before it is not compared
 
     def absorb(self, signature: str, tokens: list[str], count: int, first: int, last: int) -> None:
         """Merge one more signature (its tokens, how often and where it occurred) into this template."""
@@ -61,11 +65,11 @@ class Cluster:
         self.signatures.append(signature)
 
 
-def _similarity(template: list[str], tokens: list[str]) -> float:
-    """Share of positions where the tokens agree; positions masked in both (the header) do not count,
-    and a position the template already generalised counts as a disagreement (as in Drain)."""
+def _similarity(template: list[str], tokens: list[str], start: int) -> float:
+    """Share of message positions where the tokens agree; the header, and positions masked in both, do
+    not count, and a position the template already generalised counts as a disagreement (as in Drain)."""
     same = total = 0
-    for a, b in zip(template, tokens, strict=True):
+    for a, b in zip(template[start:], tokens[start:], strict=True):
         if a == b:
             if a == WILD:
                 continue
@@ -105,13 +109,17 @@ def _merge_token(a: str, b: str) -> str:
     return merged
 
 
-def _bucket_key(tokens: list[str], severity: int) -> tuple[int, int, str]:
-    lead = next((token for token in tokens if WILD not in token), "")
-    return severity, len(tokens), lead
+def _bucket_key(tokens: list[str], severity: int, start: int) -> tuple[int, int, int, str]:
+    """Drain's tree: same severity, token count and header length, and the same first literal token of
+    the message (the first literal of the line when the message has none)."""
+    lead = next((token for token in tokens[start:] if WILD not in token), "")
+    if not lead:
+        lead = next((token for token in tokens if WILD not in token), "")
+    return severity, len(tokens), start, lead
 
 
 def split_tokens(signature: str) -> list[str]:
-    return [token for token in _SPACES.split(signature) if token and not token.isspace()]
+    return [token for token in _PIECES.split(signature) if token and not token.isspace()]
 
 
 def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[Cluster]:
@@ -121,14 +129,15 @@ def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[C
     for signature, (count, first, last) in signatures.items():
         tokens = split_tokens(signature)
         severity = severities[signature]
-        bucket = buckets.setdefault(_bucket_key(tokens, severity), [])
+        start = message_start(tokens)
+        bucket = buckets.setdefault(_bucket_key(tokens, severity, start), [])
         best, best_score = None, _SIMILARITY
         for cluster in bucket[-_BUCKET_SCAN:]:
-            score = _similarity(cluster.tokens, tokens)
+            score = _similarity(cluster.tokens, tokens, start)
             if score >= best_score:
                 best, best_score = cluster, score
         if best is None:
-            best = Cluster(tokens, severity, first, last)
+            best = Cluster(tokens, severity, first, last, start=start)
             bucket.append(best)
             clusters.append(best)
         best.absorb(signature, tokens, count, first, last)
@@ -140,13 +149,16 @@ def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[C
 
 def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> list[Cluster]:
     """Split a template where a merged position takes only a few literal values (``NEW``/``RUNNING``,
-    ``user=root``/``user=guest``): those are part of the message, not variables."""
+    ``user=root``/``user=guest``): those are part of the message, not variables. In the header (the
+    component, the program) they are variables, except for warnings and errors, where each component
+    keeps an example of its own."""
     if len(cluster.signatures) < 2:
         return [cluster]
     members = [split_tokens(signature) for signature in cluster.signatures]
     best_position, best_values = -1, _ENUM_LIMIT + 1
+    first_position = cluster.start if cluster.severity < _WARNING else 0
     for position, token in enumerate(cluster.tokens):
-        if WILD not in token:
+        if WILD not in token or position < first_position:
             continue
         values = {member[position] for member in members}
         if 1 < len(values) < best_values:
@@ -159,7 +171,7 @@ def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> l
     out: list[Cluster] = []
     for group in groups.values():
         _, first, last = signatures[group[0]]
-        part = Cluster(split_tokens(group[0]), cluster.severity, first, last)
+        part = Cluster(split_tokens(group[0]), cluster.severity, first, last, start=cluster.start)
         for signature in group:
             part.absorb(signature, split_tokens(signature), *signatures[signature])
         out.extend(_split_enumerations(part, signatures))
@@ -169,7 +181,7 @@ def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> l
 
 def render_template(cluster: Cluster) -> str:
     """The cluster's template in its first member's spacing, leading header wildcards dropped."""
-    pieces = _SPACES.split(cluster.signatures[0])
+    pieces = _PIECES.split(cluster.signatures[0])
     out: list[str] = []
     position = 0
     for piece in pieces:
