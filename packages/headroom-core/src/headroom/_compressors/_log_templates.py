@@ -124,7 +124,7 @@ def split_tokens(signature: str) -> list[str]:
 
 def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[Cluster]:
     """Merge distinct signatures (in order of first appearance) into templates."""
-    buckets: dict[tuple[int, int, str], list[Cluster]] = {}
+    buckets: dict[tuple[int, int, int, str], list[Cluster]] = {}
     clusters: list[Cluster] = []
     for signature, (count, first, last) in signatures.items():
         tokens = split_tokens(signature)
