@@ -32,6 +32,8 @@ _LEVELS = {
 }  # fmt: skip
 _LEVEL = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_LEVELS, key=len, reverse=True)) + r")(?![\w-])", re.I)
 _GLOG = re.compile(r"^([IWEF])<\*> ")
+# logcat's letter after the variable date/time/pid/tid fields: "<*> <*>  <*>  <*> E tag: ..."
+_LOGCAT = re.compile(r"^(?:<\*>[ \t]+){2,}([VDIWEF]) \S")
 _TROUBLE = re.compile(
     r"\b(?:exception|traceback|panic(?:ked)?|fail(?:ed|ure|s)?|denied|refused|timed? ?out|unable|cannot|"
     r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in)\b",
@@ -117,9 +119,9 @@ def _blocks(lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _severity(signature: str) -> int:
-    glog = _GLOG.match(signature)
-    if glog:
-        return {"I": 1, "W": 2, "E": 3, "F": 4}[glog.group(1)]
+    letter = _GLOG.match(signature) or _LOGCAT.match(signature)
+    if letter:
+        return {"V": 0, "D": 0, "I": 1, "W": 2, "E": 3, "F": 4}[letter.group(1)]
     level = _LEVEL.search(signature, 0, 160)
     if level:
         return _LEVELS[level.group(1).lower()]
