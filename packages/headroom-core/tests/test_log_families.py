@@ -186,3 +186,18 @@ def test_syslog_without_levels_shows_each_failure_verbatim() -> None:
         prefix = failure.split(" {u}")[0]
         assert any(prefix in line and "<*>" not in line for line in out.splitlines()), failure
     assert len(text) > 10 * len(out)
+
+
+def test_a_non_zero_exit_status_is_shown_though_masking_hides_the_number() -> None:
+    rng = random.Random(19)
+    lines = []
+    for i in range(1500):
+        stamp = f"{1500000000 + i * 3}"
+        code = 137 if i in (400, 1100) else 0
+        lines.append(
+            f"{stamp} worker-{rng.randint(1, 40)} scheduler task {rng.randint(1, 10**6)} exited with code {code}"
+        )
+    text = "\n".join(lines) + "\n"
+    out = compressed(text)
+    assert verbatim(out, lines[400])
+    assert len(text) > 10 * len(out)

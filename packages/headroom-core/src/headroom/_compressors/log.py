@@ -71,10 +71,18 @@ _COMPACT_CLOCK = re.compile(r"^\d{6} (\d{2})(\d{2})(\d{2})\b")
 
 _HTTP_METHOD = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b")
 _HTTP_STATUS = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w.:/-])")
+# a process's or job's exit status, which masking turns into <*> whether it is 0 or 137
+_EXIT_WORDS = (
+    r"(?:exit(?:ed)?(?: with)?(?: (?:code|status|value))?[ :=]+|exit_?(?:code|status)[ :=]+"
+    r"|return(?:ed)? (?:code|status)[ :=]+|rc ?[:=] ?)"
+)
+_EXIT_STATUS = re.compile(rf"\b{_EXIT_WORDS}\(?(-?\d{{1,6}})(?!\d)", re.I)
+_EXIT_TEMPLATE = re.compile(rf"\b{_EXIT_WORDS}\(?<\*>", re.I)
 
 _MIN_LINES = 8
 _EDGE_LINES = 2
 _MAX_QUERY_BLOCKS = 40
+_MAX_SUMMARIES = 5
 
 
 def _indent(line: str) -> int:
@@ -184,7 +192,11 @@ def compress(job: Job) -> str | None:
             seen[0] += count
             seen[1], seen[2] = min(seen[1], first), max(seen[2], last)
     severities = {signature: _severity(signature) for signature in signatures}
-    summaries = {sig for sig, (_, first, _) in signatures.items() if _SUMMARY.search(lines[blocks[first][0]])}
+    summaries = {  # a line that repeats all through the log ("task 7 exited with code 0") sums nothing up
+        sig
+        for sig, (count, first, _) in signatures.items()
+        if count <= _MAX_SUMMARIES and _SUMMARY.search(lines[blocks[first][0]])
+    }
     for start, end in blocks:  # a trace makes its block an error
         if end - start > 1:
             signature = refined_of[masked[start]]
@@ -255,12 +267,20 @@ def _fit_budget(
 
 
 def _failure_severity(line: str) -> int | None:
-    """3 for a request line answered 5xx, ``WARNING`` for 4xx, None for anything else."""
+    """3 for a request line answered 5xx, ``WARNING`` for 4xx or a non-zero exit status, None for
+    anything else."""
     method = _HTTP_METHOD.search(line)
     status = _HTTP_STATUS.search(line, method.end()) if method else None
-    if status is None or status.group(1)[0] not in "45":
-        return None
-    return 3 if status.group(1)[0] == "5" else WARNING
+    if status is not None and status.group(1)[0] in "45":
+        return 3 if status.group(1)[0] == "5" else WARNING
+    exit_status = _EXIT_STATUS.search(line)
+    if exit_status is not None and int(exit_status.group(1)) != 0:
+        return WARNING
+    return None
+
+
+def _can_fail(template: str) -> bool:
+    return _HTTP_METHOD.search(template) is not None or _EXIT_TEMPLATE.search(template) is not None
 
 
 def _split_failed_requests(
@@ -270,12 +290,13 @@ def _split_failed_requests(
     masked: list[str],
     refined_of: dict[str, str],
 ) -> list[Cluster]:
-    """Numbers are masked, so ``GET /x 500`` would hide among ``GET /x 200``: split HTTP request
-    templates by status, making 4xx a warning and 5xx an error, each shown with an example."""
+    """Numbers are masked, so ``GET /x 500`` would hide among ``GET /x 200`` and ``exited with code 137``
+    among ``exited with code 0``: split HTTP request templates by status (4xx a warning, 5xx an error)
+    and exit-status templates by a non-zero status (a warning), each shown with an example."""
     requests = {
         signature: cluster
         for cluster in clusters
-        if cluster.severity < WARNING and _HTTP_METHOD.search(" ".join(cluster.tokens))
+        if cluster.severity < WARNING and _can_fail(" ".join(cluster.tokens))
         for signature in cluster.signatures
     }
     if not requests:
