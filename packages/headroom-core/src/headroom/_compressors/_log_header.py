@@ -28,6 +28,7 @@ _LEVEL_WORDS = frozenset(
         "critical", "fatal", "alert", "emerg", "emergency", "verbose", "fine", "finer", "finest",
     }
 )  # fmt: skip
+_LONGEST_LEVEL = 13  # "<emergency>:"
 _LOGCAT_LEVELS = frozenset("VDIWEFA")
 _SEPARATORS = frozenset({"-", "|", "::", "--"})
 _BRACKETS = "[]()<>{}"
@@ -35,6 +36,8 @@ _BRACKETS = "[]()<>{}"
 
 def is_level(token: str) -> bool:
     """``INFO``, ``[error]``, ``<warn>``, ``info:``: a severity word, brackets and a colon aside."""
+    if len(token) > _LONGEST_LEVEL or WILD in token:
+        return False
     word = token.strip(_BRACKETS).rstrip(":,").strip(_BRACKETS)
     return word.lower() in _LEVEL_WORDS
 

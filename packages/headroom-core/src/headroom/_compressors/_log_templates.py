@@ -126,8 +126,9 @@ def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[C
     """Merge distinct signatures (in order of first appearance) into templates."""
     buckets: dict[tuple[int, int, int, str], list[Cluster]] = {}
     clusters: list[Cluster] = []
+    tokens_of: dict[str, list[str]] = {}
     for signature, (count, first, last) in signatures.items():
-        tokens = split_tokens(signature)
+        tokens = tokens_of[signature] = split_tokens(signature)
         severity = severities[signature]
         start = message_start(tokens)
         bucket = buckets.setdefault(_bucket_key(tokens, severity, start), [])
@@ -143,18 +144,20 @@ def mine(signatures: dict[str, list[int]], severities: dict[str, int]) -> list[C
         best.absorb(signature, tokens, count, first, last)
     out: list[Cluster] = []
     for cluster in clusters:
-        out.extend(_split_enumerations(cluster, signatures))
+        out.extend(_split_enumerations(cluster, signatures, tokens_of))
     return out
 
 
-def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> list[Cluster]:
+def _split_enumerations(
+    cluster: Cluster, signatures: dict[str, list[int]], tokens_of: dict[str, list[str]]
+) -> list[Cluster]:
     """Split a template where a merged position takes only a few literal values (``NEW``/``RUNNING``,
     ``user=root``/``user=guest``): those are part of the message, not variables. In the header (the
     component, the program) they are variables, except for warnings and errors, where each component
     keeps an example of its own."""
     if len(cluster.signatures) < 2:
         return [cluster]
-    members = [split_tokens(signature) for signature in cluster.signatures]
+    members = [tokens_of[signature] for signature in cluster.signatures]
     best_position, best_values = -1, _ENUM_LIMIT + 1
     first_position = cluster.start if cluster.severity < _WARNING else 0
     for position, token in enumerate(cluster.tokens):
@@ -171,10 +174,10 @@ def _split_enumerations(cluster: Cluster, signatures: dict[str, list[int]]) -> l
     out: list[Cluster] = []
     for group in groups.values():
         _, first, last = signatures[group[0]]
-        part = Cluster(split_tokens(group[0]), cluster.severity, first, last, start=cluster.start)
+        part = Cluster(tokens_of[group[0]], cluster.severity, first, last, start=cluster.start)
         for signature in group:
-            part.absorb(signature, split_tokens(signature), *signatures[signature])
-        out.extend(_split_enumerations(part, signatures))
+            part.absorb(signature, tokens_of[signature], *signatures[signature])
+        out.extend(_split_enumerations(part, signatures, tokens_of))
     out.sort(key=lambda part: part.first)
     return out
 
