@@ -55,12 +55,13 @@ def message_start(tokens: list[str]) -> int:
     start = 0
     variable_prefix = True  # every token so far is (or holds) a variable: the timestamp/pid fields
     for index, token in enumerate(tokens[:_SCAN]):
-        if is_level(token) or (variable_prefix and index and token in _LOGCAT_LEVELS):
-            start = index + 1
-        elif _is_component(token):
+        if token in _SEPARATORS:
+            if index < _SEPARATOR_SCAN:
+                start = index + 1
+        elif token[-1] == ":" and _is_component(token):
             start = index + 1
             break
-        elif token in _SEPARATORS and index < _SEPARATOR_SCAN:
+        elif (variable_prefix and index and token in _LOGCAT_LEVELS) or is_level(token):
             start = index + 1
         variable_prefix = variable_prefix and WILD in token
     return start if start < len(tokens) else 0

@@ -59,7 +59,7 @@ class Cluster:
 
     def absorb(self, signature: str, tokens: list[str], count: int, first: int, last: int) -> None:
         """Merge one more signature (its tokens, how often and where it occurred) into this template."""
-        self.tokens = [_merge_token(a, b) for a, b in zip(self.tokens, tokens, strict=True)]
+        self.tokens = [a if a == b else _merge_token(a, b) for a, b in zip(self.tokens, tokens, strict=True)]
         self.first, self.last = min(self.first, first), max(self.last, last)
         self.count += count
         self.signatures.append(signature)
