@@ -201,3 +201,35 @@ def test_a_non_zero_exit_status_is_shown_though_masking_hides_the_number() -> No
     out = compressed(text)
     assert verbatim(out, lines[400])
     assert len(text) > 10 * len(out)
+
+
+def test_a_file_prefixed_log_is_a_log_not_search_hits() -> None:
+    rng = random.Random(23)
+    lines = []
+    for i in range(1500):
+        request = f"req-{rng.randint(10**7, 10**8)}"
+        if i % 300 == 150:
+            message = f"ERROR compute.manager [{request}] [instance: {rng.randint(10**5, 10**6)}] Instance failed to spawn"
+        else:
+            message = f'INFO api.server [{request}] "GET /v2/servers/detail HTTP/1.1" status: 200 len: {rng.randint(900, 2000)}'
+        lines.append(
+            f"api.log.1.2017-05-16_13:53:08 2017-05-16 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d} {message}"
+        )
+    text = "\n".join(lines) + "\n"
+    out = compressed(text)
+    assert any(line.endswith("Instance failed to spawn") and "<*>" not in line for line in out.splitlines())
+    assert len(text) > 10 * len(out)
+
+
+def test_a_template_span_names_the_date_not_the_host_or_epoch_in_front() -> None:
+    rng = random.Random(29)
+    lines = []
+    for i in range(1200):
+        host = f"dn{rng.randint(1, 999)}"
+        pid = rng.randint(1000, 30000)
+        lines.append(
+            f"- {1131566461 + i} 2005.11.09 {host} Nov 9 12:{i // 60:02d}:{i % 60:02d} {host}/{host} cron[{pid}]: session closed"
+        )
+    text = "\n".join(lines) + "\n"
+    out = compressed(text)
+    assert re.search(r"^\[×1200 12:00:00–12:19:59\] .*cron\[<\*>\]: session closed$", out, re.M)

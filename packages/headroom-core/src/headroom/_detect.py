@@ -90,8 +90,11 @@ def _looks_diff(lines: list[str]) -> bool:
 # --- search -----------------------------------------------------------------------------------------
 
 # path:line:text or path:line:col:text; the path holds a non-digit so "12:00:01" is not a hit, and is
-# no timestamp, so log lines "2026-03-14T09:00:01Z ..." and "20171223-22:15:29:606|..." are not one either
-NOT_A_TIMESTAMP = r"(?!\d{4}-\d{2}-\d{2}T\d|[\d./T-]+:\d{2}:\d{2})"
+# no timestamp, so log lines "2026-03-14T09:00:01Z ...", "20171223-22:15:29:606|..." and a file-prefixed
+# "nova-api.log.1.2017-05-16_13:53:08 ..." are not one either
+NOT_A_TIMESTAMP = (
+    r"(?!\d{4}-\d{2}-\d{2}T\d|[\d./T-]+:\d{2}:\d{2}|[^\s:]*[_T-]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\s)"
+)
 SEARCH_HIT = re.compile(
     rf"^(?P<path>{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?"
 )

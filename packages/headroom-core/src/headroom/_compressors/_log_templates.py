@@ -18,7 +18,7 @@ from .._lines import split_lines
 from ._log_header import message_start
 
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 # Stage 1, over the whole text at C speed: every digit becomes 0, then each run of digits (with the
 # dots, commas and colons between them: times, addresses, versions) becomes one wildcard.
 _DIGITS = str.maketrans("0123456789", "0000000000")
@@ -30,7 +30,7 @@ _REFINE = [
         "<*>",
     ),
     (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), ""),  # signs: blk_-<*> -> blk_<*>
-    (re.compile(rf"\b{_DAY},? (?={MONTH}\b)"), ""),
+    (re.compile(rf"\b{DAY},? (?={MONTH}\b)"), ""),
     (re.compile(rf"\b{MONTH}\b(?= +<\*>)"), "<*>"),
     (re.compile(r"<\*>(?:[-.:,/T]<\*>)+(?:Z(?!\w))?"), "<*>"),  # dates (ISO 8601 Z too), addresses, uuids
     (re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[ \t]+\1(?!\S)){2,}"), r"\1 <*>"),  # blk_<*> blk_<*> blk_<*> ...

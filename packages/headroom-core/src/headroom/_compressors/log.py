@@ -24,7 +24,7 @@ import re
 from .._lines import split_lines
 from .._query import QueryMatcher
 from ._job import Job
-from ._log_templates import MONTH, Cluster, mask, mine, refine, render_template
+from ._log_templates import DAY, MONTH, Cluster, mask, mine, refine, render_template
 
 _LEVELS = {
     "trace": 0, "debug": 0, "info": 1, "notice": 1, "warn": 2, "warning": 2,
@@ -67,6 +67,9 @@ _EXCEPTION_LINE = re.compile(
 )
 _STAMPED = re.compile(r"^\W{0,2}\d|^" + MONTH + r" ")
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2}):(\d{2}):(\d{2})(?!\d)")
+_DATE_FIELD = re.compile(
+    r"^[\[(]?(?:\d{8}-?|\d{1,4}(?:[-/.]\d{1,4}){0,2}[-/.]?|" + MONTH + r"|" + DAY + r"),?$"
+)  # 2026-03-01, 17/06/09, 10.30, 20171223-, Jul, Sun
 _COMPACT_CLOCK = re.compile(r"^\d{6} (\d{2})(\d{2})(\d{2})\b")
 
 _HTTP_METHOD = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b")
@@ -141,12 +144,22 @@ def _stamp(line: str) -> tuple[str, str] | None:
     match = _CLOCK.search(line, 0, 48)
     if match is not None:
         hours, minutes, seconds = match.groups()
-        return line[: match.start()].strip(" [(T"), f"{int(hours):02d}:{minutes}:{seconds}"
+        return _date_before(line[: match.start()]), f"{int(hours):02d}:{minutes}:{seconds}"
     compact = _COMPACT_CLOCK.match(line)  # HDFS: 081109 203615
     if compact is not None:
         hours, minutes, seconds = compact.groups()
         return line[:6], f"{hours}:{minutes}:{seconds}"
     return None
+
+
+def _date_before(head: str) -> str:
+    """The date right before a time of day (``2026-03-01``, ``Jul  1``, ``10.30``): the trailing
+    date-like fields of ``head``, so a host or an epoch in front (``- 1131566462 dn58 Nov 9``) stays out."""
+    fields = head.replace("T", " ").split()
+    keep = len(fields)
+    while keep and len(fields) - keep < 3 and _DATE_FIELD.match(fields[keep - 1]):
+        keep -= 1
+    return " ".join(fields[keep:]).strip(" [(,-")
 
 
 def _span(lines: list[str], first: int, last: int) -> str:
