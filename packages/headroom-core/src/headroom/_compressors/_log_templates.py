@@ -3,8 +3,10 @@
 Masking is two-stage so it stays fast on megabytes: over the whole text, every digit becomes ``0``
 (``str.translate``) and each run of digits becomes ``<*>`` (one literal-prefixed regex); only the
 distinct signatures then get the finer rules (hex ids, signs, month names, addresses). Merging follows
-Drain (He et al., ICWS 2017): signatures of the same length, severity and leading literal merge when
-at least half of their positions agree; merged tokens keep their common prefix and suffix, cut at
+Drain (He et al., ICWS 2017) on the message, after the header (``_log_header``): signatures of the same
+length, severity and header length whose messages start with the same literal merge when at least half
+of their message positions agree (a shared ``RAS KERNEL FATAL`` header is no agreement); a pipe is a
+token of its own. Merged tokens keep their common prefix and suffix, cut at
 delimiters (``/user/root/<*>/part-<*>``); a merged position that takes only a few literal values
 (``NEW``/``RUNNING``, ``user=root``/``user=guest``) is part of the message, so the template splits.
 """

@@ -2,8 +2,11 @@
 
 One pass, no model and no training. Variables (timestamps, addresses, ids, numbers) are masked over
 the whole text by one regex, lines are grouped by their masked signature, and the distinct signatures
-are merged Drain-style (same length, same leading literal, at least half of the literal tokens equal)
-into templates whose varying tokens read ``<*>``. Lines are first joined into blocks, so a stack
+are merged Drain-style on the message after the header (same length, same first message literal,
+at least half of the message tokens equal) into templates whose varying tokens read ``<*>``. Severity
+comes from a level field (a word, or logcat's letter) or, in logs without one, from failure words in
+the text (``failed``, ``refused``, ``timeout``, ...); a non-zero exit status and an HTTP 4xx/5xx split
+from their template, since masking hides the number. Lines are first joined into blocks, so a stack
 trace, a Python traceback or a pytest failure section travels with the line that started it.
 
 What the model reads, in the log's own order:
