@@ -33,19 +33,20 @@ _LEVELS = {
     "trace": 0, "debug": 0, "info": 1, "notice": 1, "warn": 2, "warning": 2,
     "err": 3, "error": 3, "severe": 4, "crit": 4, "critical": 4, "fatal": 4, "alert": 4, "emerg": 4,
 }  # fmt: skip
-_LEVEL = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_LEVELS, key=len, reverse=True)) + r")(?![\w-])", re.I)
+# _LEVEL and _TROUBLE are searched in lowered text: a case-sensitive regex is about three times faster
+# than the same one with re.I, and they run on every distinct signature
+_LEVEL = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_LEVELS, key=len, reverse=True)) + r")(?![\w-])")
 _GLOG = re.compile(r"^([IWEF])<\*> ")
 # logcat's letter after the variable date/time/pid/tid fields: "<*> <*>  <*>  <*> E tag: ..."
 _LOGCAT = re.compile(r"^(?:<\*>[ \t]+){2,}([VDIWEF]) \S")
 _TROUBLE = re.compile(
     r"\b(?:exception|traceback|panic(?:ked)?|fail(?:ed|ure|s)?|denied|refused|timed? ?out|unable|cannot|"
-    r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in)\b",
-    re.I,
+    r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in)\b"
 )
 WARNING = 2
 
-_SUMMARY = re.compile(
-    r"^(?:=+ .*\b(?:passed|failed|errors?|skipped|xfailed|deselected)\b.* =+$"
+_SUMMARY_HEAD = re.compile(  # matched at the start of a line only
+    r"=+ .*\b(?:passed|failed|errors?|skipped|xfailed|deselected)\b.* =+$"
     r"|(?:FAILED|ERROR) \S+::\S*"
     r"|(?:Tests|Test Suites|Snapshots|Time):\s+\d"
     r"|test result: "
@@ -55,11 +56,11 @@ _SUMMARY = re.compile(
     r"|BUILD (?:SUCCESSFUL|FAILED|SUCCESS|FAILURE)"
     r"|npm ERR! code "
     r"|error: could not compile"
-    r"|Error: Process completed with exit code"
-    r")"
-    r"|\bexit(?:ed)? (?:with )?(?:code|status)[ :=]+-?\d+"
-    r"|\bProcess finished with exit code \d+",
+    r"|Error: Process completed with exit code",
     re.I,
+)
+_SUMMARY_EXIT = re.compile(  # anywhere in the lowered line
+    r"\bexit(?:ed)? (?:with )?(?:code|status)[ :=]+-?\d+|\bprocess finished with exit code \d+"
 )
 _PYTEST_SECTION = re.compile(r"^_{3,} .+ _{3,}$")
 _EXCEPTION_LINE = re.compile(
@@ -136,10 +137,19 @@ def _severity(signature: str) -> int:
     letter = _GLOG.match(signature) or _LOGCAT.match(signature)
     if letter:
         return {"V": 0, "D": 0, "I": 1, "W": 2, "E": 3, "F": 4}[letter.group(1)]
-    level = _LEVEL.search(signature, 0, 160)
+    lowered = signature.lower()
+    level = _LEVEL.search(lowered, 0, 160)
     if level:
-        return _LEVELS[level.group(1).lower()]
-    return WARNING if _TROUBLE.search(signature) else 1
+        return _LEVELS[level.group(1)]
+    return WARNING if _TROUBLE.search(lowered) else 1
+
+
+def _is_summary(line: str) -> bool:
+    """Test totals, exit codes, ``make: ***``: a line that sums up a run."""
+    if _SUMMARY_HEAD.match(line):
+        return True
+    lowered = line.lower()
+    return "exit" in lowered and _SUMMARY_EXIT.search(lowered) is not None
 
 
 def _stamp(line: str) -> tuple[str, str] | None:
@@ -211,12 +221,12 @@ def compress(job: Job) -> str | None:
     summaries = {  # a line that repeats all through the log ("task 7 exited with code 0") sums nothing up
         sig
         for sig, (count, first, _) in signatures.items()
-        if count <= _MAX_SUMMARIES and _SUMMARY.search(lines[blocks[first][0]])
+        if count <= _MAX_SUMMARIES and _is_summary(lines[blocks[first][0]])
     }
     for start, end in blocks:  # a trace makes its block an error
         if end - start > 1:
             signature = refined_of[masked[start]]
-            if severities[signature] < WARNING and _TROUBLE.search("\n".join(lines[start + 1 : end])):
+            if severities[signature] < WARNING and _TROUBLE.search("\n".join(lines[start + 1 : end]).lower()):
                 severities[signature] = 3
     clusters = mine(signatures, severities)
     clusters = _split_failed_requests(clusters, lines, blocks, masked, refined_of)
