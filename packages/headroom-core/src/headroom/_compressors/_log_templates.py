@@ -58,7 +58,12 @@ def _has_three_wilds(signature: str) -> bool:
     return signature.count("<*>") >= 3
 
 
-_REFINE: list[tuple[re.Pattern[str], str, Callable[[str], bool]]] = [
+def _month_unless_inside_a_word(match: re.Match[str]) -> str:
+    before = match.string[match.start() - 1] if match.start() else " "
+    return match.group(0) if before.isalnum() or before == "_" else WILD
+
+
+_REFINE: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], Callable[[str], bool]]] = [
     (
         re.compile(r"(?<![A-Za-z0-9_])(?:<\*>x)?(?:[a-fA-F]|<\*>)*<\*>(?:[a-fA-F]|<\*>)*(?![A-Za-z0-9_])"),
         "<*>",
@@ -66,7 +71,9 @@ _REFINE: list[tuple[re.Pattern[str], str, Callable[[str], bool]]] = [
     ),
     (re.compile(r"(?<=[\s=_(\[,:/])[-+](?=<\*>)"), "", _has_sign),  # signs: blk_-<*> -> blk_<*>
     (re.compile(rf"\b{DAY},? (?={MONTH}\b)"), "", _has_day),
-    (re.compile(rf"\b{MONTH}\b(?= +<\*>)"), "<*>", _has_month),
+    # a month before a masked day; the pattern starts with its literals (fast), the callback checks the
+    # word boundary in front
+    (re.compile(rf"{MONTH}(?= +<\*>)"), _month_unless_inside_a_word, _has_month),
     # dates (ISO 8601 Z too), addresses, uuids
     (re.compile(r"<\*>(?:[-.:,/T]<\*>)+(?:Z(?!\w))?"), "<*>", _has_joined_wilds),
     # blk_<*> blk_<*> blk_<*> ...
