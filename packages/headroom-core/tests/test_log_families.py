@@ -70,6 +70,7 @@ def test_a_level_less_record_log_surfaces_failures_found_only_in_the_text() -> N
         "heartbeat timeout after {n} seconds",
         "permission denied for job {n}",
         "ServerFileSystem domain storage{n} raised an exception",
+        "daemon on node-{n} not responding",
     ]
     lines, expected = [], []
     for i in range(2500):

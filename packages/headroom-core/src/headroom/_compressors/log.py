@@ -41,7 +41,8 @@ _GLOG = re.compile(r"^([IWEF])<\*> ")
 _LOGCAT = re.compile(r"^(?:<\*>[ \t]+){2,}([VDIWEF]) \S")
 _TROUBLE = re.compile(
     r"\b(?:exception|traceback|panic(?:ked)?|fail(?:ed|ure|s)?|denied|refused|timed? ?out|unable|cannot|"
-    r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in)\b"
+    r"could not|abort(?:ed)?|segfault|unreachable|invalid|errors?|break-in|not[ -]responding|unresponsive|"
+    r"crash(?:ed|es)?|corrupt(?:ed|ion)?|out of memory|overflow)\b"
 )
 WARNING = 2
 
