@@ -28,18 +28,21 @@ _LEVEL_WORDS = frozenset(
         "critical", "fatal", "alert", "emerg", "emergency", "verbose", "fine", "finer", "finest",
     }
 )  # fmt: skip
-_LONGEST_LEVEL = 13  # "<emergency>:"
+# every spelling of a level field, so one set lookup tells a level token (this runs on every signature)
+_LEVEL_FORMS = frozenset(
+    form
+    for word in _LEVEL_WORDS
+    for bare in (word, f"[{word}]", f"({word})", f"<{word}>", f"{{{word}}}", f"[{word}", f"{word}]")
+    for form in (bare, f"{bare}:", f"{bare},")
+)
+_LONGEST_LEVEL = max(map(len, _LEVEL_FORMS))
 _LOGCAT_LEVELS = frozenset("VDIWEFA")
 _SEPARATORS = frozenset({"-", "|", "::", "--"})
-_BRACKETS = "[]()<>{}"
 
 
 def is_level(token: str) -> bool:
     """``INFO``, ``[error]``, ``<warn>``, ``info:``: a severity word, brackets and a colon aside."""
-    if len(token) > _LONGEST_LEVEL or WILD in token:
-        return False
-    word = token.strip(_BRACKETS).rstrip(":,").strip(_BRACKETS)
-    return word.lower() in _LEVEL_WORDS
+    return len(token) <= _LONGEST_LEVEL and token.lower() in _LEVEL_FORMS
 
 
 def _is_component(token: str) -> bool:
