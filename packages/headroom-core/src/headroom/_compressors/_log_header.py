@@ -57,6 +57,7 @@ def message_start(tokens: list[str]) -> int:
     """The index of the first message token of ``tokens`` (0 when no header is recognised)."""
     start = 0
     variable_prefix = True  # every token so far is (or holds) a variable: the timestamp/pid fields
+    leveled = False  # a line has one level field: a later "error" is the message's word
     for index, token in enumerate(tokens[:_SCAN]):
         if token in _SEPARATORS:
             if index < _SEPARATOR_SCAN:
@@ -64,7 +65,8 @@ def message_start(tokens: list[str]) -> int:
         elif token[-1] == ":" and _is_component(token):
             start = index + 1
             break
-        elif (variable_prefix and index and token in _LOGCAT_LEVELS) or is_level(token):
+        elif not leveled and ((variable_prefix and index and token in _LOGCAT_LEVELS) or is_level(token)):
             start = index + 1
+            leveled = True
         variable_prefix = variable_prefix and WILD in token
     return start if start < len(tokens) else 0
