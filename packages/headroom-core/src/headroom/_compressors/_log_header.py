@@ -65,7 +65,10 @@ def message_start(tokens: list[str]) -> int:
         elif token[-1] == ":" and _is_component(token):
             start = index + 1
             break
-        elif not leveled and ((variable_prefix and index and token in _LOGCAT_LEVELS) or is_level(token)):
+        elif not leveled and (
+            (variable_prefix and index and token in _LOGCAT_LEVELS)
+            or (len(token) <= _LONGEST_LEVEL and token.lower() in _LEVEL_FORMS)  # is_level, inlined
+        ):
             start = index + 1
             leveled = True
         variable_prefix = variable_prefix and WILD in token

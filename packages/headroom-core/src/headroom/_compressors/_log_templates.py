@@ -29,8 +29,8 @@ _NUMBERS = re.compile(r"0[0.,:]*(?<=0)")
 # Stage 2, only over the distinct signatures: what stage 1 leaves half-masked. Each rule comes with a
 # substring test that is true wherever the rule could change something: a C-speed ``in`` skips most
 # rules on most signatures (regexes tried at every position were half of a log's compression time).
-_MONTHS = tuple(MONTH[3:-1].split("|"))
-_DAYS = tuple(DAY[3:-1].split("|"))
+_ANY_MONTH = re.compile(MONTH)  # a bare alternation of literals: scanned at C speed
+_ANY_DAY = re.compile(DAY)
 _HEX_NEAR_WILD = re.compile(r"[a-fA-F]<\*>|<\*>[a-fA-Fx]")
 
 
@@ -43,11 +43,11 @@ def _has_sign(signature: str) -> bool:
 
 
 def _has_day(signature: str) -> bool:
-    return any(day in signature for day in _DAYS)
+    return _ANY_DAY.search(signature) is not None
 
 
 def _has_month(signature: str) -> bool:
-    return any(month in signature for month in _MONTHS)
+    return _ANY_MONTH.search(signature) is not None
 
 
 def _has_joined_wilds(signature: str) -> bool:
