@@ -90,8 +90,11 @@ def _looks_diff(lines: list[str]) -> bool:
 # --- search -----------------------------------------------------------------------------------------
 
 # path:line:text or path:line:col:text; the path holds a non-digit so "12:00:01" is not a hit, and is
-# no ISO timestamp, so a log line "2026-03-14T09:00:01Z ..." is not one either
-NOT_A_TIMESTAMP = r"(?!\d{4}-\d{2}-\d{2}T\d)"
+# no timestamp, so log lines "2026-03-14T09:00:01Z ...", "20171223-22:15:29:606|..." and a file-prefixed
+# "nova-api.log.1.2017-05-16_13:53:08 ..." are not one either
+NOT_A_TIMESTAMP = (
+    r"(?!\d{4}-\d{2}-\d{2}T\d|[\d./T-]+:\d{2}:\d{2}|[^\s:]*[_T-]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\s)"
+)
 SEARCH_HIT = re.compile(
     rf"^(?P<path>{NOT_A_TIMESTAMP}(?=[^:\s]*[^\d:\s])[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)?"
 )
@@ -202,10 +205,11 @@ _TIMESTAMP = re.compile(
     r"\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{1,2}:\d{2}"  # 2024-01-31 12:00 / 2024-01-31T12:00
     r"|[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"  # Sun Dec 04 04:47:44
     r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"  # syslog: Jun 14 15:16:01
-    r"|\d{2}/\d{2}/\d{2,4}[ ,:]\d{2}:\d{2}:\d{2}"  # 17/06/09 20:10:40
+    r"|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?[ ,:T-]\d{1,2}:\d{2}:\d{2}"  # 17/06/09 20:10:40, 03-17 16:13:38
+    r"|\d{8}[-T ]?\d{2}:?\d{2}:?\d{2}"  # 20171223-22:15:29
     r"|\d{6} \d{6}"  # HDFS: 081109 203615
     r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s"  # 12:00:01.123
-    r"|\d{10}(?:\.\d+)?\s"  # unix time
+    r"|(?:\S+ +){0,5}1\d{9}(?:\.\d+)?\s"  # unix time (2001-2033), first or among the leading fields
     r"|\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}"  # 09-Jan-2024 10:00
     r")"
 )
