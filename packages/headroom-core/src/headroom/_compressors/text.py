@@ -160,17 +160,35 @@ def excerpt(text: str, query: str | None, room: Callable[[bool], float]) -> tupl
         scores, again = _feedback_scores(candidates, unit_words, query, query_terms)
     else:
         scores, again = _plain_scores(candidates), None
-    if again is None:
-        kept = _select(candidates, scores, room(bool(query and query_terms)))
-    else:
-        total = room(True)
-        kept = _select(candidates, scores, total * (1 - _FEEDBACK_SHARE))
-        left = total - sum(len(unit.text.strip()) + 3 for unit in candidates if unit.order in kept)
-        rest = [unit for unit in candidates if unit.order not in kept]
-        kept |= _select(rest, again, left, first=False)
+
+    def choose(total: float) -> set[int]:
+        if again is None:
+            return _select(candidates, scores, total)
+        chosen = _select(candidates, scores, total * (1 - _FEEDBACK_SHARE))
+        left = total - sum(len(unit.text.strip()) + 3 for unit in candidates if unit.order in chosen)
+        rest = [unit for unit in candidates if unit.order not in chosen]
+        return chosen | _select(rest, again, left, first=False)
+
+    total = room(bool(query and query_terms))
+    kept = choose(total)
+    # the room is in characters, the budget in tokens, which follow words and punctuation more
+    # closely: sentences denser in them than the text (names, numbers, lists) would overrun it, so
+    # the room shrinks by that density
+    density = _pieces_per_char(" ".join(u.text for u in candidates if u.order in kept)) / (
+        _pieces_per_char(text) or 1.0
+    )
+    if density > 1.0:
+        kept = choose(total / density)
     if len(kept) == len(found):
         return None
     return _render(lines, found, kept), len(found) - len(kept)
+
+
+_PIECE = re.compile(r"\w+|[^\w\s]")  # what a tokenizer splits at least: words and punctuation
+
+
+def _pieces_per_char(text: str) -> float:
+    return len(_PIECE.findall(text)) / len(text) if text else 0.0
 
 
 def excerpt_many(
