@@ -308,3 +308,20 @@ def test_members_of_a_map_keyed_by_versions_are_records(hr: Headroom) -> None:
     assert lines[1].startswith('versions["1.3.2"]\t{"1.3.2":{"version":"1.3.2"')
     by_key = hr.retrieve(ref, query="1.4.7").splitlines()
     assert by_key[1].startswith('versions["1.4.7"]\t')  # the key itself, its whole value, ranks first
+
+
+def test_a_level_field_deep_in_the_header_is_found(hr: Headroom) -> None:
+    """BGL-style RAS lines carry their level as the ninth token, after node names and two clocks."""
+    lines = []
+    for i in range(600):
+        level = "FATAL" if i % 97 == 11 else "INFO"
+        message = (
+            "data TLB error interrupt" if level == "FATAL" else f"non-fatal cache parity error corrected {i}"
+        )
+        lines.append(f"- {1117838570 + i} 2005.06.03 R02-M1-N{i % 9}-C:J12-U11 2005-06-03-15.42.{i % 60:02d}.675872 "
+                     f"R02-M1-N{i % 9}-C:J12-U11 RAS KERNEL {level} {message}")  # fmt: skip
+    ref = hr.compress_text("\n".join(lines) + "\n", kind="log").ref
+    assert ref is not None
+    fatal = [n for n, line in enumerate(lines, 1) if " FATAL " in line]
+    answer = hr.retrieve(ref, query="fatal")  # every line says "fatal"; the level field ranks first
+    assert numbered(answer)[: len(fatal)] == fatal

@@ -111,7 +111,7 @@ _LEVEL_NAMES = {
 }  # fmt: skip
 _LETTERS = {"V": "trace", "D": "debug", "I": "info", "W": "warn", "E": "error", "F": "fatal", "A": "fatal"}
 _GLOG = re.compile(r"^([IWEF])\d{4}$")  # glog: I0312 10:00:01.123456 ...
-_FIELD_TOKENS = 8  # the level field is among the first tokens of a line
+_FIELD_TOKENS = 12  # the level field is among the first tokens of a line (BGL: the ninth)
 _FIELD_SAMPLE = 400  # lines sampled to find it
 _STRIP = "[]()<>{}:,;|\"'"
 _WORD_CHARS = r"A-Za-z0-9_"
