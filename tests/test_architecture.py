@@ -44,6 +44,7 @@ def test_the_document_lists_every_package() -> None:
         "headroom_agno",
         "headroom_llamaindex",
         "headroom_proxy",
+        "headroom_mcp",
     }
 
 

@@ -356,6 +356,21 @@ class Headroom:
 
         return retrieve(self._pipeline, ref, query, offset, lines)
 
+    def stats(self, since: float | None = None, source: str | None = None) -> dict[str, object]:
+        """The ``headroom stats --json`` figures of this engine's ledger (every source on this store):
+        events after ``since`` (unix time) from ``source`` (all when None).
+
+        Raises:
+            HeadroomError: the ledger or the price table cannot be read.
+        """
+        from ._stats.perf import stats  # on first use: ``import headroom`` stays light
+        from ._stats.read import ledger_for
+
+        if self.ledger is not None:
+            self.ledger.flush()  # what this process recorded counts too
+        with ledger_for(self.config.store) as (db, _, prices):
+            return stats(db, prices, since, source).as_json()
+
     def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""
         return retrieve_tool(format)

@@ -37,7 +37,7 @@ BlockOutcome = Outcome | Literal["excluded", "error_kept", "fresh"]
 """A conversation block's outcome: an ``Outcome``, or left alone by the policy, its error rule or its
 freshness rule (sent whole for now)."""
 
-Source = Literal["library", "langchain", "agno", "llamaindex", "proxy", "cli"]
+Source = Literal["library", "langchain", "agno", "llamaindex", "proxy", "cli", "mcp"]
 """Who calls the engine: tagged on every ledger event."""
 SOURCES: tuple[Source, ...] = get_args(Source)
 

@@ -33,6 +33,7 @@ from ._stats.events import Event, EventType, LedgerOutcome
 from ._stats.recorder import Recorder, RequestOutcome
 from ._store import Original, Store, StoreInfo
 from ._tokens import Tokenizer, get_tokenizer
+from ._stats.read import parse_since
 from ._tool import RetrieveRequest, parse_arguments, retrieve_tool
 from ._types import KINDS, SOURCES, TOOL_FORMATS, Kind, Outcome, ResultKind, Source, ToolFormat
 
@@ -68,6 +69,7 @@ __all__ = [
     "marker_refs",
     "normalize_ref",
     "parse_arguments",
+    "parse_since",
     "read_blocks",
     "retrieve_tool",
     "scope",

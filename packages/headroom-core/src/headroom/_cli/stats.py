@@ -8,9 +8,7 @@ as rich tables or as JSON. Money is always labelled as list input price, with th
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,18 +22,14 @@ from rich.text import Text
 
 from .._engine import Headroom
 from .._errors import HeadroomError
-from .._sqlite_util import migrate
-from .._stats.db import MIGRATIONS, open_ledger_db
-from .._stats.events import ledger_path
 from .._stats.perf import perf, stats
-from .._stats.prices import Prices, load_prices
+from .._stats.prices import Prices
+from .._stats.read import ledger_for, parse_since
 from .._stats.report import Perf, Stats, pct
 from .._types import SOURCES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _LABELS = {
     "compressed": "compressed",
     "too_small": "skipped: too small",
@@ -46,29 +40,6 @@ _LABELS = {
     "store_failed": "passed through: store failed",
     "failed": "passed through: failed",
 }
-
-
-def parse_since(text: str, now: float | None = None) -> float:
-    """Unix time from ``30m``, ``24h``, ``7d``, ``2w`` (ago) or an ISO date or datetime.
-
-    A date or datetime without a time zone is local time.
-
-    Raises:
-        ValueError: ``text`` is neither.
-    """
-    found = _AGO.match(text)
-    if found:
-        since = (time.time() if now is None else now) - float(found[1]) * _UNITS[found[2].lower()]
-        if since < 0:
-            raise ValueError(f"{text!r} reaches back before 1970")
-        return since
-    raw = text.strip()
-    if raw.endswith(("z", "Z")):
-        raw = raw[:-1] + "+00:00"
-    try:
-        return datetime.fromisoformat(raw).timestamp()
-    except ValueError:
-        raise ValueError(f"{text!r} is not 30m, 24h, 7d, 2w or an ISO date such as 2026-03-01") from None
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -95,25 +66,11 @@ def _filters(command: F) -> F:
 @contextmanager
 def _ledger(hr: Headroom) -> Iterator[tuple[sqlite3.Connection, Path, Prices]]:
     """The ledger of ``hr``'s store and the price table; a missing ledger file reads as empty."""
-    path = ledger_path(hr.config.store)
     try:
-        prices = load_prices(strict=True)
+        with ledger_for(hr.config.store) as opened:
+            yield opened
     except HeadroomError as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        if path.exists():
-            db = open_ledger_db(path)
-        else:  # nothing recorded yet: an empty schema gives every report its zeros, creating no file
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            migrate(db, MIGRATIONS)
-    except (OSError, sqlite3.Error) as exc:
-        raise click.ClickException(f"cannot read the stats ledger at {path}: {exc}") from exc
-    try:
-        yield db, path, prices
-    except sqlite3.Error as exc:
-        raise click.ClickException(f"cannot read the stats ledger at {path}: {exc}") from exc
-    finally:
-        db.close()
 
 
 def _console() -> Console:

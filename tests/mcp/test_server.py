@@ -1,0 +1,114 @@
+"""The MCP server through the official SDK's ``Client``: in process, and over stdio as a real subprocess
+of ``headroom mcp serve``, on a store another engine (another process's library) wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from headroom import Config, Headroom, retrieve_tool
+from headroom_mcp import create_server
+from mcp import Client, StdioServerParameters
+
+TOOLS = {"headroom_compress", "headroom_retrieve", "headroom_stats"}
+
+
+def run(job: Callable[[Client], Awaitable[Any]], server: Any) -> Any:
+    async def main() -> Any:
+        async with Client(server) as client:
+            return await job(client)
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/store.db"
+
+
+def test_the_tools_and_their_schemas(store: str) -> None:
+    hr = Headroom(Config(store=store))
+    listed = run(lambda c: c.list_tools(), create_server(headroom=hr)).tools
+    assert {tool.name for tool in listed} == TOOLS
+    retrieve = next(tool for tool in listed if tool.name == "headroom_retrieve")
+    assert retrieve.description == retrieve_tool("json_schema")["description"]
+    assert set(retrieve.input_schema["properties"]) == {"ref", "query", "offset", "lines"}
+    assert retrieve.input_schema["required"] == ["ref"]
+    hr.close()
+
+
+def test_compress_retrieve_and_stats(outputs: Any, store: str) -> None:
+    hr = Headroom(Config(store=store))
+    log = outputs.app_log()
+
+    async def job(client: Client) -> None:
+        done = await client.call_tool("headroom_compress", {"content": log, "query": "card_declined"})
+        assert not done.is_error
+        result = done.structured_content
+        assert result is not None
+        assert result["kind"] == "log"
+        assert result["tokens_after"] * 10 < result["tokens_before"]
+        assert "card_declined" in result["text"]
+        back = await client.call_tool("headroom_retrieve", {"ref": result["ref"]})
+        assert back.content[0].text == log
+        query = "payment card_declined"
+        matches = await client.call_tool("headroom_retrieve", {"ref": result["ref"], "query": query})
+        assert matches.content[0].text == outputs.expected_retrieval(log, query)
+        stats = await client.call_tool("headroom_stats", {"since": "1h"})
+        assert stats.structured_content is not None
+        assert stats.structured_content["compressed"] == 1
+        assert stats.structured_content["tokens_before"] == result["tokens_before"]
+
+    run(job, create_server(headroom=hr))
+    hr.close()
+
+
+def test_bad_arguments_are_tool_errors_and_the_server_carries_on(store: str) -> None:
+    hr = Headroom(Config(store=store))
+
+    async def job(client: Client) -> None:
+        for name, arguments, says in [
+            ("headroom_compress", {"content": "x " * 500, "budget": 7}, "budget must be in"),
+            ("headroom_compress", {"content": "x", "kind": "poetry"}, "kind"),
+            ("headroom_stats", {"since": "last tuesday"}, "is not 30m, 24h, 7d, 2w"),
+            ("headroom_retrieve", {"ref": "0" * 24, "offset": -1}, "offset must be"),
+            ("headroom_retrieve", {"ref": "0" * 24, "lines": "9-3"}, "lines must be"),
+            ("headroom_retrieve", {"query": "x"}, "ref"),
+        ]:
+            failed = await client.call_tool(name, arguments)
+            assert failed.is_error, (name, arguments)
+            assert says in failed.content[0].text
+        unknown = await client.call_tool("headroom_retrieve", {"ref": "0" * 24})
+        assert not unknown.is_error  # an answer the model acts on, as everywhere else
+        assert "is unknown or has expired" in unknown.content[0].text
+        assert (await client.call_tool("headroom_stats", {})).structured_content is not None
+
+    run(job, create_server(headroom=hr))
+    hr.close()
+
+
+def test_stdio_serves_refs_another_process_stored(outputs: Any, store: str, tmp_path: Path) -> None:
+    """``headroom mcp serve`` in a subprocess finds what this process's library compressed: one store."""
+    writer = Headroom(Config(store=store))
+    log = outputs.app_log(seed=3)
+    ref = writer.compress_text(log).ref
+    assert ref is not None
+    writer.close()
+    env = {**os.environ, "HOME": str(tmp_path), "HEADROOM_STORE": store}
+    server = StdioServerParameters(command=sys.executable, args=["-m", "headroom", "mcp", "serve"], env=env)
+
+    async def job(client: Client) -> list[str]:
+        whole = await client.call_tool("headroom_retrieve", {"ref": ref})
+        page = await client.call_tool("headroom_retrieve", {"ref": ref, "lines": "1-2"})
+        return [whole.content[0].text, page.content[0].text]
+
+    whole, page = run(job, server)
+    assert whole == log
+    assert page.splitlines()[1:] == [
+        f"{n}\t{line}" for n, line in zip((1, 2), log.splitlines(), strict=False)
+    ]
