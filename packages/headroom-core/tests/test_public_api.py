@@ -30,7 +30,7 @@ def test_one_version_for_every_package() -> None:
         path.parent.name: re.search(r'^version = "([^"]+)"', path.read_text(), re.M).group(1)  # type: ignore[union-attr]
         for path in (ROOT / "packages").glob("*/pyproject.toml")
     }
-    assert len(versions) == 5
+    assert len(versions) == 6
     assert set(versions.values()) == {headroom.__version__}
 
 

@@ -30,10 +30,10 @@ from ._originals import scope
 from ._policy.blocks import Block, Role, read_blocks
 from ._policy.conversation import worth_compressing
 from ._stats.events import Event, EventType, LedgerOutcome
+from ._stats.read import parse_since
 from ._stats.recorder import Recorder, RequestOutcome
 from ._store import Original, Store, StoreInfo
 from ._tokens import Tokenizer, get_tokenizer
-from ._stats.read import parse_since
 from ._tool import RetrieveRequest, parse_arguments, retrieve_tool
 from ._types import KINDS, SOURCES, TOOL_FORMATS, Kind, Outcome, ResultKind, Source, ToolFormat
 
