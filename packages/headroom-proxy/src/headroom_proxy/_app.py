@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 from headroom import Config, Headroom, __version__
 from headroom.integration import RequestOutcome
+from headroom_mcp import create_server
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -58,12 +59,18 @@ def create_app(
     state: dict[str, Upstream] = {}
     served = [0]  # requests answered since start (this worker), for /health and `headroom doctor`
 
+    # the MCP tools over streamable HTTP at /mcp, on this engine: one running proxy serves both, and a
+    # ref it emitted is retrievable there (DNS-rebinding protection: loopback Host headers only)
+    mcp = create_server(headroom=engine)
+    mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp").routes
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state["upstream"] = Upstream(settings)
         await asyncio.to_thread(engine.warm)  # the first request is not the one that loads everything
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
             await state["upstream"].close()
             await asyncio.to_thread(engine.events.close)
@@ -142,6 +149,7 @@ def create_app(
             handler(messages, f"{anthropic}/v1/messages/count_tokens"),
             methods=["POST"],
         ),
+        *mcp_routes,
         Route(
             "/{path:path}", passthrough, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         ),
