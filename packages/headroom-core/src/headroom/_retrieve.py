@@ -19,8 +19,8 @@ terms spelled like it do occur.
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,14 +157,13 @@ class _Page:
         if self.offset >= len(matches):
             last = len(matches) - 1
             return f"{head}; showing 0: offset {self.offset} is past the last match, use 0 to {last}]"
+        count = functools.lru_cache(maxsize=None)(self.count_tokens)  # entries are counted once a page
         budget = MAX_TOKENS - _HEADER_TOKENS
         summary: list[str] = []
-        if self.offset == 0 and not _fits(matches, self.count_tokens, budget):
-            summary = _fill(summarize(matches), self.count_tokens, budget // _SUMMARY_SHARE)
-            budget -= sum(self.count_tokens(line) + 1 for line in summary)
-        shown = _fill(
-            (_entry(m.label, m.text) for m in matches[self.offset :]), self.count_tokens, budget, cut=True
-        )
+        if self.offset == 0 and not _fits(matches, count, budget):
+            summary = _fill(summarize(matches), count, budget // _SUMMARY_SHARE)
+            budget -= sum(count(line) + 1 for line in summary)
+        shown = _fill((_entry(m.label, m.text) for m in matches[self.offset :]), count, budget, cut=True)
         end = self.offset + len(shown)
         rest = len(matches) - end
         tail = f", ranked {self.offset + 1}-{end}" + (f"; {rest} more: offset={end}" if rest else "")
@@ -324,8 +323,10 @@ def _json_records(text: str) -> list[tuple[str, str, str]] | None:
         document: Any = loads(text)
     except (ValueError, RecursionError):
         return None
+    from ._compressors._json_shape import keyed_records
+
     try:
-        records = list(_records(document, ""))
+        records = list(_records(document, "", keyed_records))
     except RecursionError:
         return None
     return records or None
@@ -337,21 +338,20 @@ def _dump(value: Any) -> str:
     return dumps(value)
 
 
-_INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]')  # [3] and ["1.2.0"]: one shape
-
-
 def _shape(path: str, record: dict[str, Any]) -> str:
+    from ._compressors._json_text import collapse  # loaded with the JSON helpers
+
     keys = list(record)
     listed = ", ".join(keys[:6]) + (", …" if len(keys) > 6 else "")
-    return f"{_INDEX.sub('[]', path)} {{{listed}}}"
+    return f"{collapse(path)} {{{listed}}}"
 
 
-def _records(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
+def _records(
+    value: Any, path: str, keyed_records: Callable[[dict[str, Any]], bool]
+) -> Iterator[tuple[str, str, str]]:
     """Records are the elements of arrays of objects, and the members of maps keyed by ids or
     versions (``versions["1.2.0"]``: arrays in disguise, as the JSON compressor reads them), in
     document order, outermost first. A member's text carries its key, often its only name."""
-    from ._compressors._json_shape import keyed_records  # loaded with the JSON helpers
-
     if isinstance(value, dict):
         keyed = keyed_records(value)
         for key, child in value.items():
@@ -360,11 +360,11 @@ def _records(value: Any, path: str) -> Iterator[tuple[str, str, str]]:
                 yield child_path, _dump({key: child}), _shape(child_path, child)
             else:
                 child_path = f"{path}.{key}" if path else str(key)
-            yield from _records(child, child_path)
+            yield from _records(child, child_path, keyed_records)
     elif isinstance(value, list):
         objects = bool(value) and all(isinstance(item, dict) for item in value)
         for index, item in enumerate(value):
             child_path = f"{path}[{index}]"
             if objects:
                 yield child_path, _dump(item), _shape(child_path, item)
-            yield from _records(item, child_path)
+            yield from _records(item, child_path, keyed_records)
