@@ -12,15 +12,25 @@ from typing import Any
 
 import pytest
 from headroom import Config, Headroom, retrieve_tool
+from headroom.integration import project_of
 from headroom_mcp import create_server
 from mcp import Client, StdioServerParameters
+from mcp.types import Implementation
 
-TOOLS = {"headroom_compress", "headroom_retrieve", "headroom_stats"}
+TOOLS = {
+    "headroom_compress",
+    "headroom_retrieve",
+    "headroom_stats",
+    "memory_save",
+    "memory_search",
+    "memory_list",
+    "memory_delete",
+}
 
 
-def run(job: Callable[[Client], Awaitable[Any]], server: Any) -> Any:
+def run(job: Callable[[Client], Awaitable[Any]], server: Any, agent: str = "mcp") -> Any:
     async def main() -> Any:
-        async with Client(server) as client:
+        async with Client(server, client_info=Implementation(name=agent, version="1.0")) as client:
             return await job(client)
 
     return asyncio.run(main())
@@ -112,3 +122,91 @@ def test_stdio_serves_refs_another_process_stored(outputs: Any, store: str, tmp_
     assert page.splitlines()[1:] == [
         f"{n}\t{line}" for n, line in zip((1, 2), log.splitlines(), strict=False)
     ]
+
+
+def test_memory_tools_save_search_list_and_delete(store: str, tmp_path: Path) -> None:
+    hr = Headroom(Config(store=store))
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+
+    async def job(client: Client) -> None:
+        fact = "The integration tests need Redis running on port 6379"
+        saved = (
+            await client.call_tool("memory_save", {"text": fact, "tags": ["testing"]})
+        ).structured_content
+        assert saved is not None
+        assert saved["status"] == "saved"
+        assert saved["note"]["project"] == str(repo.resolve())  # the server's working directory's repo
+        assert saved["note"]["agent"] == "claude-code"
+        assert saved["note"]["session"]
+        again = await client.call_tool(
+            "memory_save", {"text": "Integration tests need a running Redis on port 6379"}
+        )
+        assert again.structured_content["status"] == "updated"
+        assert again.structured_content["id"] == saved["id"]
+        glob = {"text": "Commit messages say why, not what", "project": "global"}
+        assert (await client.call_tool("memory_save", glob)).structured_content["note"]["project"] == "global"
+        other = {"text": "Billing redis runs on port 6400 in staging", "project": "billing"}
+        await client.call_tool("memory_save", other)
+        found = (await client.call_tool("memory_search", {"query": "redis port"})).structured_content["notes"]
+        assert [n["id"] for n in found] == [saved["id"]]  # this project and global; not billing's
+        billing = await client.call_tool("memory_search", {"query": "redis", "project": "billing"})
+        assert [n["text"] for n in billing.structured_content["notes"]] == [other["text"]]
+        listed = (await client.call_tool("memory_list", {"tag": "testing"})).structured_content["notes"]
+        assert [n["id"] for n in listed] == [saved["id"]]
+        assert (await client.call_tool("memory_delete", {"id": saved["id"]})).structured_content == {
+            "deleted": saved["id"]
+        }
+        listed = (await client.call_tool("memory_list", {})).structured_content["notes"]
+        assert [n["text"] for n in listed] == [glob["text"]]
+
+    run(job, create_server(headroom=hr, workdir=repo / "src"), agent="claude-code")
+    assert [n.text for n in hr.memory.search("billing", None)] == [
+        "Billing redis runs on port 6400 in staging"
+    ]
+    hr.close()
+
+
+def test_memory_tools_answer_bad_arguments_with_tool_errors(store: str) -> None:
+    hr = Headroom(Config(store=store))
+
+    async def job(client: Client) -> None:
+        for name, arguments, says in [
+            ("memory_save", {"text": "   "}, "a note needs some text"),
+            ("memory_save", {"text": "x" * 9000}, "at most 8,000 characters"),
+            ("memory_save", {"text": "fine", "tags": "not-a-list"}, "tags"),
+            ("memory_search", {"query": "?!"}, "at least one word"),
+            ("memory_search", {"query": "redis", "limit": 0}, "limit must be at least 1"),
+            ("memory_list", {"limit": -3}, "limit must be at least 1"),
+            ("memory_delete", {"id": 404}, "no note #404"),
+            ("memory_delete", {"id": "abc"}, "id"),
+        ]:
+            failed = await client.call_tool(name, arguments)
+            assert failed.is_error, (name, arguments)
+            assert says in failed.content[0].text, failed.content[0].text
+        assert not (await client.call_tool("memory_list", {})).is_error
+
+    run(job, create_server(headroom=hr))
+    assert hr.memory.count() == 0
+    hr.close()
+
+
+def test_stdio_memory_belongs_to_the_directory_the_client_starts_it_in(store: str, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    env = {**os.environ, "HOME": str(tmp_path), "HEADROOM_STORE": store}
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "headroom", "mcp", "serve"], env=env, cwd=str(repo)
+    )
+
+    async def job(client: Client) -> Any:
+        note = {"text": "Migrations are numbered and never renumbered", "tags": ["db"]}
+        return (await client.call_tool("memory_save", note)).structured_content
+
+    saved = run(job, server, agent="codex-mcp-client")
+    reader = Headroom(Config(store=store))  # another process on the same machine sees it
+    (note,) = reader.memory.search("migrations renumbered", [project_of(str(repo))])
+    assert note.id == saved["id"]
+    assert note.agent == "codex-mcp-client"
+    reader.close()

@@ -29,6 +29,7 @@ from ._types import SOURCES, Compressed, CompressResult, Kind, Source, ToolForma
 log = logging.getLogger("headroom")
 
 if TYPE_CHECKING:
+    from ._memory import Memory
     from ._policy.conversation import Conversations
 
 
@@ -57,6 +58,7 @@ class Headroom:
         self.outcomes: Counter[str] = self._pipeline.outcomes
         self._policy: Conversations | None = None  # created on first use, with its memos
         self._policy_lock = threading.Lock()
+        self._memory: Memory | None = None
 
     def _conversations(self) -> Conversations:
         policy = self._policy
@@ -86,10 +88,30 @@ class Headroom:
         """The stats ledger (``ledger.db`` beside the store), None when ``config.ledger`` is off."""
         return self.events.ledger
 
+    @property
+    def memory(self) -> Memory:
+        """The cross-agent memory (``memory.db`` beside the ledger), opened on first use.
+
+        Raises:
+            HeadroomError: it cannot be opened.
+        """
+        memory = self._memory
+        if memory is None:
+            with self._policy_lock:
+                if self._memory is None:
+                    from ._memory import Memory, memory_path  # sqlite3 only when memory is used
+
+                    self._memory = Memory(memory_path(self.config.store))
+                memory = self._memory
+        return memory
+
     def close(self) -> None:
-        """Write the ledger's pending events and close the store's and the ledger's connections."""
+        """Write the ledger's pending events and close the store's, the ledger's and the memory's
+        connections."""
         self.events.close()
         self._pipeline.originals.close()
+        if self._memory is not None:
+            self._memory.close()
 
     def warm(self) -> None:
         """Load the tokenizer and import every compressor and policy now instead of on first use: a

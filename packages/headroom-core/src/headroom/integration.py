@@ -13,6 +13,8 @@ the contract in ``docs/ARCHITECTURE.md``; nothing outside ``headroom-core`` impo
   ``get_tokenizer`` (the ``Tokenizer`` every figure of Headroom's is counted with).
 - The store of originals (``Headroom.store``): ``Store``, ``Original``, ``StoreInfo``.
 - Shared deployments: ``scope`` confines originals to one tenant (a credential, a user).
+- Cross-agent memory (``Headroom.memory``): ``Memory``, ``Note``, ``Saved``, ``project_of`` and
+  ``GLOBAL_SCOPE`` (the scope of notes of no project).
 - Adapters: ``adapter_engine`` (the ``headroom=`` / ``config=`` rule) and ``lazy_exports``.
 """
 
@@ -26,6 +28,8 @@ from ._config import Config
 from ._engine import Headroom
 from ._errors import ConfigError
 from ._markers import MARKER_RE, REF_LENGTH, TOOL_NAME, Marker, make_ref, marker_refs, normalize_ref
+from ._memory import GLOBAL as GLOBAL_SCOPE
+from ._memory import Memory, Note, Saved, project_of
 from ._originals import scope
 from ._policy.blocks import Block, Role, read_blocks
 from ._policy.conversation import worth_compressing
@@ -38,6 +42,7 @@ from ._tool import RetrieveRequest, parse_arguments, retrieve_tool
 from ._types import KINDS, SOURCES, TOOL_FORMATS, Kind, Outcome, ResultKind, Source, ToolFormat
 
 __all__ = [
+    "GLOBAL_SCOPE",
     "KINDS",
     "MARKER_RE",
     "REF_LENGTH",
@@ -50,6 +55,8 @@ __all__ = [
     "Kind",
     "LedgerOutcome",
     "Marker",
+    "Memory",
+    "Note",
     "Original",
     "Outcome",
     "Recorder",
@@ -57,6 +64,7 @@ __all__ = [
     "ResultKind",
     "RetrieveRequest",
     "Role",
+    "Saved",
     "Source",
     "Store",
     "StoreInfo",
@@ -70,6 +78,7 @@ __all__ = [
     "normalize_ref",
     "parse_arguments",
     "parse_since",
+    "project_of",
     "read_blocks",
     "retrieve_tool",
     "scope",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from headroom import Headroom
-
-from ._server import create_server
 
 
 @click.group()
@@ -16,5 +16,10 @@ def mcp() -> None:
 @mcp.command()
 @click.pass_obj
 def serve(hr: Headroom) -> None:
-    """Serve headroom_compress, headroom_retrieve and headroom_stats over stdio."""
-    create_server(headroom=hr).run("stdio")
+    """Serve compression, retrieval, stats and the shared memory as MCP tools over stdio.
+
+    Notes belong by default to the project of the working directory (the client starts the server there).
+    """
+    from ._server import create_server  # the MCP SDK is imported only by this command
+
+    create_server(headroom=hr, workdir=Path.cwd()).run("stdio")

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 import httpx
 from headroom import Config, Headroom, __version__
 from headroom.integration import RequestOutcome
-from headroom_mcp import create_server
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -61,6 +60,8 @@ def create_app(
 
     # the MCP tools over streamable HTTP at /mcp, on this engine: one running proxy serves both, and a
     # ref it emitted is retrievable there (DNS-rebinding protection: loopback Host headers only)
+    from headroom_mcp import create_server  # the MCP SDK takes 1.4 s to import: wrap and doctor skip it
+
     mcp = create_server(headroom=engine)
     mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp").routes
 

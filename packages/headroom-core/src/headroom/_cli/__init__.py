@@ -22,6 +22,7 @@ from .._engine import Headroom
 from .._errors import HeadroomError, RefNotFound
 from .._types import KINDS, Kind
 from .._version import __version__
+from .memory import memory
 from .stats import perf_command, stats_command
 
 log = logging.getLogger("headroom")
@@ -78,11 +79,15 @@ class _Group(click.Group):
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
-    def _load(self) -> None:
+    def _load(self, name: str | None = None) -> None:
+        """Add the plugins' commands: only ``name``'s when given (a plugin's imports, such as the MCP
+        SDK's second, are paid only by its own command), else every one."""
         if self._loaded:
             return
-        self._loaded = True
+        self._loaded = name is None
         for entry in entry_points(group="headroom.commands"):
+            if (name is not None and entry.name != name) or entry.name in self.commands:
+                continue
             try:
                 command = entry.load()
             except Exception:  # a broken plugin must not take the whole CLI down
@@ -96,7 +101,8 @@ class _Group(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
+        if cmd_name not in self.commands:
+            self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
@@ -117,6 +123,7 @@ def main(ctx: click.Context, store: str | None) -> None:
 
 main.add_command(stats_command)
 main.add_command(perf_command)
+main.add_command(memory)
 
 
 @main.command()
