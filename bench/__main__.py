@@ -97,6 +97,7 @@ from ._kinds import KINDS
 from ._langchain import run_langchain
 from ._ledger import run_ledger
 from ._llamaindex import run_llamaindex
+from ._mcp import run_mcp
 from ._proxy import run_proxy
 from ._report import make_console, print_checks, print_section, write_json
 from ._sessions import run_sessions
@@ -203,6 +204,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             run_agno_manager,
             run_llamaindex,
             run_proxy,
+            run_mcp,
         ):
             sections.append(adapter(ctx))
             print_section(console, sections[-1])

@@ -63,7 +63,7 @@ def create_app(
     from headroom_mcp import create_server  # the MCP SDK takes 1.4 s to import: wrap and doctor skip it
 
     mcp = create_server(headroom=engine)
-    mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp").routes
+    mcp_routes = mcp.streamable_http_app(streamable_http_path="/mcp", json_response=True).routes
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
