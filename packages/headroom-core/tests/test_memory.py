@@ -224,3 +224,14 @@ def test_four_processes_saving_and_searching_at_once_lose_nothing(tmp_path: Path
     for w in range(4):
         assert len(memory.notes(tag=f"w{w}", limit=None)) == count
     memory.close()
+
+
+def test_a_deleted_note_is_no_near_duplicate_and_leaves_no_index(memory: Memory) -> None:
+    first = memory.save("Run the linter with make lint before pushing", [], "/repo")
+    memory.delete([first.note.id])
+    again = memory.save("Before pushing, run the linter: make lint", [], "/repo")
+    assert again.status == "saved"
+    assert memory.search("linter", ["/repo"]) == [again.note]
+    db = memory._db  # the index tables follow the notes table
+    assert db.execute("SELECT COUNT(DISTINCT note) FROM bands").fetchone() == (1,)
+    assert db.execute("SELECT COUNT(*) FROM notes_fts WHERE notes_fts MATCH 'pushing'").fetchone() == (1,)
