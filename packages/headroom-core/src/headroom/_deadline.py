@@ -11,18 +11,25 @@ ran out meanwhile raises right after it. A raise that would
 arrive after the armed block ended is cancelled on the way out (the block keeps its result); the
 handler that catches ``TimeUp`` calls ``clear()``, in case the raise cut that way out short.
 ``TimeUp`` is a ``BaseException``, so a compressor's own ``except Exception`` does not swallow it.
-A raise that lands in a finalizer or a ``gc`` callback is swallowed there (printed as unraisable);
-that compression then runs to its end, unbudgeted.
+
+Garbage collection is the process's work, not the compression's: a ``gc`` callback adds the CPU time
+of each collection in an armed thread to its deadline (a full collection of a large heap takes half a
+second), and no ``TimeUp`` is sent while that thread collects, when it would land in a finalizer or a
+weakref callback. One can still land there (the thread was in a C call that then collected): it is
+swallowed and printed as unraisable, so the watchdog sends another after ``REFIRE`` more CPU seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+REFIRE = 0.05  # CPU seconds after a TimeUp that did not end the block before another is sent
 
 
 class TimeUp(BaseException):
@@ -55,6 +62,7 @@ class _Watchdog:
         self._wake.acquire()
         self._armed: dict[int, float] = {}  # thread id -> deadline on that thread's clock
         self._fired: set[int] = set()  # threads sent a TimeUp that may not have arrived yet
+        self._collecting: dict[int, float] = {}  # thread id -> its clock when its collection began
         self._thread: threading.Thread | None = None
 
     def arm(self, deadline: float) -> None:
@@ -63,6 +71,7 @@ class _Watchdog:
         with self._lock:
             self._armed[thread] = deadline
             self._fired.discard(thread)
+            self._collecting.pop(thread, None)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="headroom-deadline", daemon=True)
                 self._thread.start()
@@ -80,16 +89,44 @@ class _Watchdog:
                 self._fired.discard(thread)
         return fired
 
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """A ``gc`` callback: a collection in a thread with a budget moves its deadline (armed or
+        shielded) by the collection's CPU time. It takes no lock (a collection can start in the
+        watcher while it holds one) and writes the new deadline before it ends the collection, so
+        the watcher never reads the old one after that."""
+        deadline: float | None = getattr(_DEADLINE, "value", None)
+        if deadline is None:
+            return
+        thread = threading.get_ident()
+        if phase == "start":
+            self._collecting[thread] = _clock(thread)
+            return
+        began = self._collecting.get(thread)
+        if began is None:
+            return
+        spent = _clock(thread) - began
+        _DEADLINE.value = deadline + spent
+        armed = self._armed.get(thread)
+        if armed is not None:
+            self._armed[thread] = armed + spent
+        del self._collecting[thread]
+
     def _watch(self) -> None:
         while True:
             with self._lock:
                 left: list[float] = []  # CPU seconds each armed thread has left: no sooner can it end
-                for thread, deadline in list(self._armed.items()):
+                for thread in list(self._armed):
+                    deadline = self._armed.get(thread)
+                    if deadline is None:
+                        continue
                     remaining = deadline - _clock(thread)
-                    if remaining <= 0:
-                        del self._armed[thread]
+                    if thread in self._collecting:
+                        left.append(0.001)  # look again once its collection is over
+                    elif remaining <= 0:
+                        self._armed[thread] = _clock(thread) + REFIRE  # in case this one is swallowed
                         self._fired.add(thread)
                         _set_async_exc(ctypes.c_ulong(thread), _TIME_UP)
+                        left.append(REFIRE)
                     else:
                         left.append(remaining)
             self._wake.acquire(timeout=max(min(left), 0.001) if left else -1)
@@ -97,6 +134,7 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 _DEADLINE = threading.local()
+gc.callbacks.insert(0, _WATCHDOG.on_gc)  # first: the deadline moves before other callbacks run
 
 
 @contextmanager
@@ -140,6 +178,7 @@ def shielded() -> Iterator[None]:
     if _WATCHDOG.disarm():
         raise TimeUp
     yield  # a block that raises leaves the budget disarmed: the armed block ends with it
+    deadline = _DEADLINE.value  # moved by any collection inside the block
     if _clock(threading.get_ident()) >= deadline:
         raise TimeUp
     _WATCHDOG.arm(deadline)
