@@ -7,6 +7,7 @@ body returning one. It records every request it receives (path, headers, JSON bo
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
@@ -155,6 +156,9 @@ def chat_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     return events
 
 
+_TOOL_USE_IDS = itertools.count()  # unique across responses, as a provider's are (clients drop repeats)
+
+
 def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     content: list[dict[str, Any]] = []
     if isinstance(reply, Calls) and reply.thinking:
@@ -163,8 +167,8 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
         content.append({"type": "text", "text": reply.text})
     if isinstance(reply, Calls):
         content += [
-            {"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a}
-            for i, (n, a) in enumerate(reply.calls)
+            {"type": "tool_use", "id": f"toolu_{next(_TOOL_USE_IDS)}", "name": n, "input": a}
+            for n, a in reply.calls
         ]
     stop = "tool_use" if isinstance(reply, Calls) else "end_turn"
     usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"]}

@@ -12,6 +12,9 @@ import tomllib
 from headroom_proxy._agents import AGENTS, CHATGPT_URL, toml_inline, upstream_url
 from headroom_proxy._wrap import upstreams_for
 
+MCP = "http://127.0.0.1:9999/mcp"  # the proxy's MCP endpoint, registered for each wrapped run
+CLAUDE_MCP = "--mcp-config=" + json.dumps({"mcpServers": {"headroom": {"type": "http", "url": MCP}}})
+CODEX_MCP = ["-c", f'mcp_servers.headroom={{"url" = "{MCP}"}}']
 ROUTES = {"openai": "http://127.0.0.1:9999/v1", "anthropic": "http://127.0.0.1:9999"}
 
 
@@ -40,7 +43,7 @@ def test_claude_gets_settings_for_the_run_only_when_a_file_sets_the_url(tmp_path
     assert found["anthropic"].where == "the environment (ANTHROPIC_BASE_URL)"
     extra, args = claude.launch(ROUTES, env, ["-p", "hi"], found)
     assert extra == {"ANTHROPIC_BASE_URL": ROUTES["anthropic"], "ENABLE_TOOL_SEARCH": "true"}
-    assert args == ["-p", "hi"]
+    assert args == [CLAUDE_MCP, "-p", "hi"]
     (tmp_path / ".claude").mkdir()
     (tmp_path / ".claude" / "settings.local.json").write_text(
         json.dumps({"env": {"ANTHROPIC_BASE_URL": "https://b"}})
@@ -48,9 +51,10 @@ def test_claude_gets_settings_for_the_run_only_when_a_file_sets_the_url(tmp_path
     found = claude.gateways(env, tmp_path, [])
     assert found["anthropic"].url == "https://b"  # a settings file beats the environment
     _, args = claude.launch(ROUTES, {**env, "ENABLE_TOOL_SEARCH": "false"}, ["-p", "hi"], found)
-    assert args[:2] == ["--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": ROUTES["anthropic"]}})]
+    assert args == [CLAUDE_MCP, "--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": ROUTES["anthropic"]}}),
+                    "-p", "hi"]  # fmt: skip
     _, args = claude.launch(ROUTES, env, ["mcp", "list"], found)
-    assert args == ["mcp", "list"]  # a subcommand takes no --settings
+    assert args == ["mcp", "list"]  # a subcommand takes neither
 
 
 def test_codex_copies_the_users_provider_and_keeps_a_chatgpt_sign_in_on_the_builtin(tmp_path: Path) -> None:
@@ -68,14 +72,21 @@ def test_codex_copies_the_users_provider_and_keeps_a_chatgpt_sign_in_on_the_buil
     table = tomllib.loads(args[3])["model_providers"]["headroom"]
     assert table == {"name": "Corp", "base_url": ROUTES["openai"], "env_key": "CORP_KEY",
                      "http_headers": {"x-team": 'a"b'}, "wire_api": "responses"}  # fmt: skip
-    assert args[4:] == ["exec", "hi"]
+    assert args[4:] == [*CODEX_MCP, "exec", "hi"]
+    assert tomllib.loads(CODEX_MCP[1])["mcp_servers"]["headroom"] == {"url": MCP}
     (home / "config.toml").write_text("")
     (home / "auth.json").write_text(json.dumps({"auth_mode": "chatgpt", "tokens": {"id_token": "x"}}))
     found = codex.gateways(env, tmp_path, [])
     assert found["openai"].url == CHATGPT_URL
     assert upstreams_for(codex, found, 9999)[0] == {"openai": CHATGPT_URL}  # a path of its own: kept
     _, args = codex.launch(ROUTES, env, ["exec", "hi"], found)
-    assert args == ["-c", f'openai_base_url="{ROUTES["openai"]}"', "exec", "hi"]
+    assert args == ["-c", f'openai_base_url="{ROUTES["openai"]}"', *CODEX_MCP, "exec", "hi"]
+    (home / "config.toml").write_text(
+        '[mcp_servers.headroom]\ncommand = "headroom"\nargs = ["mcp", "serve"]\n'
+    )
+    _, args = codex.launch(ROUTES, env, ["exec", "hi"], codex.gateways(env, tmp_path, []))
+    assert "-c" in args
+    assert CODEX_MCP[1] not in args
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9999", "http://127.0.0.1:9999/v1"])

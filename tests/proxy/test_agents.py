@@ -101,6 +101,9 @@ def test_claude_code_through_wrap_with_thinking(kit: Any, tmp_path: Path) -> Non
     assert settings.read_bytes() == mine
     first, second, third = fake.bodies("/v1/messages")
     assert first["thinking"]["type"] in ("adaptive", "enabled")
+    # the proxy's MCP server reached Claude Code for this run: its tools are listed, deferred (tool search)
+    assert "\\nmcp__headroom__headroom_retrieve\\n" in json.dumps(first)
+    assert all("headroom_stats" not in t["name"] for t in first["tools"])
     sent = json.dumps(second["messages"], ensure_ascii=False)
     assert MARKER_RE.search(sent)  # the command's output went compressed
     assert len(sent) * 5 < len(log)
@@ -111,6 +114,45 @@ def test_claude_code_through_wrap_with_thinking(kit: Any, tmp_path: Path) -> Non
     answer = json.dumps(third["messages"][-1])
     assert all(line in json.loads(answer)["content"][0]["content"] for line in matching(log))
     assert health_gone(port)  # the proxy wrap started stopped with its only agent
+
+
+def test_claude_code_retrieves_through_the_proxys_mcp_server(kit: Any, tmp_path: Path) -> None:
+    """Without tool search the MCP tools are listed in full: the proxy adds no retrieve tool of its own
+    (one per request), and the model's call reaches the proxy's ``/mcp`` through Claude Code."""
+    home, project, log = workspace(tmp_path, kit)
+    fake = kit.Fake()
+    upstream = kit.Server(kit.fake_upstream(fake))
+
+    def retrieve(body: dict[str, Any]) -> Any:
+        found = REF.search(json.dumps(body["messages"]))
+        assert found, "the request after the command carries no retrieve marker"
+        return kit.Calls([("mcp__headroom__headroom_retrieve", {"ref": found[1], "query": QUERY})])
+
+    fake.script = [kit.Calls([("Bash", {"command": "./emit.sh", "description": "print the log"})]), retrieve,
+                   kit.Text("Card declines.")]  # fmt: skip
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text(json.dumps({"bashOutputMaxChars": 128000}))
+    port = kit.free_port()
+    env = claude_env(home, upstream) | {"ENABLE_TOOL_SEARCH": "false"}
+    try:
+        done = wrap(env, project, port, "claude", "-p", "Why are payments failing?", "--allowedTools", "Bash",
+                    "mcp__headroom__headroom_retrieve", "--output-format", "json")  # fmt: skip
+    finally:
+        upstream.stop()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"] == "Card declines."
+    _, second, third = fake.bodies("/v1/messages")
+    assert MARKER_RE.search(json.dumps(second["messages"], ensure_ascii=False))
+    names = [t["name"] for t in second["tools"]]
+    assert [n for n in names if n.endswith("headroom_retrieve")] == ["mcp__headroom__headroom_retrieve"]
+    blocks = [b for m in third["messages"] if isinstance(m.get("content"), list) for b in m["content"]]
+    call = next(
+        b for b in blocks if b.get("type") == "tool_use" and b["name"] == "mcp__headroom__headroom_retrieve"
+    )
+    result = next(b for b in blocks if b.get("type") == "tool_result" and b["tool_use_id"] == call["id"])
+    answer = json.dumps(result["content"])
+    assert all(json.dumps(line)[1:-1] in answer for line in matching(log))  # the store's lines, via /mcp
+    assert health_gone(port)
 
 
 def health_gone(port: int) -> bool:
@@ -168,6 +210,8 @@ def test_codex_through_wrap_stateless_with_a_mixed_turn(kit: Any, tmp_path: Path
     assert all(b["store"] is False and "previous_response_id" not in b for b in (first, second, third))
     assert MARKER_RE.search(json.dumps(second["input"], ensure_ascii=False))
     assert [t.get("name") for t in second["tools"]][-1] == "headroom_retrieve"
+    # Codex connected to the proxy's MCP server for this run: its namespace is offered (deferred)
+    assert "- mcp__headroom: Headroom keeps long tool output small." in json.dumps(first)
     ours = [i for i in third["input"] if i.get("name") == "headroom_retrieve"]
     assert len(ours) == 1  # put back into the turn that lost it
     output = next(i for i in third["input"] if i.get("type") == "function_call_output"

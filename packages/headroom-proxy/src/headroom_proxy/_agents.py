@@ -30,6 +30,12 @@ class Found:
 
 Gateways = dict[Provider, Found]
 Routes = Mapping[Provider, str]  # provider -> the proxy's base URL for it (OpenAI's with /v1)
+MCP_NAME = "headroom"  # the MCP server wrap registers for a run (the name `headroom mcp install` uses)
+
+
+def mcp_url(routes: Routes) -> str:
+    """The proxy's streamable HTTP MCP endpoint (at its root, where Anthropic's route is)."""
+    return routes["anthropic"].rstrip("/") + "/mcp"
 
 
 @dataclass(frozen=True)
@@ -121,11 +127,14 @@ def _claude_launch(
         "ENABLE_TOOL_SEARCH": env.get("ENABLE_TOOL_SEARCH", "true"),
     }
     found = gateways.get("anthropic")
-    subcommand = bool(args) and args[0] in CLAUDE_SUBCOMMANDS
-    if found is not None and found.where.endswith(".json") and not subcommand:
+    if bool(args) and args[0] in CLAUDE_SUBCOMMANDS:
+        return extra, args
+    if found is not None and found.where.endswith(".json"):
         # a settings file's env block beats the environment; --settings (this run only) beats the file
         args = ["--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": routes["anthropic"]}}), *args]
-    return extra, args
+    # the proxy's MCP tools for this run (the value in the same word: the option takes several)
+    servers = {"mcpServers": {MCP_NAME: {"type": "http", "url": mcp_url(routes)}}}
+    return extra, [f"--mcp-config={json.dumps(servers)}", *args]
 
 
 # --- Codex CLI -----------------------------------------------------------------------------------------
@@ -199,17 +208,27 @@ def toml_inline(table: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{json.dumps(str(k))} = {value(v)}" for k, v in table.items()) + "}"
 
 
+def _codex_has_server(config: Mapping[str, Any], cwd: Path) -> bool:
+    """Whether Codex already has an MCP server named ``headroom``: in the user's config or in a
+    project's ``.codex/config.toml`` from ``cwd`` up."""
+    configs = [config, *(_read_toml(d / ".codex" / "config.toml") for d in (cwd, *cwd.parents))]
+    return any(isinstance(c.get("mcp_servers"), dict) and MCP_NAME in c["mcp_servers"] for c in configs)
+
+
 def _codex_launch(
     routes: Routes, env: Mapping[str, str], args: list[str], gateways: Gateways
 ) -> tuple[dict[str, str], list[str]]:
     config = _read_toml(codex_home(env) / "config.toml")
+    # -c merges into a table of that name: one the user registered (`headroom mcp install`) is kept
+    mcp = [] if _codex_has_server(config, Path.cwd()) else [
+        "-c", f"mcp_servers.{MCP_NAME}={toml_inline({'url': mcp_url(routes)})}"]  # fmt: skip
     if codex_user_provider(config) is None and codex_chatgpt_login(env):
         # a ChatGPT sign-in only works with the built-in provider: its base URL is what moves
-        return {}, ["-c", f"openai_base_url={json.dumps(routes['openai'])}", *args]
+        return {}, ["-c", f"openai_base_url={json.dumps(routes['openai'])}", *mcp, *args]
     provider = codex_provider(routes["openai"], config)
     overrides = ["-c", f'model_provider="{PROVIDER_NAME}"',
                  "-c", f"model_providers.{PROVIDER_NAME}={toml_inline(provider)}"]  # fmt: skip
-    return {}, [*overrides, *args]
+    return {}, [*overrides, *mcp, *args]
 
 
 # --- aider -----------------------------------------------------------------------------------------------

@@ -39,10 +39,12 @@ class Api:
         raise NotImplementedError
 
     def with_tool(self, body: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
-        """``body`` with the retrieve tool appended last (once), so its bytes never move."""
+        """``body`` with the retrieve tool appended last (once), so its bytes never move; not when the
+        client lists one that reaches the same store through MCP (``mcp__headroom__headroom_retrieve``,
+        the server ``wrap`` registers): the model sees one retrieve tool, and markers still lead to it."""
         tools = body.get("tools")
         tools = list(tools) if isinstance(tools, list) else []
-        if any(_tool_name(t) == TOOL_NAME for t in tools):
+        if any(_retrieves(t) for t in tools):
             return body
         return {**body, "tools": [*tools, tool]}
 
@@ -111,6 +113,15 @@ def _appended(prompt: Any, text: str) -> Any:
     if isinstance(prompt, str) and prompt:
         return f"{prompt}\n\n{text}"
     return text if prompt in (None, "") else prompt
+
+
+def _retrieves(tool: Any) -> bool:
+    """Our retrieve tool, or an MCP client's name for it listed in full (a deferred tool, which the
+    model must look up before it can call it, does not count)."""
+    name = _tool_name(tool)
+    if not isinstance(name, str):
+        return False
+    return name == TOOL_NAME or (name.endswith(f"__{TOOL_NAME}") and tool.get("defer_loading") is not True)
 
 
 def _tool_name(tool: Any) -> Any:
