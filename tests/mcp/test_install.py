@@ -22,6 +22,7 @@ needs_clients = pytest.mark.skipif(  # CI installs them (make test): there a mis
     not os.environ.get("CI") and not ((CLIENTS / "claude").exists() and (CLIENTS / "codex").exists()),
     reason="the agent CLIs are not installed (make clients)",
 )
+TOOLS = {"headroom_compress", "headroom_retrieve", "headroom_stats", "memory_save", "memory_search"}
 SYSTEM_PATH = "/usr/bin:/bin"  # no claude on it: the file path
 CLAUDE_JSON = {  # as Claude Code writes it: two-space indent, no final newline
     "numStartups": 3,
@@ -181,8 +182,9 @@ def test_a_file_that_does_not_parse_is_refused_in_one_line(
 def test_bad_arguments_are_one_line(home: Path) -> None:
     env, project = env_for(home), home / "project"
     local = headroom(env, project, "mcp", "install", "codex", "--scope", "local")
-    assert local.returncode == 1
-    assert local.stderr == "headroom: Codex has no local scope; use --scope user or --scope project\n"
+    assert local.returncode == 2  # a usage error, as click gives for an unknown choice
+    assert local.stderr.startswith("headroom: Codex has no local scope; use --scope user or --scope project")
+    assert local.stderr.count("\n") == 1
     unknown = headroom(env, project, "mcp", "install", "cursor")
     assert unknown.returncode == 2
     assert unknown.stderr.count("\n") == 1
@@ -233,7 +235,7 @@ def test_the_registered_command_starts_a_working_server(home: Path) -> None:
         headroom(env, project, "--store", f"sqlite:///{home}/s.db", "mcp", "install", "codex").returncode == 0
     )
     entry = tomllib.loads((home / ".codex" / "config.toml").read_text())["mcp_servers"]["headroom"]
-    assert registered(entry, home) == {"headroom_compress", "headroom_retrieve", "headroom_stats"}
+    assert registered(entry, home) >= TOOLS
 
 
 @needs_clients
@@ -259,8 +261,7 @@ def test_claude_through_its_cli_in_each_scope(home: Path) -> None:
     data = json.loads(config.read_text())
     assert data["mcpServers"]["docs"] == CLAUDE_JSON["mcpServers"]["docs"]  # the others kept
     assert data["projects"]["/elsewhere"] == CLAUDE_JSON["projects"]["/elsewhere"]
-    assert registered(data["mcpServers"]["headroom"], home) == {"headroom_compress", "headroom_retrieve",
-                                                                 "headroom_stats"}  # fmt: skip
+    assert registered(data["mcpServers"]["headroom"], home) >= TOOLS
     for scope in ("user", "local", "project"):
         done = headroom(env, project, "mcp", "uninstall", "claude", "--scope", scope)
         assert done.returncode == 0, done.stderr
