@@ -13,8 +13,11 @@ from headroom_proxy._agents import AGENTS, CHATGPT_URL, toml_inline, upstream_ur
 from headroom_proxy._wrap import upstreams_for
 
 MCP = "http://127.0.0.1:9999/mcp"  # the proxy's MCP endpoint, registered for each wrapped run
-CLAUDE_MCP = "--mcp-config=" + json.dumps({"mcpServers": {"headroom": {"type": "http", "url": MCP}}})
-CODEX_MCP = ["-c", f'mcp_servers.headroom={{"url" = "{MCP}"}}']
+HEADERS = {"X-Headroom-Project": str(Path.cwd())}  # the wrapped agent's project: its notes' default scope
+CLAUDE_MCP = "--mcp-config=" + json.dumps(
+    {"mcpServers": {"headroom": {"type": "http", "url": MCP, "headers": HEADERS}}}
+)
+CODEX_MCP = ["-c", "mcp_servers.headroom=" + toml_inline({"url": MCP, "http_headers": HEADERS})]
 ROUTES = {"openai": "http://127.0.0.1:9999/v1", "anthropic": "http://127.0.0.1:9999"}
 
 
@@ -73,7 +76,7 @@ def test_codex_copies_the_users_provider_and_keeps_a_chatgpt_sign_in_on_the_buil
     assert table == {"name": "Corp", "base_url": ROUTES["openai"], "env_key": "CORP_KEY",
                      "http_headers": {"x-team": 'a"b'}, "wire_api": "responses"}  # fmt: skip
     assert args[4:] == [*CODEX_MCP, "exec", "hi"]
-    assert tomllib.loads(CODEX_MCP[1])["mcp_servers"]["headroom"] == {"url": MCP}
+    assert tomllib.loads(CODEX_MCP[1])["mcp_servers"]["headroom"] == {"url": MCP, "http_headers": HEADERS}
     (home / "config.toml").write_text("")
     (home / "auth.json").write_text(json.dumps({"auth_mode": "chatgpt", "tokens": {"id_token": "x"}}))
     found = codex.gateways(env, tmp_path, [])
@@ -128,3 +131,11 @@ def test_init_codex_signed_in_with_chatgpt_moves_the_builtin_base_url(tmp_path: 
     assert f"--openai-url {CHATGPT_URL}" in hooks[0]["hooks"][0]["command"]
     assert init("--remove", "--apply").returncode == 0
     assert config.read_bytes() == b'model = "gpt-6"  # mine\n'
+
+
+def test_the_project_header_is_the_one_the_mcp_server_reads() -> None:
+    from headroom_mcp._server import PROJECT_HEADER as READ
+
+    from headroom_proxy._agents import PROJECT_HEADER
+
+    assert PROJECT_HEADER.lower() == READ.lower()  # HTTP header names are case-insensitive

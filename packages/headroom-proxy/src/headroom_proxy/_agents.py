@@ -31,11 +31,19 @@ class Found:
 Gateways = dict[Provider, Found]
 Routes = Mapping[Provider, str]  # provider -> the proxy's base URL for it (OpenAI's with /v1)
 MCP_NAME = "headroom"  # the MCP server wrap registers for a run (the name `headroom mcp install` uses)
+# headroom_mcp's PROJECT_HEADER, spelled here: importing headroom_mcp loads the MCP SDK (1.4 s), and
+# wrap must start fast (a test checks that the two agree)
+PROJECT_HEADER = "X-Headroom-Project"
 
 
 def mcp_url(routes: Routes) -> str:
     """The proxy's streamable HTTP MCP endpoint (at its root, where Anthropic's route is)."""
     return routes["anthropic"].rstrip("/") + "/mcp"
+
+
+def mcp_headers(cwd: Path) -> dict[str, str]:
+    """The headers the agent sends to the proxy's ``/mcp``: notes default to the project it runs in."""
+    return {PROJECT_HEADER: str(cwd.absolute())}
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,8 @@ def _claude_launch(
         # a settings file's env block beats the environment; --settings (this run only) beats the file
         args = ["--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": routes["anthropic"]}}), *args]
     # the proxy's MCP tools for this run (the value in the same word: the option takes several)
-    servers = {"mcpServers": {MCP_NAME: {"type": "http", "url": mcp_url(routes)}}}
+    server = {"type": "http", "url": mcp_url(routes), "headers": mcp_headers(Path.cwd())}
+    servers = {"mcpServers": {MCP_NAME: server}}
     return extra, [f"--mcp-config={json.dumps(servers)}", *args]
 
 
@@ -215,13 +224,17 @@ def _codex_has_server(config: Mapping[str, Any], cwd: Path) -> bool:
     return any(isinstance(c.get("mcp_servers"), dict) and MCP_NAME in c["mcp_servers"] for c in configs)
 
 
+def _codex_mcp(routes: Routes) -> dict[str, Any]:
+    return {"url": mcp_url(routes), "http_headers": mcp_headers(Path.cwd())}
+
+
 def _codex_launch(
     routes: Routes, env: Mapping[str, str], args: list[str], gateways: Gateways
 ) -> tuple[dict[str, str], list[str]]:
     config = _read_toml(codex_home(env) / "config.toml")
     # -c merges into a table of that name: one the user registered (`headroom mcp install`) is kept
     mcp = [] if _codex_has_server(config, Path.cwd()) else [
-        "-c", f"mcp_servers.{MCP_NAME}={toml_inline({'url': mcp_url(routes)})}"]  # fmt: skip
+        "-c", f"mcp_servers.{MCP_NAME}={toml_inline(_codex_mcp(routes))}"]  # fmt: skip
     if codex_user_provider(config) is None and codex_chatgpt_login(env):
         # a ChatGPT sign-in only works with the built-in provider: its base URL is what moves
         return {}, ["-c", f"openai_base_url={json.dumps(routes['openai'])}", *mcp, *args]
