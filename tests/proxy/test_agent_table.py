@@ -13,7 +13,8 @@ from headroom_proxy._agents import AGENTS, CHATGPT_URL, toml_inline, upstream_ur
 from headroom_proxy._wrap import upstreams_for
 
 MCP = "http://127.0.0.1:9999/mcp"  # the proxy's MCP endpoint, registered for each wrapped run
-HEADERS = {"X-Headroom-Project": str(Path.cwd())}  # the wrapped agent's project: its notes' default scope
+# the wrapped agent's project (the tests run in this repository): its notes' default scope
+HEADERS = {"X-Headroom-Project": str(Path(__file__).resolve().parents[2])}
 CLAUDE_MCP = "--mcp-config=" + json.dumps(
     {"mcpServers": {"headroom": {"type": "http", "url": MCP, "headers": HEADERS}}}
 )
@@ -139,3 +140,20 @@ def test_the_project_header_is_the_one_the_mcp_server_reads() -> None:
     from headroom_proxy._agents import PROJECT_HEADER
 
     assert PROJECT_HEADER.lower() == READ.lower()  # HTTP header names are case-insensitive
+
+
+def test_the_mcp_server_gets_the_project_of_the_run_and_none_outside_a_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "src").mkdir()
+    (tmp_path / "loose").mkdir()
+    env = {"HOME": str(tmp_path)}
+    for where, headers in (("repo/src", {"X-Headroom-Project": str(tmp_path / "repo")}), ("loose", None)):
+        monkeypatch.chdir(tmp_path / where)
+        _, args = AGENTS["claude"].launch(ROUTES, env, ["-p", "hi"], {})
+        server = json.loads(args[0].removeprefix("--mcp-config="))["mcpServers"]["headroom"]
+        assert server.get("headers") == headers
+        _, args = AGENTS["codex"].launch(ROUTES, env, ["exec", "hi"], {})
+        table = tomllib.loads(args[args.index("-c", 4) + 1])["mcp_servers"]["headroom"]
+        assert table == {"url": MCP, **({"http_headers": headers} if headers else {})}

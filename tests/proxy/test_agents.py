@@ -118,8 +118,15 @@ def test_claude_code_through_wrap_with_thinking(kit: Any, tmp_path: Path) -> Non
 
 def test_claude_code_retrieves_through_the_proxys_mcp_server(kit: Any, tmp_path: Path) -> None:
     """Without tool search the MCP tools are listed in full: the proxy adds no retrieve tool of its own
-    (one per request), and the model's call reaches the proxy's ``/mcp`` through Claude Code."""
+    (one per request), and the model's calls reach the proxy's ``/mcp`` through Claude Code: the
+    retrieve answers from the proxy's store, and a saved note belongs to the wrapped run's project
+    (``X-Headroom-Project``). A ``headroom`` server the user installed is shadowed for the run (its
+    command does not even exist here)."""
     home, project, log = workspace(tmp_path, kit)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, capture_output=True)
+    installed = {"mcpServers": {"headroom": {"type": "stdio", "command": str(tmp_path / "gone" / "headroom"),
+                                             "args": ["mcp", "serve"], "env": {}}}}  # fmt: skip
+    (home / ".claude.json").write_text(json.dumps(installed))
     fake = kit.Fake()
     upstream = kit.Server(kit.fake_upstream(fake))
 
@@ -128,31 +135,39 @@ def test_claude_code_retrieves_through_the_proxys_mcp_server(kit: Any, tmp_path:
         assert found, "the request after the command carries no retrieve marker"
         return kit.Calls([("mcp__headroom__headroom_retrieve", {"ref": found[1], "query": QUERY})])
 
+    save = kit.Calls([("mcp__headroom__memory_save", {"text": "Payments fail on card declines."})])
     fake.script = [kit.Calls([("Bash", {"command": "./emit.sh", "description": "print the log"})]), retrieve,
-                   kit.Text("Card declines.")]  # fmt: skip
+                   save, kit.Text("Card declines.")]  # fmt: skip
     (home / ".claude").mkdir()
     (home / ".claude" / "settings.json").write_text(json.dumps({"bashOutputMaxChars": 128000}))
     port = kit.free_port()
     env = claude_env(home, upstream) | {"ENABLE_TOOL_SEARCH": "false"}
     try:
         done = wrap(env, project, port, "claude", "-p", "Why are payments failing?", "--allowedTools", "Bash",
-                    "mcp__headroom__headroom_retrieve", "--output-format", "json")  # fmt: skip
+                    "mcp__headroom__headroom_retrieve", "mcp__headroom__memory_save", "--output-format",
+                    "json")  # fmt: skip
     finally:
         upstream.stop()
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["result"] == "Card declines."
-    _, second, third = fake.bodies("/v1/messages")
+    _, second, third, fourth = fake.bodies("/v1/messages")
     assert MARKER_RE.search(json.dumps(second["messages"], ensure_ascii=False))
     names = [t["name"] for t in second["tools"]]
     assert [n for n in names if n.endswith("headroom_retrieve")] == ["mcp__headroom__headroom_retrieve"]
-    blocks = [b for m in third["messages"] if isinstance(m.get("content"), list) for b in m["content"]]
-    call = next(
-        b for b in blocks if b.get("type") == "tool_use" and b["name"] == "mcp__headroom__headroom_retrieve"
-    )
-    result = next(b for b in blocks if b.get("type") == "tool_result" and b["tool_use_id"] == call["id"])
-    answer = json.dumps(result["content"])
+    answer = tool_result(third, "mcp__headroom__headroom_retrieve")
     assert all(json.dumps(line)[1:-1] in answer for line in matching(log))  # the store's lines, via /mcp
+    note = tool_result(fourth, "mcp__headroom__memory_save")
+    assert json.dumps(str(project.resolve()))[1:-1] in note  # the project header reached the server
     assert health_gone(port)
+    assert json.loads((home / ".claude.json").read_text())["mcpServers"] == installed["mcpServers"]
+
+
+def tool_result(body: dict[str, Any], name: str) -> str:
+    """The JSON of the result of the last call of tool ``name`` in an Anthropic request."""
+    blocks = [b for m in body["messages"] if isinstance(m.get("content"), list) for b in m["content"]]
+    call = [b for b in blocks if b.get("type") == "tool_use" and b["name"] == name][-1]
+    return json.dumps(next(b["content"] for b in blocks if b.get("type") == "tool_result"
+                           and b["tool_use_id"] == call["id"]))  # fmt: skip
 
 
 def health_gone(port: int) -> bool:

@@ -42,8 +42,12 @@ def mcp_url(routes: Routes) -> str:
 
 
 def mcp_headers(cwd: Path) -> dict[str, str]:
-    """The headers the agent sends to the proxy's ``/mcp``: notes default to the project it runs in."""
-    return {PROJECT_HEADER: str(cwd.absolute())}
+    """The headers the agent sends to the proxy's ``/mcp``: notes default to the project it runs in
+    (its git root), as they do under ``headroom mcp serve``; none outside a repository (global notes)."""
+    from headroom.integration import project_of
+
+    project = project_of(None, cwd)
+    return {PROJECT_HEADER: project} if project else {}
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,10 @@ def _claude_launch(
         # a settings file's env block beats the environment; --settings (this run only) beats the file
         args = ["--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": routes["anthropic"]}}), *args]
     # the proxy's MCP tools for this run (the value in the same word: the option takes several)
-    server = {"type": "http", "url": mcp_url(routes), "headers": mcp_headers(Path.cwd())}
+    server: dict[str, Any] = {"type": "http", "url": mcp_url(routes)}
+    headers = mcp_headers(Path.cwd())
+    if headers:
+        server["headers"] = headers
     servers = {"mcpServers": {MCP_NAME: server}}
     return extra, [f"--mcp-config={json.dumps(servers)}", *args]
 
@@ -225,7 +232,8 @@ def _codex_has_server(config: Mapping[str, Any], cwd: Path) -> bool:
 
 
 def _codex_mcp(routes: Routes) -> dict[str, Any]:
-    return {"url": mcp_url(routes), "http_headers": mcp_headers(Path.cwd())}
+    headers = mcp_headers(Path.cwd())
+    return {"url": mcp_url(routes), **({"http_headers": headers} if headers else {})}
 
 
 def _codex_launch(
