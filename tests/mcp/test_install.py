@@ -48,7 +48,8 @@ def env_for(home: Path, *, clients: bool = False, **extra: str) -> dict[str, str
     """A clean environment on a temporary HOME (loopback only, no telemetry)."""
     path = f"{CLIENTS}{os.pathsep}{SYSTEM_PATH}" if clients else SYSTEM_PATH
     return {"PATH": path, "HOME": str(home), "XDG_STATE_HOME": str(home / ".state"),
-            "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "NO_PROXY": "127.0.0.1,localhost", **extra}  # fmt: skip
 
 
@@ -278,8 +279,8 @@ def test_codex_sees_the_installed_server(home: Path) -> None:
     config.write_text(CODEX_TOML)
     env, project = env_for(home, clients=True), home / "project"
     assert headroom(env, project, "mcp", "install", "codex").returncode == 0
-    listed = subprocess.run([str(CLIENTS / "codex"), "mcp", "get", "headroom", "--json"], env=env, cwd=project,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    listed = subprocess.run([str(CLIENTS / "codex"), "mcp", "get", "headroom", "--json"], env=env,
+                            cwd=project, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     transport = json.loads(listed.stdout)["transport"]
     assert transport["type"] == "stdio"

@@ -55,8 +55,8 @@ def test_claude_gets_settings_for_the_run_only_when_a_file_sets_the_url(tmp_path
     found = claude.gateways(env, tmp_path, [])
     assert found["anthropic"].url == "https://b"  # a settings file beats the environment
     _, args = claude.launch(ROUTES, {**env, "ENABLE_TOOL_SEARCH": "false"}, ["-p", "hi"], found)
-    assert args == [CLAUDE_MCP, "--settings", json.dumps({"env": {"ANTHROPIC_BASE_URL": ROUTES["anthropic"]}}),
-                    "-p", "hi"]  # fmt: skip
+    settings = json.dumps({"env": {"ANTHROPIC_BASE_URL": ROUTES["anthropic"]}})
+    assert args == [CLAUDE_MCP, "--settings", settings, "-p", "hi"]
     _, args = claude.launch(ROUTES, env, ["mcp", "list"], found)
     assert args == ["mcp", "list"]  # a subcommand takes neither
 
@@ -136,7 +136,6 @@ def test_init_codex_signed_in_with_chatgpt_moves_the_builtin_base_url(tmp_path: 
 
 def test_the_project_header_is_the_one_the_mcp_server_reads() -> None:
     from headroom_mcp._server import PROJECT_HEADER as READ
-
     from headroom_proxy._agents import PROJECT_HEADER
 
     assert PROJECT_HEADER.lower() == READ.lower()  # HTTP header names are case-insensitive

@@ -58,7 +58,7 @@ def checked(agent: str, scope: str) -> tuple[Agent, Scope]:
         raise click.UsageError(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if agent == "codex" and scope == "local":
         raise click.UsageError("Codex has no local scope; use --scope user or --scope project")
-    return agent, scope  # type: ignore[return-value]  # checked against the Literal values above
+    return agent, scope
 
 
 @dataclass(frozen=True)
