@@ -74,6 +74,7 @@ def test_claude_user_scope_by_file_install_twice_and_uninstall_restore_the_bytes
     assert dry.returncode == 0, dry.stderr
     assert '+    "headroom": {' in dry.stdout  # the diff of what it would write
     assert config.read_bytes() == mine
+    assert not (home / ".state").exists()  # not even the state directory
     done = headroom(env, project, "mcp", "install", "claude")
     assert done.returncode == 0, done.stderr
     data = json.loads(config.read_text())
@@ -90,6 +91,10 @@ def test_claude_user_scope_by_file_install_twice_and_uninstall_restore_the_bytes
     written = config.read_bytes()
     again = headroom(env, project, "mcp", "install", "claude")
     assert "already installed" in again.stderr
+    assert config.read_bytes() == written
+    dry = headroom(env, project, "mcp", "uninstall", "claude", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert '-    "headroom": {' in dry.stdout
     assert config.read_bytes() == written
     removed = headroom(env, project, "mcp", "uninstall", "claude")
     assert removed.returncode == 0, removed.stderr

@@ -307,8 +307,7 @@ def _record_path(path: Path) -> Path:
 
     digest = hashlib.blake2b(str(path.absolute()).encode(), digest_size=8).hexdigest()
     folder = Path(platformdirs.user_state_dir("headroom"), "mcp-install")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder / f"{path.name}-{digest}.json"
+    return folder / f"{path.name}-{digest}.json"  # made when a record is written (a dry run makes nothing)
 
 
 def _record(path: Path) -> dict[str, Any] | None:
@@ -333,6 +332,7 @@ def _remember(doc: Document, where: Target, after: bytes, *, fresh: bool) -> Non
     if record is None:
         return
     record["written"] = _sha(after)
+    _record_path(where.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write(_record_path(where.path), json.dumps(record, indent=2).encode(), private=True)
 
 
