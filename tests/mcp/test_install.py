@@ -294,3 +294,15 @@ def test_codex_sees_the_installed_server(home: Path) -> None:
     names = subprocess.run([str(CLIENTS / "codex"), "mcp", "list", "--json"], env=env, cwd=project,
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert {s["name"] for s in json.loads(names.stdout)} == {"docs", "headroom"}
+
+
+def test_install_does_not_import_the_mcp_sdk(home: Path) -> None:
+    """The SDK takes over a second to import: ``headroom mcp install`` (and the ``headroom`` CLI's start)
+    must not pay for it, only ``serve`` does."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "headroom", "mcp", "install", "codex",
+                           "--dry-run"], env=env_for(home), cwd=home / "project", capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "tomlkit" in modules  # the measurement sees the imports
+    assert not {m for m in modules if m == "mcp" or m.startswith("mcp.")}
