@@ -444,3 +444,25 @@ def test_stateless_responses_mixed_turn_answers_ours_in_the_history(
     assert answer == {"type": "function_call_output", "call_id": ours["call_id"], "output": answer["output"]}
     assert "payment" in answer["output"]
     assert their_output == result
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_an_mcp_clients_retrieve_tool_listed_in_full_stands_for_ours(
+    kit: Any, stack: Any, deferred: bool
+) -> None:
+    """Claude Code under ``wrap`` lists the proxy's MCP tools (``mcp__headroom__headroom_retrieve``):
+    the proxy then adds no ``headroom_retrieve`` of its own, so the model sees one retrieve tool; a
+    deferred one (tool search: the model must look it up first) does not count."""
+    log = kit.app_log(seed=5)
+    stack.fake.script = [kit.Text("Card declines.")]
+    mcp_tool = {"name": "mcp__headroom__headroom_retrieve", "description": "Retrieve an original.",
+                "input_schema": {"type": "object", "properties": {"ref": {"type": "string"}}}}  # fmt: skip
+    if deferred:
+        mcp_tool["defer_loading"] = True
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="sk-ant", max_retries=0)
+    client.messages.create(model="claude-x", max_tokens=100, messages=kit.anthropic_messages(log),
+                           tools=[mcp_tool])  # fmt: skip
+    (first,) = stack.fake.bodies("/v1/messages")
+    assert MARKER_RE.search(json.dumps(first["messages"], ensure_ascii=False))  # a retrieve tool is needed
+    expected = ["mcp__headroom__headroom_retrieve", *(["headroom_retrieve"] if deferred else [])]
+    assert tool_names(first) == expected
