@@ -204,6 +204,8 @@ def test_codex_through_wrap_stateless_with_a_mixed_turn(kit: Any, tmp_path: Path
                           ("exec_command", {"cmd": "echo checked"})])  # fmt: skip
 
     fake.script = [kit.Calls([("exec_command", {"cmd": "./emit.sh"})]), both, kit.Text("Card declines.")]
+    # a repository: wrap's MCP entry carries http_headers (X-Headroom-Project), which Codex must accept
+    subprocess.run(["git", "init", "-q", str(project)], check=True, capture_output=True)
     codex_home = home / ".codex"
     codex_home.mkdir()
     config = codex_home / "config.toml"
