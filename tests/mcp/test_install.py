@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -306,3 +307,42 @@ def test_install_does_not_import_the_mcp_sdk(home: Path) -> None:
     modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "tomlkit" in modules  # the measurement sees the imports
     assert not {m for m in modules if m == "mcp" or m.startswith("mcp.")}
+
+
+@pytest.mark.parametrize(
+    ("agent", "name", "text"),
+    [
+        ("claude", ".claude.json", '{"mcpServers": ["docs"]}'),
+        ("codex", ".codex/config.toml", "mcp_servers = 3\n"),
+    ],
+)
+def test_servers_that_are_not_a_table_are_refused_in_one_line(
+    home: Path, agent: str, name: str, text: str
+) -> None:
+    path = home / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    refused = headroom(env_for(home), home / "project", "mcp", "install", agent)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert "is not a table of servers" in refused.stderr
+    assert path.read_text() == text
+
+
+def test_codex_inline_and_dotted_servers_gain_ours_and_lose_it_byte_for_byte(home: Path) -> None:
+    """Without the record of what install wrote (another machine's state, a cleared state dir), uninstall
+    takes out our entry alone: the user's other servers, in whatever TOML form, as they were."""
+    config = home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    env, project = env_for(home), home / "project"
+    for text in ('model = "x"\nmcp_servers = { docs = { command = "npx" } }\n',
+                 'model = "x"\nmcp_servers.docs.command = "npx"\n',
+                 '[mcp_servers]\n\n[mcp_servers.docs]\ncommand = "npx"\n'):  # fmt: skip
+        config.write_text(text)
+        assert headroom(env, project, "mcp", "install", "codex").returncode == 0
+        data = tomllib.loads(config.read_text())["mcp_servers"]
+        assert data["docs"] == {"command": "npx"}
+        assert data["headroom"]["args"] == ["mcp", "serve"]
+        shutil.rmtree(home / ".state")  # no record: the entry alone goes
+        assert headroom(env, project, "mcp", "uninstall", "codex").returncode == 0
+        assert config.read_text() == text

@@ -14,14 +14,14 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 
 
 class ConfigFileError(click.ClickException):
@@ -110,7 +110,9 @@ def _edit_json(
     parents = [data]
     for key in keys:
         child = parents[-1].get(key)
-        if not isinstance(child, dict):
+        if child is not None and not isinstance(child, dict):
+            raise _not_a_container(doc.path, keys, key)
+        if child is None:
             if value is None:
                 return doc.raw or b""
             child = parents[-1][key] = {}
@@ -146,6 +148,8 @@ def _edit_toml(
     chain = [node]
     for key in keys:
         child = node.get(key)
+        if child is not None and not isinstance(child, MutableMapping):  # a table, inline or not
+            raise _not_a_container(doc.path, keys, key)
         if child is None:
             if value is None:
                 return doc.raw or b""
@@ -154,9 +158,16 @@ def _edit_toml(
         node = child
         chain.append(node)
     if value is None:
+        before = tomlkit.dumps(parsed)
         node.pop(name, None)
         if prune and not node and keys:
             chain[-2].pop(keys[-1])
+        text = tomlkit.dumps(parsed)
+        if text.endswith("\n\n") and not before.endswith("\n\n"):
+            text = text[:-1]  # the blank line install put before our table, when it was the last one
+        return text.encode("utf-8")
+    if isinstance(node, InlineTable):  # `mcp_servers = { docs = {...} }`: ours inline as well
+        node[name] = _toml_inline(value)
         return tomlkit.dumps(parsed).encode("utf-8")
     table = last = _toml_table(value)
     while last.value.body and isinstance(last.value.body[-1][1], Table):
@@ -169,11 +180,23 @@ def _edit_toml(
     return text.encode("utf-8")
 
 
+def _not_a_container(path: Path, keys: Sequence[str], key: str) -> ConfigFileError:
+    where = ".".join(keys[: list(keys).index(key) + 1])
+    return ConfigFileError(f"{where} in {path} is not a table of servers; fix it first, nothing was changed")
+
+
 def _toml_table(value: Mapping[str, Any]) -> Table:
     """``value`` as a standard table, nested mappings as sub-tables (``[mcp_servers.headroom.env]``)."""
     table = tomlkit.table()
     for key, item in value.items():
         table[key] = _toml_table(item) if isinstance(item, Mapping) else item
+    return table
+
+
+def _toml_inline(value: Mapping[str, Any]) -> InlineTable:
+    table = tomlkit.inline_table()
+    for key, item in value.items():
+        table[key] = _toml_inline(item) if isinstance(item, Mapping) else item
     return table
 
 
