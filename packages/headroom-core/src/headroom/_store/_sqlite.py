@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
-from .._sqlite_util import Migration, connect, migrate, rollback
+from .._sqlite_util import Migration, connect, count_sizes, create_totals, evict_oldest, migrate, rollback
 from ._base import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -30,19 +30,7 @@ def _m001_originals(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX originals_accessed ON originals (accessed)")
     db.execute("CREATE INDEX originals_created ON originals (created)")
-    db.execute(
-        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0),"
-        " entries INTEGER NOT NULL, bytes INTEGER NOT NULL)"
-    )
-    db.execute("INSERT INTO totals VALUES (0, 0, 0)")
-    db.execute(
-        "CREATE TRIGGER originals_insert AFTER INSERT ON originals BEGIN"
-        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
-    )
-    db.execute(
-        "CREATE TRIGGER originals_delete AFTER DELETE ON originals BEGIN"
-        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
-    )
+    create_totals(db, "originals")
 
 
 def _m002_blobs_apart(db: sqlite3.Connection) -> None:
@@ -62,14 +50,7 @@ def _m002_blobs_apart(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE originals_new RENAME TO originals")
     db.execute("CREATE INDEX originals_accessed ON originals (accessed)")
     db.execute("CREATE INDEX originals_created ON originals (created)")
-    db.execute(
-        "CREATE TRIGGER originals_insert AFTER INSERT ON originals BEGIN"
-        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
-    )
-    db.execute(
-        "CREATE TRIGGER originals_delete AFTER DELETE ON originals BEGIN"
-        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
-    )
+    count_sizes(db, "originals")
 
 
 MIGRATIONS: list[Migration] = [_m001_originals, _m002_blobs_apart]
@@ -128,18 +109,7 @@ class SQLiteStore:
                 db.execute("DELETE FROM originals WHERE created < ?", (now - self._ttl,))
             (total,) = db.execute("SELECT bytes FROM totals").fetchone()
             if total > self._max:
-                self._evict(db, total - self._max, keep=ref)
-
-    @staticmethod
-    def _evict(db: sqlite3.Connection, excess: int, keep: str) -> None:
-        victims: list[tuple[str]] = []
-        rows = db.execute("SELECT ref, size FROM originals WHERE ref != ? ORDER BY accessed", (keep,))
-        for ref, size in rows:
-            victims.append((ref,))
-            excess -= size
-            if excess <= 0:
-                break
-        db.executemany("DELETE FROM originals WHERE ref = ?", victims)
+                evict_oldest(db, "originals", "ref", total - self._max, keep=ref)
 
     def get(self, ref: str) -> Original | None:
         now = time.time()
