@@ -27,7 +27,9 @@ def log_text(seed: int, lines: int = 1500) -> str:
         level = rng.choice(_LEVELS)
         what = rng.choice(["GET /api/orders/%d 200 %dms", "cache miss key=product:%d in %dms",
                            "worker %d finished job in %dms", "db pool timeout after %d ms (active=%d)"])  # fmt: skip
-        out.append(f"2026-03-14T09:{n // 60 % 60:02d}:{n % 60:02d}Z {level} {what % (rng.randint(1, 9999), rng.randint(1, 900))}")
+        out.append(
+            f"2026-03-14T09:{n // 60 % 60:02d}:{n % 60:02d}Z {level} {what % (rng.randint(1, 9999), rng.randint(1, 900))}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -123,7 +125,7 @@ def main(argv: list[str]) -> None:
         print("ready", flush=True)
         sys.stdin.readline()
         for n in range(count):
-            for text in (log_text(1000 * worker + n, 300), log_text(n, 300)):
+            for text in (log_text(1000 * (worker + 1) + n, 300), log_text(n, 300)):
                 if hr.compress_text(text).outcome != "compressed":
                     raise AssertionError(f"worker {worker}: text {n} was not compressed")
         print(json.dumps(counters(cache)))

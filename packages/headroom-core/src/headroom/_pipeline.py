@@ -166,8 +166,8 @@ class Pipeline:
                 text, query=query, kind=kind, budget=budget, retrievable=retrievable,
                 encoding=tokenizer.name, exact=tokenizer.exact, path=path,
             )  # fmt: skip
-            hit = self.cache.get(key, text)
-            if hit is not None and self.originals.hold(hit.result.refs):
+            hit = self.cache.get(key, text, self.originals.hold)
+            if hit is not None:
                 self.outcomes[hit.result.outcome] += 1
                 if self.config.ledger:
                     trace = Trace(compressor=hit.compressor, attempt_tokens=hit.attempt_tokens)

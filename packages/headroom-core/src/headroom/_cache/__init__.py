@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,19 @@ UNKEYED_FIELDS: dict[str, str] = {
     "offload_chars": "worker processes compress to the same bytes as the calling thread",
     "cache_bytes": "the cache's own bound",
     **dict.fromkeys(
-        ("include_tools", "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns",
-         "align_cache", "fresh_turns", "fresh_batch", "fresh_batch_tokens", "view_turns", "fresh_max_tokens"),
+        (
+            "include_tools",
+            "exclude_tools",
+            "compress_user_messages",
+            "max_context_tokens",
+            "keep_last_turns",
+            "align_cache",
+            "fresh_turns",
+            "fresh_batch",
+            "fresh_batch_tokens",
+            "view_turns",
+            "fresh_max_tokens",
+        ),
         _POLICY,
     ),  # fmt: skip
 }
@@ -90,8 +102,9 @@ class SharedCache:
     """The cache of one engine's pipeline (``config.cache_bytes``, beside ``config.store``).
 
     Attributes:
-        hits: lookups that found an entry.
-        misses: lookups that found none (or found the cache unusable).
+        hits: lookups answered by an entry.
+        misses: lookups that found none, or one whose originals the store no longer holds (or found
+            the cache unusable).
         writes: entries written.
         errors: reads, writes and opens that failed (each logged).
     """
@@ -152,8 +165,9 @@ class SharedCache:
             self.path, what, exc, PAUSE_SECONDS,
         )  # fmt: skip
 
-    def get(self, key: bytes, text: str) -> Hit | None:
-        """The cached compression of ``text`` under ``key``, or None."""
+    def get(self, key: bytes, text: str, held: Callable[[Iterable[str]], bool]) -> Hit | None:
+        """The cached compression of ``text`` under ``key``, or None; also None when ``held`` (the
+        store) says an original its markers point at is gone."""
         db = self._open()
         found = None
         if db is not None:
@@ -162,6 +176,8 @@ class SharedCache:
                 found = None if value is None else _decode(value, text)
             except Exception as exc:  # a broken or locked file: no cache for a while, never an error
                 self._failed("a lookup", exc)
+        if found is not None and found.result.refs and not held(found.result.refs):
+            found = None  # compressed again, which stores the original again
         if found is None:
             self.misses += 1
         else:
