@@ -41,6 +41,14 @@ PAUSE_SECONDS = 30.0  # after a failed read or write, the cache is left alone th
 
 # the Config fields a compression reads: part of every key
 KEYED_FIELDS: tuple[str, ...] = ("min_tokens", "min_saving")
+_POLICY_FIELDS = (
+    "include_tools", "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns",
+    "align_cache", "fresh_turns", "fresh_batch", "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
+)  # fmt: skip
+_POLICY_FIELDS = (
+    "include_tools", "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns",
+    "align_cache", "fresh_turns", "fresh_batch", "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
+)  # fmt: skip
 _POLICY = "the conversation policy's, decided around a text's compression, never inside it"
 # every other field, and why it cannot change what one text compresses to
 UNKEYED_FIELDS: dict[str, str] = {
@@ -52,22 +60,7 @@ UNKEYED_FIELDS: dict[str, str] = {
     "time_budget": "decides only timed_out, which is never cached",
     "offload_chars": "worker processes compress to the same bytes as the calling thread",
     "cache_bytes": "the cache's own bound",
-    **dict.fromkeys(
-        (
-            "include_tools",
-            "exclude_tools",
-            "compress_user_messages",
-            "max_context_tokens",
-            "keep_last_turns",
-            "align_cache",
-            "fresh_turns",
-            "fresh_batch",
-            "fresh_batch_tokens",
-            "view_turns",
-            "fresh_max_tokens",
-        ),
-        _POLICY,
-    ),  # fmt: skip
+    **dict.fromkeys(_POLICY_FIELDS, _POLICY),
 }
 CACHED_OUTCOMES: frozenset[Outcome] = frozenset(
     {"compressed", "below_min_tokens", "below_min_saving", "not_compressible", "unsupported_kind"}
@@ -165,38 +158,64 @@ class SharedCache:
             self.path, what, exc, PAUSE_SECONDS,
         )  # fmt: skip
 
-    def get(self, key: bytes, text: str, held: Callable[[Iterable[str]], bool]) -> Hit | None:
-        """The cached compression of ``text`` under ``key``, or None; also None when ``held`` (the
-        store) says an original its markers point at is gone."""
+    def read(self, key: bytes) -> dict[str, Any] | None:
+        """The entry under ``key`` as written by ``write``, or None (counted as neither hit nor miss:
+        the caller decides whether the entry is usable)."""
         db = self._open()
-        found = None
-        if db is not None:
-            try:
-                value = db.get(key)
-                found = None if value is None else _decode(value, text)
-            except Exception as exc:  # a broken or locked file: no cache for a while, never an error
-                self._failed("a lookup", exc)
-        if found is not None and found.result.refs and not held(found.result.refs):
-            found = None  # compressed again, which stores the original again
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
+        if db is None:
+            return None
+        try:
+            value = db.get(key)
+            return None if value is None else dict(json.loads(value))
+        except Exception as exc:  # a broken or locked file: no cache for a while, never an error
+            self._failed("a lookup", exc)
+            return None
 
-    def put(self, key: bytes, result: Compressed, compressor: str | None, attempt_tokens: int | None) -> None:
-        """Keep ``result`` under ``key`` when its outcome is one the same input always gives."""
-        if result.outcome not in CACHED_OUTCOMES:
-            return
+    def write(self, key: bytes, value: dict[str, Any]) -> None:
+        """Keep ``value`` (JSON) under ``key``; a failure is logged and pauses the cache."""
         db = self._open()
         if db is None:
             return
         try:
-            written = db.put(key, _encode(result, compressor, attempt_tokens))
+            written = db.put(key, json.dumps(value).encode())  # ASCII: lone surrogates as escapes
         except Exception as exc:  # a broken or locked file: no cache for a while, never an error
             self._failed("a write", exc)
             return
         self.writes += written
+
+    def counted(self, found: bool) -> None:
+        """Count a lookup: answered by an entry, or not (none, unusable, or its originals gone)."""
+        if found:
+            self.hits += 1
+        else:
+            self.misses += 1
+
+    def get(self, key: bytes, text: str, held: Callable[[Iterable[str]], bool]) -> Hit | None:
+        """The cached compression of ``text`` under ``key``, or None; also None when ``held`` (the
+        store) says an original its markers point at is gone (then it is compressed again, which
+        stores the original again)."""
+        fields = self.read(key)
+        try:
+            found = None if fields is None else _decode(fields, text)
+        except (KeyError, TypeError, ValueError):  # an entry of another shape: compressed again
+            found = None
+        if found is not None and found.result.refs and not held(found.result.refs):
+            found = None
+        self.counted(found is not None)
+        return found
+
+    def put(self, key: bytes, result: Compressed, compressor: str | None, attempt_tokens: int | None) -> None:
+        """Keep ``result`` under ``key`` when its outcome is one the same input always gives."""
+        if result.outcome in CACHED_OUTCOMES:
+            self.write(key, _encode(result, compressor, attempt_tokens))
+
+    def block_key(self, memo_key: bytes) -> bytes:
+        """The entry of a conversation block: the policy's memo key (a digest of the block, its query
+        and flags, and the encoding) under this code version and the keyed settings."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(json.dumps(["block", code_version(), self._keyed]).encode())
+        digest.update(memo_key)
+        return digest.digest()
 
     def totals(self) -> tuple[int, int] | None:
         """``(entries, bytes)`` in the file, None when the cache is off or cannot be read."""
@@ -216,7 +235,7 @@ class SharedCache:
             db.close()
 
 
-def _encode(result: Compressed, compressor: str | None, attempt_tokens: int | None) -> bytes:
+def _encode(result: Compressed, compressor: str | None, attempt_tokens: int | None) -> dict[str, Any]:
     """An entry's value; an unchanged text is not repeated (it is the input, the key's own text)."""
     value: dict[str, Any] = {
         "text": result.text if result.outcome == "compressed" else None,
@@ -231,11 +250,10 @@ def _encode(result: Compressed, compressor: str | None, attempt_tokens: int | No
         "compressor": compressor,
         "attempt_tokens": attempt_tokens,
     }
-    return json.dumps(value).encode()  # ASCII: lone surrogates travel as escapes
+    return value
 
 
-def _decode(value: bytes, text: str) -> Hit:
-    fields = json.loads(value)
+def _decode(fields: dict[str, Any], text: str) -> Hit:
     result = Compressed(
         text=text if fields["text"] is None else fields["text"],
         kind=fields["kind"],
