@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -96,6 +98,40 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
                 db.execute(
                     "INSERT INTO migrations VALUES (?, ?, ?)", (number, migration.__name__, time.time())
                 )
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+
+def open_file(path: Path, migrations: Sequence[Migration], *, busy_ms: int) -> sqlite3.Connection:
+    """``connect``, then ``migrate``; the connection is closed when migrating fails.
+
+    Raises:
+        OSError, sqlite3.Error: the file cannot be made, opened or migrated.
+    """
+    db = connect(path, busy_ms=busy_ms)
+    try:
+        migrate(db, migrations)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.Lock, *, write: bool = True) -> Iterator[None]:
+    """One transaction under ``lock``: ``BEGIN IMMEDIATE`` (a write takes the file's lock up front, so
+    it never fails half-way on a busy file) or a plain ``BEGIN``; committed, or rolled back on any
+    exception.
+
+    Raises:
+        sqlite3.Error: from the statements, or the file stayed locked past the busy timeout.
+    """
+    with lock:
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
             db.execute("COMMIT")
         except BaseException:
             rollback(db)

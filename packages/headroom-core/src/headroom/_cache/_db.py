@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from .._sqlite_util import Migration, connect, create_totals, evict_oldest, migrate, rollback
+from .._sqlite_util import Migration, create_totals, evict_oldest, open_file, transaction
 
 BUSY_MS = 2_000  # a write waits this long for another process's transaction, then the cache pauses
 TOUCH_SECONDS = 60.0  # an entry's access time is refreshed at most this often (a read stays a read)
@@ -48,24 +48,13 @@ class CacheDB:
         self._max = max_bytes
         self._version = version
         self._lock = threading.Lock()
-        self._db = connect(path, busy_ms=BUSY_MS)
+        self._db = open_file(path, MIGRATIONS, busy_ms=BUSY_MS)
         try:
-            migrate(self._db, MIGRATIONS)
             if self._db.execute("SELECT 1 FROM entries WHERE version != ? LIMIT 1", (version,)).fetchone():
-                with self._lock:
-                    self._write("DELETE FROM entries WHERE version != ?", (version,))
+                with transaction(self._db, self._lock):
+                    self._db.execute("DELETE FROM entries WHERE version != ?", (version,))
         except BaseException:
             self._db.close()
-            raise
-
-    def _write(self, sql: str, params: tuple[object, ...]) -> None:
-        """One statement in its own write transaction (the caller holds ``_lock``)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute(sql, params)
-            self._db.execute("COMMIT")
-        except BaseException:
-            rollback(self._db)
             raise
 
     def get(self, key: bytes) -> bytes | None:
@@ -76,8 +65,9 @@ class CacheDB:
             if row is None:
                 return None
             value, accessed = row
-            if accessed < now - TOUCH_SECONDS:
-                self._write("UPDATE entries SET accessed = ? WHERE key = ?", (now, key))
+        if accessed < now - TOUCH_SECONDS:
+            with transaction(self._db, self._lock):
+                self._db.execute("UPDATE entries SET accessed = ? WHERE key = ?", (now, key))
         return bytes(value)
 
     def put(self, key: bytes, value: bytes) -> bool:
@@ -87,21 +77,15 @@ class CacheDB:
         if size > self._max:
             return False
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO entries (key, version, size, accessed, value) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET accessed = excluded.accessed",
-                    (key, self._version, size, now, value),
-                )
-                (total,) = self._db.execute("SELECT bytes FROM totals").fetchone()
-                if total > self._max:
-                    evict_oldest(self._db, "entries", "key", total - self._max, keep=key)
-                self._db.execute("COMMIT")
-            except BaseException:
-                rollback(self._db)
-                raise
+        with transaction(self._db, self._lock):
+            self._db.execute(
+                "INSERT INTO entries (key, version, size, accessed, value) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET accessed = excluded.accessed",
+                (key, self._version, size, now, value),
+            )
+            (total,) = self._db.execute("SELECT bytes FROM totals").fetchone()
+            if total > self._max:
+                evict_oldest(self._db, "entries", "key", total - self._max, keep=key)
         return True
 
     def totals(self) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
-from .._sqlite_util import Migration, connect, count_sizes, create_totals, evict_oldest, migrate, rollback
+from .._sqlite_util import Migration, count_sizes, create_totals, evict_oldest, open_file, transaction
 from ._base import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -65,28 +65,17 @@ class SQLiteStore:
         self._max = max_bytes
         self._lock = threading.Lock()
         try:
-            self._db = connect(path, busy_ms=30_000)
+            self._db = open_file(path, MIGRATIONS, busy_ms=30_000)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
-        try:
-            migrate(self._db, MIGRATIONS)
-        except (OSError, sqlite3.Error) as exc:
-            self._db.close()
             raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    rollback(self._db)
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+        try:
+            with transaction(self._db, self._lock):
+                yield self._db
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
 
     def _expired(self, created: float, now: float) -> bool:
         return self._ttl > 0 and now - created > self._ttl
