@@ -62,6 +62,11 @@ compressor's own numbers):
 - proxy: ``headroom proxy`` in a subprocess in front of a fake upstream: added latency with nothing to
   compress (< 2 ms) and with 100 KB of tool output beyond the core (< 3 ms), streaming time to first
   byte added (< 2 ms), 200 concurrent streams, memory over 5,000 requests. See ``bench/_proxy.py``.
+- mcp: MCP tool-call overhead in memory and over HTTP, memory search and save at 100,000 notes. See
+  ``bench/_mcp.py``.
+- cache: a 50-message conversation compressed by a fresh process, then by a second one that finds it
+  in the shared compression cache (>= 20x faster, the same bytes). Every other section runs with the
+  cache off (``HEADROOM_CACHE_BYTES=0``): their timings are of compression. See ``bench/_cache.py``.
 - sessions: the recorded Claude Code sessions (``sessions/claude-code-export`` and
   ``sessions/skillsbench``) replayed request by request through one engine: input tokens and
   cache-simulated billed input saved, prefix stability, time per request, and the provider's own
@@ -89,6 +94,7 @@ import click
 from rich.console import Console
 
 from ._agno import run_agno, run_agno_manager
+from ._cache import run_cache
 from ._conversation import run_conversation
 from ._core import Context, Section
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
@@ -178,6 +184,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
         progress.print(
             f"[yellow]warning: HEADROOM_* variables change the default config: {sorted(overrides)}[/]"
         )
+    os.environ["HEADROOM_CACHE_BYTES"] = "0"  # timings of compression; the cache section turns it on
     sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="headroom-bench-") as tmp:
         impl, version = _open_engine(engine_name, Path(tmp))
@@ -205,6 +212,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             run_llamaindex,
             run_proxy,
             run_mcp,
+            run_cache,
         ):
             sections.append(adapter(ctx))
             print_section(console, sections[-1])

@@ -21,6 +21,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.keep_last_turns == 4
     assert config.tokenizer == "o200k_base"
     assert config.ledger is True
+    assert config.cache_bytes == 256 << 20
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LEDGER", "false", "ledger", False),
         ("TIME_BUDGET", "2.5", "time_budget", 2.5),
         ("OFFLOAD_CHARS", "0", "offload_chars", 0),
+        ("CACHE_BYTES", "0", "cache_bytes", 0),
     ],
 )
 def test_every_field_reads_its_variable(
@@ -56,7 +58,7 @@ def test_every_field_has_a_variable() -> None:
         "store", "ttl_seconds", "max_store_bytes", "min_tokens", "min_saving", "include_tools",
         "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns", "tokenizer",
         "ledger", "align_cache", "time_budget", "offload_chars", "fresh_turns", "fresh_batch",
-        "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
+        "fresh_batch_tokens", "view_turns", "fresh_max_tokens", "cache_bytes",
     }  # fmt: skip
 
 
@@ -79,6 +81,7 @@ def test_an_invalid_variable_names_itself(monkeypatch: pytest.MonkeyPatch) -> No
         {"max_store_bytes": 0},
         {"max_context_tokens": 0},
         {"store": " "},
+        {"cache_bytes": -1},
     ],
 )
 def test_invalid_values_are_refused(kwargs: dict[str, object]) -> None:

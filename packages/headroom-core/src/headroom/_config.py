@@ -94,6 +94,9 @@ class Config:
         offload_chars: texts of at least this many characters are compressed in worker processes
             (at most two), so the caller's other threads keep running and a big text's segments run
             in parallel. 0: every compression in the calling thread.
+        cache_bytes: size bound of the shared compression cache (``cache.db`` beside the store), where
+            every process of the user finds the results another compressed; 0 turns it off. It is off
+            for the ``memory`` store.
     """
 
     store: str = field(default_factory=_env("STORE", str, "sqlite"))
@@ -118,6 +121,7 @@ class Config:
     fresh_batch_tokens: int = field(default_factory=_env("FRESH_BATCH_TOKENS", int, 5000))
     view_turns: int | None = field(default_factory=_env("VIEW_TURNS", _parse_optional_int, _VIEW_TURNS))
     fresh_max_tokens: int = field(default_factory=_env("FRESH_MAX_TOKENS", int, 8000))
+    cache_bytes: int = field(default_factory=_env("CACHE_BYTES", int, 256 << 20))
 
     def __post_init__(self) -> None:
         checks = [
@@ -138,6 +142,7 @@ class Config:
             (self.fresh_batch_tokens >= 0, "fresh_batch_tokens must be >= 0"),
             (self.view_turns is None or self.view_turns >= 0, "view_turns must be >= 0"),
             (self.fresh_max_tokens >= 0, "fresh_max_tokens must be >= 0"),
+            (self.cache_bytes >= 0, "cache_bytes must be >= 0 (0 turns the cache off)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -106,23 +106,26 @@ class Headroom:
         return memory
 
     def close(self) -> None:
-        """Write the ledger's pending events and close the store's, the ledger's and the memory's
-        connections."""
+        """Write the ledger's pending events and close the store's, the ledger's, the shared cache's
+        and the memory's connections."""
         self.events.close()
         self._pipeline.originals.close()
+        self._pipeline.cache.close()
         if self._memory is not None:
             self._memory.close()
 
     def warm(self) -> None:
         """Load the tokenizer and import every compressor and policy now instead of on first use: a
         server calls it at startup, so its first request is not slow and never holds the interpreter
-        for long. With ``offload_chars``, the worker processes start too."""
+        for long. The shared cache's file is opened too; with ``offload_chars``, the worker processes
+        start."""
         from ._compressors import KINDS_WITH_COMPRESSOR, compressor_for
 
         self.tokenizer().count("warm")
         for kind in KINDS_WITH_COMPRESSOR:
             compressor_for(kind)
         self._conversations()  # the policies, imported
+        self._pipeline.cache.warm()
         from ._policy import texts  # noqa: F401
         from ._retrieve import retrieve  # noqa: F401
 

@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from ._errors import HeadroomError
 from ._query import query_terms
-from ._sqlite_util import Migration, connect, migrate, rollback
+from ._sqlite_util import Migration, open_file, transaction
 
 GLOBAL = ""  # the scope of notes that belong to no project
 MAX_NOTE_CHARS = 8_000  # a note is short: a fact, a decision, a command that works
@@ -276,28 +276,17 @@ class Memory:
         self.path = path
         self._lock = threading.Lock()
         try:
-            self._db = connect(path, busy_ms=30_000)
+            self._db = open_file(path, MIGRATIONS, busy_ms=30_000)
         except (OSError, sqlite3.Error) as exc:
-            raise HeadroomError(f"cannot open the memory at {path}: {exc}") from exc
-        try:
-            migrate(self._db, MIGRATIONS)
-        except (OSError, sqlite3.Error) as exc:
-            self._db.close()
             raise HeadroomError(f"cannot open the memory at {path}: {exc}") from exc
 
     @contextmanager
     def _transaction(self, what: str, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    rollback(self._db)
-                    raise
-            except sqlite3.Error as exc:
-                raise HeadroomError(f"memory {self.path}: {what} failed: {exc}") from exc
+        try:
+            with transaction(self._db, self._lock, write=write):
+                yield self._db
+        except sqlite3.Error as exc:
+            raise HeadroomError(f"memory {self.path}: {what} failed: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

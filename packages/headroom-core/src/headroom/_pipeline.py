@@ -5,6 +5,10 @@ Every policy (conversations, RAG texts, tool results, the budget) and the facade
 original through, logged and counted in ``outcomes``. The original is stored before a compressed text
 is returned, so a marker always points at something retrievable; when the store fails, nothing is
 dropped.
+
+Before compressing, ``compress`` looks the text up in the shared cache (``_cache``): a result another
+process (or an earlier run) computed for the same inputs is reused while the store still holds its
+originals, and recorded in the ledger as a reuse. Every deterministic result is written back.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from dataclasses import replace
 
 from . import _frame as frame
 from . import _numbered as numbered
+from ._cache import SharedCache
 from ._compressors import Job, compressor_for
 from ._config import MIN_TIME_BUDGET, Config
 from ._deadline import TimeUp, shielded, until
 from ._deadline import clear as clear_deadline
 from ._detect import detect
 from ._errors import ConfigError
-from ._markers import Marker, make_ref
+from ._markers import Marker, make_ref, marker_refs
 from ._originals import Originals
 from ._split import Part, split_mixed
 from ._stats.recorder import Recorder, Trace
@@ -76,6 +81,7 @@ class Pipeline:
     Attributes:
         config: the settings every stage reads.
         originals: the store of originals.
+        cache: the shared compression cache.
         events: the ledger events.
         outcomes: how many texts ended with each ``Compressed.outcome`` (and ``store_errors``).
     """
@@ -84,6 +90,7 @@ class Pipeline:
         self.config = config
         self.events = events
         self.originals = Originals(config, on_pause=events.store_paused)
+        self.cache = SharedCache(config)
         self.outcomes: Counter[str] = Counter()
 
     def tokenizer(self, model: str | None = None) -> Tokenizer:
@@ -151,6 +158,22 @@ class Pipeline:
         if budget is not None and not 0 < budget <= 1:
             raise ConfigError(f"budget must be in (0, 1], got {budget!r}")
         tokenizer = self.tokenizer(model)
+        key = None
+        # a shorter text has fewer tokens than min_tokens (nothing to save); a marked one's outcome
+        # depends on what the store holds
+        if self.cache.enabled and len(text) >= self.config.min_tokens and not marker_refs(text):
+            key = self.cache.key(
+                text, query=query, kind=kind, budget=budget, retrievable=retrievable,
+                encoding=tokenizer.name, exact=tokenizer.exact, path=path,
+            )  # fmt: skip
+            hit = self.cache.get(key, text, self.originals.hold)
+            if hit is not None:
+                self.outcomes[hit.result.outcome] += 1
+                if self.config.ledger:
+                    trace = Trace(compressor=hit.compressor, attempt_tokens=hit.attempt_tokens)
+                    ms = (time.perf_counter() - started) * 1000
+                    self.events.compressed(hit.result, model, trace, ms, cached=True)
+                return hit.result
         trace = Trace()
         try:
             with until(self._budget(text)):
@@ -165,6 +188,8 @@ class Pipeline:
             log.exception("headroom: compression failed; passing the text through unchanged")
             trace.error = type(exc).__name__
             result = self.unchanged(text, kind or "text", tokenizer.count(text), "error", tokenizer)
+        if key is not None:
+            self.cache.put(key, result, trace.compressor, trace.attempt_tokens)
         self.outcomes[result.outcome] += 1
         if self.config.ledger:
             self.events.compressed(result, model, trace, (time.perf_counter() - started) * 1000)

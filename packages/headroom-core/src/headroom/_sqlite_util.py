@@ -1,18 +1,21 @@
 """What every SQLite file of headroom shares: a private file in WAL mode, and numbered migrations.
 
-The store of originals and the stats ledger are separate files with separate schemas, but both are
-opened by several processes of one user at once, so both are created the same way (mode 0600, WAL,
-a busy timeout instead of "database is locked") and both evolve through numbered migration
-functions recorded in a ``migrations`` table, applied whenever the file is opened (as simonw/llm
-does).
+The store of originals, the stats ledger and the shared compression cache are separate files with
+separate schemas, but all are opened by several processes of one user at once, so all are created
+the same way (mode 0600, WAL, a busy timeout instead of "database is locked") and all evolve through
+numbered migration functions recorded in a ``migrations`` table, applied whenever the file is opened
+(as simonw/llm does). The store and the cache are bounded in bytes the same way (``create_totals``,
+``evict_oldest``).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -99,3 +102,77 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         except BaseException:
             rollback(db)
             raise
+
+
+def open_file(path: Path, migrations: Sequence[Migration], *, busy_ms: int) -> sqlite3.Connection:
+    """``connect``, then ``migrate``; the connection is closed when migrating fails.
+
+    Raises:
+        OSError, sqlite3.Error: the file cannot be made, opened or migrated.
+    """
+    db = connect(path, busy_ms=busy_ms)
+    try:
+        migrate(db, migrations)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.Lock, *, write: bool = True) -> Iterator[None]:
+    """One transaction under ``lock``: ``BEGIN IMMEDIATE`` (a write takes the file's lock up front, so
+    it never fails half-way on a busy file) or a plain ``BEGIN``; committed, or rolled back on any
+    exception.
+
+    Raises:
+        sqlite3.Error: from the statements, or the file stayed locked past the busy timeout.
+    """
+    with lock:
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
+
+
+# --- a table bounded in bytes (the store of originals, the shared cache) ------------------------------
+# Table and column names below come from headroom's own migrations, never from input.
+
+
+def create_totals(db: sqlite3.Connection, table: str) -> None:
+    """A one-row ``totals`` table (``entries``, ``bytes``) kept by triggers on ``table``'s inserts and
+    deletes (its ``size`` column), so a size bound costs no table scan."""
+    db.execute(
+        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0),"
+        " entries INTEGER NOT NULL, bytes INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO totals VALUES (0, 0, 0)")
+    count_sizes(db, table)
+
+
+def count_sizes(db: sqlite3.Connection, table: str) -> None:
+    """The triggers that keep ``totals`` in step with ``table`` (again after the table is rebuilt)."""
+    db.execute(
+        f"CREATE TRIGGER {table}_insert AFTER INSERT ON {table} BEGIN"
+        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
+    )
+    db.execute(
+        f"CREATE TRIGGER {table}_delete AFTER DELETE ON {table} BEGIN"
+        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
+    )
+
+
+def evict_oldest(db: sqlite3.Connection, table: str, key: str, excess: int, keep: object) -> None:
+    """Delete the least recently ``accessed`` rows of ``table`` (not the one keyed ``keep``) until
+    their sizes add up to ``excess`` bytes; inside the caller's write transaction."""
+    victims: list[tuple[object]] = []
+    rows = db.execute(f"SELECT {key}, size FROM {table} WHERE {key} != ? ORDER BY accessed", (keep,))
+    for value, size in rows:
+        victims.append((value,))
+        excess -= size
+        if excess <= 0:
+            break
+    db.executemany(f"DELETE FROM {table} WHERE {key} = ?", victims)

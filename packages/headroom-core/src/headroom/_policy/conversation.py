@@ -21,12 +21,14 @@ is one ``_Run``. Every text goes through the ``Pipeline``, never through the fac
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from .._cache import CACHED_OUTCOMES
 from .._config import Config
 from .._errors import ConfigError
 from .._markers import TOOL_NAME
@@ -54,6 +56,16 @@ class Done:
     refs: tuple[str, ...] = ()
     outcome: BlockOutcome
     kind: ResultKind | None
+
+
+def _done_from(fields: dict[str, Any] | None) -> Done | None:
+    """A block's result as the shared cache holds it (``dataclasses.asdict``), or None."""
+    if fields is None:
+        return None
+    try:
+        return Done(**{**fields, "refs": tuple(fields["refs"])})
+    except (KeyError, TypeError):  # an entry of another shape: the block is compressed again
+        return None
 
 
 def worth_compressing(config: Config, messages: Sequence[Any], system: Any = None) -> bool:
@@ -193,16 +205,35 @@ class _Run:
         flags = f"{block.role}:{'error' if block.is_error else ''}:{'' if self.retrievable else 'lossy'}"
         key = digest("block", self.encoding, flags, block.text, query, block.file, self.query)
         started = time.perf_counter()
+        cache = self.pipeline.cache
         done = self.policy.memo.get(key)
+        shared = done is None and cache.enabled
+        if shared:  # another process (or an earlier run) may have compressed this block
+            done = _done_from(cache.read(cache.block_key(key)))
         if done is not None and self.pipeline.originals.hold(done.refs):
+            if shared:
+                cache.counted(True)
+                self.policy.memo.put(key, done, len(done.text or "") + 64)
             ms = (time.perf_counter() - started) * 1000
             self.pipeline.events.memo_hit(
                 done.outcome, done.kind, done.tokens_before, done.tokens_after, self.model, ms
             )
             return done
+        if shared:
+            cache.counted(False)
+        unstable = self._unstable()
         done = self._compress(block, query)
         self.policy.memo.put(key, done, len(done.text or "") + 64)
+        if shared and self._unstable() == unstable:  # every compression in it gave a lasting result
+            cache.write(cache.block_key(key), dataclasses.asdict(done))
         return done
+
+    def _unstable(self) -> int:
+        """Compressions so far whose outcome another try could change (a time-out, a store failure):
+        a block that had one is not shared. (Another thread's count may move it too: then a block
+        is not shared that could have been.)"""
+        outcomes = self.pipeline.outcomes
+        return sum(count for outcome, count in outcomes.items() if outcome not in CACHED_OUTCOMES)
 
     def _compress(self, block: Block, query: str | None) -> Done:
         text = block.text

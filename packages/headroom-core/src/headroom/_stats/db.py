@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .._sqlite_util import Migration, connect, migrate
+from .._sqlite_util import Migration, open_file
 from .events import Event
 
 # --- the schema --------------------------------------------------------------------------------------
@@ -47,13 +47,7 @@ def open_ledger_db(path: Path) -> sqlite3.Connection:
         OSError: the file or its directory cannot be created.
         sqlite3.Error: the file is not a usable database.
     """
-    db = connect(path, busy_ms=BUSY_MS)
-    try:
-        migrate(db, MIGRATIONS)
-    except BaseException:
-        db.close()
-        raise
-    return db
+    return open_file(path, MIGRATIONS, busy_ms=BUSY_MS)
 
 
 # A batch goes in as a few multi-row INSERTs of power-of-two sizes (a handful of prepared statements,

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from .._errors import ConfigError
-from .._store import sqlite_path
+from .._store import beside_store
 from .._types import Outcome, Source
 
 EventType = Literal["compress", "retrieve", "budget", "request"]
@@ -74,7 +73,8 @@ class Event:
         ms: wall time of the call on the caller's thread, in milliseconds.
         ref: the ref of the original (compress: when something was dropped; retrieve: the ref asked).
         has_query: a retrieval with a query (only the matching lines or records were returned).
-        memo: a conversation memo hit: the block's earlier compression was reused, not recomputed.
+        memo: a reuse: the block's earlier compression came from the conversation memo, or from the
+            shared cache (then ``reason`` ends with ``shared cache``), and was not recomputed.
         time: unix time of the event.
     """
 
@@ -137,16 +137,5 @@ def ledger_outcome(
 
 
 def ledger_path(store_url: str) -> Path:
-    """Where the ledger of ``Config.store`` lives.
-
-    A SQLite store keeps ``ledger.db`` beside its own file; memory and Redis stores (and a store URL
-    that cannot be parsed) use ``ledger.db`` in the platformdirs user data dir of ``headroom``.
-    """
-    if store_url == "sqlite" or store_url.startswith("sqlite:"):
-        try:
-            return sqlite_path(store_url).parent / "ledger.db"
-        except ConfigError:
-            pass
-    import platformdirs  # imported when a ledger is first opened: ``import headroom`` stays light
-
-    return Path(platformdirs.user_data_dir("headroom")) / "ledger.db"
+    """Where the ledger of ``Config.store`` lives: ``ledger.db`` beside the store (``beside_store``)."""
+    return beside_store(store_url, "ledger.db")

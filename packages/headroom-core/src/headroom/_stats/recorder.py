@@ -41,9 +41,9 @@ class Trace:
 
     __slots__ = ("attempt_tokens", "compressor", "error")
 
-    def __init__(self) -> None:
-        self.compressor: str | None = None  # the compressor that ran (``mixed`` for mixed content)
-        self.attempt_tokens: int | None = None  # a discarded output's tokens (saved too little)
+    def __init__(self, compressor: str | None = None, attempt_tokens: int | None = None) -> None:
+        self.compressor = compressor  # the compressor that ran (``mixed`` for mixed content)
+        self.attempt_tokens = attempt_tokens  # a discarded output's tokens (saved too little)
         self.error: str | None = None  # the exception a compressor raised
 
 
@@ -88,8 +88,11 @@ class Recorder:
                 self._warned = True
                 log.warning("headroom: could not record a stats event", exc_info=True)
 
-    def compressed(self, result: Compressed, model: str | None, trace: Trace, ms: float) -> None:
-        """One ``compress_text`` call."""
+    def compressed(
+        self, result: Compressed, model: str | None, trace: Trace, ms: float, *, cached: bool = False
+    ) -> None:
+        """One ``compress_text`` call; ``cached``: answered by the shared cache (recorded as a reuse,
+        ``memo`` = 1, with ``shared cache`` in its reason)."""
         outcome, reason = ledger_outcome(
             result.outcome,
             kind=result.kind,
@@ -100,6 +103,8 @@ class Recorder:
         )
         if trace.error is not None:
             reason = f"{trace.error} in the compressor (see the log)"
+        if cached:
+            reason = f"{reason}; shared cache" if reason else "shared cache"
         self.record(
             Event(
                 event=COMPRESS,
@@ -113,6 +118,7 @@ class Recorder:
                 tokens_after=result.tokens_after,
                 ms=ms,
                 ref=result.ref,
+                memo=cached,
             )
         )
 

@@ -17,6 +17,7 @@ __all__ = [
     "Original",
     "Store",
     "StoreInfo",
+    "beside_store",
     "decode_original",
     "encode_original",
     "open_store",
@@ -34,6 +35,22 @@ def sqlite_path(url: str) -> Path:
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise ConfigError(f"store {url!r}: write sqlite, sqlite:///relative.db or sqlite:////absolute.db")
     return Path(url[len(prefix) :])
+
+
+def beside_store(url: str, name: str) -> Path:
+    """Where a file that belongs with the store named ``url`` lives (the ledger, the shared cache).
+
+    A SQLite store keeps it beside its own file; memory and Redis stores (and a store URL that cannot
+    be parsed) keep it in the platformdirs user data dir of ``headroom``.
+    """
+    if url == "sqlite" or url.startswith("sqlite:"):
+        try:
+            return sqlite_path(url).parent / name
+        except ConfigError:
+            pass
+    import platformdirs  # on first use of such a file: ``import headroom`` stays light
+
+    return Path(platformdirs.user_data_dir("headroom")) / name
 
 
 def open_store(url: str, *, ttl_seconds: int, max_store_bytes: int) -> Store:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .._errors import StoreError
-from .._sqlite_util import Migration, connect, migrate, rollback
+from .._sqlite_util import Migration, count_sizes, create_totals, evict_oldest, open_file, transaction
 from ._base import Original, StoreInfo, decode_original, encode_original
 
 _TOUCH_SECONDS = 60.0  # timestamps of a known ref are refreshed at most this often
@@ -30,19 +30,7 @@ def _m001_originals(db: sqlite3.Connection) -> None:
     )
     db.execute("CREATE INDEX originals_accessed ON originals (accessed)")
     db.execute("CREATE INDEX originals_created ON originals (created)")
-    db.execute(
-        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0),"
-        " entries INTEGER NOT NULL, bytes INTEGER NOT NULL)"
-    )
-    db.execute("INSERT INTO totals VALUES (0, 0, 0)")
-    db.execute(
-        "CREATE TRIGGER originals_insert AFTER INSERT ON originals BEGIN"
-        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
-    )
-    db.execute(
-        "CREATE TRIGGER originals_delete AFTER DELETE ON originals BEGIN"
-        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
-    )
+    create_totals(db, "originals")
 
 
 def _m002_blobs_apart(db: sqlite3.Connection) -> None:
@@ -62,14 +50,7 @@ def _m002_blobs_apart(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE originals_new RENAME TO originals")
     db.execute("CREATE INDEX originals_accessed ON originals (accessed)")
     db.execute("CREATE INDEX originals_created ON originals (created)")
-    db.execute(
-        "CREATE TRIGGER originals_insert AFTER INSERT ON originals BEGIN"
-        " UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END"
-    )
-    db.execute(
-        "CREATE TRIGGER originals_delete AFTER DELETE ON originals BEGIN"
-        " UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0; END"
-    )
+    count_sizes(db, "originals")
 
 
 MIGRATIONS: list[Migration] = [_m001_originals, _m002_blobs_apart]
@@ -84,28 +65,17 @@ class SQLiteStore:
         self._max = max_bytes
         self._lock = threading.Lock()
         try:
-            self._db = connect(path, busy_ms=30_000)
+            self._db = open_file(path, MIGRATIONS, busy_ms=30_000)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
-        try:
-            migrate(self._db, MIGRATIONS)
-        except (OSError, sqlite3.Error) as exc:
-            self._db.close()
             raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    rollback(self._db)
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+        try:
+            with transaction(self._db, self._lock):
+                yield self._db
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
 
     def _expired(self, created: float, now: float) -> bool:
         return self._ttl > 0 and now - created > self._ttl
@@ -128,18 +98,7 @@ class SQLiteStore:
                 db.execute("DELETE FROM originals WHERE created < ?", (now - self._ttl,))
             (total,) = db.execute("SELECT bytes FROM totals").fetchone()
             if total > self._max:
-                self._evict(db, total - self._max, keep=ref)
-
-    @staticmethod
-    def _evict(db: sqlite3.Connection, excess: int, keep: str) -> None:
-        victims: list[tuple[str]] = []
-        rows = db.execute("SELECT ref, size FROM originals WHERE ref != ? ORDER BY accessed", (keep,))
-        for ref, size in rows:
-            victims.append((ref,))
-            excess -= size
-            if excess <= 0:
-                break
-        db.executemany("DELETE FROM originals WHERE ref = ?", victims)
+                evict_oldest(db, "originals", "ref", total - self._max, keep=ref)
 
     def get(self, ref: str) -> Original | None:
         now = time.time()
