@@ -89,6 +89,7 @@ class Fake:
     received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     status: int | None = None  # answer every request with this error status
     delay: float = 0.0  # seconds before answering
+    together: int = 0  # after the delay, hold a request until this many came to its path (at most 120 s)
     event_delay: float = 0.0  # seconds between stream events
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
@@ -310,6 +311,13 @@ def fake_upstream(fake: Fake) -> Starlette:
             import asyncio
 
             await asyncio.sleep(fake.delay)
+        if fake.together:
+            import asyncio
+
+            for _ in range(2400):
+                if len(fake.bodies(request.url.path)) >= fake.together:
+                    break
+                await asyncio.sleep(0.05)
         path = request.url.path
         if fake.status is not None:
             shape = ({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}} if "messages" in path

@@ -272,7 +272,8 @@ def wait_healthy(port: int, seconds: float = 60) -> None:
 
 def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_path: Path) -> None:
     project, fake, upstream, port, env = claude_setup(kit, tmp_path)
-    fake.delay = 4.0  # each model call takes a while: both agents run at once
+    fake.delay = 4.0  # each model call takes a while, and the first is answered only once the second
+    fake.together = 2  # has come (a second agent slow to start would find the proxy stopped): both at once
     try:
         first = start_wrap(env, project, port, "-p", "one")
         wait_healthy(port)
