@@ -210,3 +210,62 @@ def test_stdio_memory_belongs_to_the_directory_the_client_starts_it_in(store: st
     assert note.id == saved["id"]
     assert note.agent == "codex-mcp-client"
     reader.close()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Any:
+    """A real ``redis-server`` on loopback (persistence off) for this test."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    import redis
+
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not installed (make redis)", pytrace=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen([executable, *settings, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)
+
+
+def test_with_a_redis_store_a_server_elsewhere_retrieves_what_this_machine_stored(
+    outputs: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """Another machine: its own home and data directory, nothing shared but the Redis store."""
+    writer = Headroom(Config(store=redis_url))
+    log = outputs.app_log(seed=5)
+    ref = writer.compress_text(log).ref
+    assert ref is not None
+    writer.close()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "HOME": str(elsewhere), "XDG_DATA_HOME": str(elsewhere / "data"),
+           "XDG_STATE_HOME": str(elsewhere / "state"), "HEADROOM_STORE": redis_url}  # fmt: skip
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "headroom", "mcp", "serve"], env=env, cwd=str(elsewhere)
+    )
+
+    async def job(client: Client) -> str:
+        return str((await client.call_tool("headroom_retrieve", {"ref": ref})).content[0].text)
+
+    assert run(job, server) == log
+    assert not (tmp_path / "store.db").exists()  # nothing went through a local file
