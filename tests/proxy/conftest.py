@@ -47,7 +47,10 @@ class Raw:
 
 
 Reply = Text | Calls | Raw | Callable[[dict[str, Any]], "Text | Calls | Raw"]
-USAGE = {"prompt": 100, "completion": 10}
+USAGE = {"prompt": 100, "completion": 10, "cached": 60, "read": 4000, "written": 300}
+# Anthropic's prompt usage as it reports it: input after the last breakpoint, cache reads and writes
+CACHE_USAGE = {"cache_read_input_tokens": USAGE["read"], "cache_creation_input_tokens": USAGE["written"],
+               "cache_creation": {"ephemeral_5m_input_tokens": USAGE["written"], "ephemeral_1h_input_tokens": 0}}  # fmt: skip
 SIGNATURE = "EqQBCkgIBRABGAIiQL2x" + "a" * 60  # what a provider signs a thinking block with
 
 
@@ -116,7 +119,8 @@ def chat_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
     text = reply.text or None
     finish = "tool_calls" if calls else "stop"
     usage = {"prompt_tokens": USAGE["prompt"], "completion_tokens": USAGE["completion"],
-             "total_tokens": USAGE["prompt"] + USAGE["completion"]}  # fmt: skip
+             "total_tokens": USAGE["prompt"] + USAGE["completion"],
+             "prompt_tokens_details": {"cached_tokens": USAGE["cached"]}}  # fmt: skip
     if not stream:
         message = {"role": "assistant", "content": text, "tool_calls": calls or None}
         return {**base, "object": "chat.completion", "usage": usage,
@@ -172,7 +176,7 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
             for n, a in reply.calls
         ]
     stop = "tool_use" if isinstance(reply, Calls) else "end_turn"
-    usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"]}
+    usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"], **CACHE_USAGE}
     message = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": content,
                "stop_reason": stop, "stop_sequence": None, "usage": usage}  # fmt: skip
     if not stream:
@@ -181,7 +185,7 @@ def messages_reply(reply: Text | Calls, stream: bool, model: str) -> Any:
         **message,
         "content": [],
         "stop_reason": None,
-        "usage": {"input_tokens": USAGE["prompt"], "output_tokens": 1},
+        "usage": {"input_tokens": USAGE["prompt"], "output_tokens": 1, **CACHE_USAGE},
     }
     events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                             ("ping", {"type": "ping"})]  # fmt: skip
@@ -254,7 +258,8 @@ def responses_reply(reply: Text | Calls, stream: bool, model: str, number: int, 
                     "arguments": json.dumps(a), "status": "completed"} for i, (n, a) in enumerate(reply.calls)]  # fmt: skip
     usage = {"input_tokens": USAGE["prompt"], "output_tokens": USAGE["completion"],
              "total_tokens": USAGE["prompt"] + USAGE["completion"],
-             "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+             "input_tokens_details": {"cached_tokens": USAGE["cached"]},
+             "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
     response = {"id": f"resp_{number}", "object": "response", "created_at": 1, "model": model, "status": "completed",
                 "output": output, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
                 "store": store}  # fmt: skip

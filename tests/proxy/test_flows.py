@@ -11,7 +11,7 @@ import openai
 import pytest
 from headroom.integration import MARKER_RE
 
-from .conftest import sdk
+from .conftest import USAGE, sdk
 
 QUERY = "payment card_declined"
 REF = re.compile(r"headroom_retrieve ref=([0-9a-f]{24})")  # also Kit.REF
@@ -466,3 +466,48 @@ def test_an_mcp_clients_retrieve_tool_listed_in_full_stands_for_ours(
     assert MARKER_RE.search(json.dumps(first["messages"], ensure_ascii=False))  # a retrieve tool is needed
     expected = ["mcp__headroom__headroom_retrieve", *(["headroom_retrieve"] if deferred else [])]
     assert tool_names(first) == expected
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_each_request_records_the_prompt_as_the_provider_billed_it(
+    kit: Any, stack: Any, stream: bool
+) -> None:
+    """The usage of the response (relayed as it came, or answered after a retrieval round) goes to the
+    request's ledger event, for the money figures: Anthropic's cache reads and writes, OpenAI's
+    cached tokens; a retrieval round's prompt is billed again, so it counts twice."""
+    log = kit.app_log(seed=21)
+    anthropic_client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0)
+    openai_client = sdk(openai.OpenAI, base_url=stack.openai_url, api_key="sk-test", max_retries=0)
+    done = len(kit.proxy_requests(stack, 0))
+
+    def ask_anthropic() -> None:
+        messages = kit.anthropic_messages(log)
+        if stream:
+            with anthropic_client.messages.stream(
+                model="claude-x", max_tokens=50, messages=messages
+            ) as events:
+                events.get_final_message()
+        else:
+            anthropic_client.messages.create(model="claude-x", max_tokens=50, messages=messages)
+
+    def ask_openai() -> None:
+        if stream:
+            list(openai_client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log), stream=True,
+                                                       stream_options={"include_usage": True}))  # fmt: skip
+        else:
+            openai_client.chat.completions.create(model="gpt-4o", messages=kit.chat_messages(log))
+
+    ask_anthropic()  # answered at once: relayed as it came
+    stack.fake.script = [retrieve(kit), kit.Text("ok")]
+    ask_anthropic()  # one retrieval round: two prompts billed
+    ask_openai()
+    *_, plain, rounds, chat = kit.proxy_requests(stack, done + 3)
+    prompt, read, written, cached = USAGE["prompt"], USAGE["read"], USAGE["written"], USAGE["cached"]
+    assert (plain.usage_uncached, plain.usage_cache_read, plain.usage_write_5m, plain.usage_write_1h) == (
+        prompt, read, written, 0)  # fmt: skip
+    assert (rounds.usage_uncached, rounds.usage_cache_read, rounds.usage_write_5m) == (
+        2 * prompt,
+        2 * read,
+        2 * written,
+    )
+    assert (chat.usage_uncached, chat.usage_cache_read, chat.usage_write_5m) == (prompt - cached, cached, 0)

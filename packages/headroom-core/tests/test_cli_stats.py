@@ -64,6 +64,8 @@ def as_json(store: Path, *args: str) -> Any:
     return json.loads(run(store, *args, "--json").stdout)
 
 
+NO_MONEY = {"at_cache_mix": 0.0, "with_usage": 0, "at_list_price": 0.0, "without_usage": 0, "unpriced": 0,
+            "billed": 0.0, "provider_discount": 0.0}  # fmt: skip
 NO_REQUESTS = {
     "count": 0,
     "compressed": 0,
@@ -89,6 +91,7 @@ def test_stats_json_on_known_events(store: Path) -> None:
         "list_price_saved_usd": pytest.approx(9_000 * 2.5 / 1e6 + 18_000 * 3.0 / 1e6),
         "compressed": 2,  # the other two blocks were skipped: seen, not compressed
         "requests": NO_REQUESTS,
+        "money": NO_MONEY,
     }
 
 
@@ -117,6 +120,38 @@ def test_stats_and_perf_read_the_proxys_requests(store: Path) -> None:
     assert "614.0 ms" in perf
     assert "900.0 ms" in perf
     assert as_json(store, "stats", "--source", "library")["requests"] == NO_REQUESTS
+
+
+def test_requests_are_priced_at_the_cache_mix_they_were_billed_at(store: Path) -> None:
+    """One implementation (``_stats.money``) behind the stats: a warm request with usage, a cold one
+    with a write, one without usage (at list price, said so), one of a model without a price."""
+    sonnet = "claude-sonnet-4-5"  # $3 a million; reads $0.30, 5-minute writes $3.75
+    warm = Event(event="request", source="proxy", outcome="compressed", model=sonnet, tokens_before=70_200,
+                 tokens_after=50_200, usage_uncached=200, usage_cache_read=50_000, usage_write_5m=0,
+                 usage_write_1h=0, time=NOW - 20)  # fmt: skip
+    cold = Event(event="request", source="proxy", outcome="compressed", model=sonnet, tokens_before=70_100,
+                 tokens_after=50_100, usage_uncached=100, usage_cache_read=0, usage_write_5m=50_000,
+                 usage_write_1h=0, time=NOW - 10)  # fmt: skip
+    bare = Event(event="request", source="proxy", outcome="compressed", model=sonnet, tokens_before=30_000,
+                 tokens_after=10_000, time=NOW - 5)  # fmt: skip
+    unknown = Event(event="request", source="proxy", outcome="compressed", model="mystery-1",
+                    tokens_before=9_000, tokens_after=1_000, time=NOW - 5)  # fmt: skip
+    write(store, [warm, cold, bare, unknown])
+    money = as_json(store, "stats")["money"]
+    assert money == {
+        "at_cache_mix": pytest.approx(20_000 * 0.0156 / 50_200 + 20_000 * 0.1878 / 50_100, abs=1e-6),
+        "with_usage": 2,
+        "at_list_price": pytest.approx(20_000 * 3 / 1e6),
+        "without_usage": 1,
+        "unpriced": 1,
+        "billed": pytest.approx(0.0156 + 0.1878),
+        "provider_discount": pytest.approx((50_200 + 50_100) * 3 / 1e6 - 0.0156 - 0.1878, abs=1e-6),
+    }
+    assert as_json(store, "perf")["stats"]["money"] == money  # the same figures, one implementation
+    shown = run(store, "stats").stdout
+    assert "at the actual cache mix (2 requests)" in shown
+    assert "at list price (no usage reported, 1 requests)" in shown
+    assert "the provider's prompt-cache discount" in shown
 
 
 @pytest.mark.parametrize(
@@ -259,7 +294,8 @@ def test_an_empty_ledger_is_a_friendly_message(store: Path, command: str) -> Non
     zeros = as_json(store, command)
     stats = zeros if command == "stats" else zeros["stats"]
     assert stats == {"events": 0, "tokens_before": 0, "tokens_after": 0, "saved_pct": 0.0,
-                     "list_price_saved_usd": None, "compressed": 0, "requests": NO_REQUESTS}  # fmt: skip
+                     "list_price_saved_usd": None, "compressed": 0, "requests": NO_REQUESTS,
+                     "money": NO_MONEY}  # fmt: skip
 
 
 def test_a_price_override_changes_the_money(

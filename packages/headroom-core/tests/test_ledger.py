@@ -20,7 +20,8 @@ from headroom._stats.events import Event, ledger_outcome, ledger_path
 from headroom._stats.ledger import Ledger
 
 EVERY_FIELD = Event(event="compress", source="proxy", outcome="low_saving", reason="saved 4% < min_saving 15%", model="gpt-4o", kind="json", compressor="json",
-                    tokens_before=1234, tokens_after=1200, ms=12.5, ref="a" * 24, has_query=True, memo=True, time=1_700_000_000.25)  # fmt: skip
+                    tokens_before=1234, tokens_after=1200, ms=12.5, ref="a" * 24, has_query=True, memo=True, time=1_700_000_000.25,
+                    usage_uncached=120, usage_cache_read=40_000, usage_write_5m=900, usage_write_1h=0)  # fmt: skip
 
 
 def big_log(lines: int = 400) -> str:
@@ -56,16 +57,36 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     open_ledger_db(path).close()
     db = open_ledger_db(path)  # a second open applies nothing twice
-    assert db.execute("SELECT id, name FROM migrations").fetchall() == [(1, "_m001_events")]
+    assert db.execute("SELECT id, name FROM migrations").fetchall() == [
+        (1, "_m001_events"),
+        (2, "_m002_usage"),
+    ]
     columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
     assert columns == ["id", "time", "event", "source", "outcome", "reason", "model", "kind", "compressor",
-                       "tokens_before", "tokens_after", "ms", "ref", "has_query", "memo"]  # fmt: skip
+                       "tokens_before", "tokens_after", "ms", "ref", "has_query", "memo", "usage_uncached",
+                       "usage_cache_read", "usage_write_5m", "usage_write_1h"]  # fmt: skip
     indexes = {row[1]: row[2] for row in db.execute("PRAGMA index_list(events)")}
     assert "events_time" in indexes
     assert [row[2] for row in db.execute("PRAGMA index_info(events_time)")] == ["time"]
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_ledger_from_before_usage_keeps_its_events(tmp_path: Path) -> None:
+    from headroom._sqlite_util import open_file
+    from headroom._stats.db import MIGRATIONS, read_events
+
+    path = tmp_path / "ledger.db"
+    old = open_file(path, MIGRATIONS[:1], busy_ms=1000)
+    old.execute("INSERT INTO events (time, event, source, outcome, tokens_before) VALUES (1e9, 'request', 'proxy',"
+                " 'compressed', 5000)")  # fmt: skip
+    old.commit()
+    old.close()
+    db = open_ledger_db(path)
+    [event] = read_events(db)
+    assert (event.tokens_before, event.usage_cache_read, event.usage_uncached) == (5000, None, None)
+    db.close()
 
 
 def test_events_round_trip_with_every_field(tmp_path: Path) -> None:
@@ -91,7 +112,7 @@ def test_a_large_batch_keeps_every_event_in_order(tmp_path: Path) -> None:
     ]
     for event in events:
         ledger.record(event)
-    ledger.flush()  # written as statements of 2048, 256, 32, 8 and 1 rows
+    ledger.flush()  # written as statements of 1024, 1024, 256, 32, 8 and 1 rows
     assert ledger.events() == events
     ledger.close()
 

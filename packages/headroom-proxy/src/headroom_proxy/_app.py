@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from headroom import Config, Headroom, __version__
 from headroom.integration import RequestOutcome
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ._apis import Api, ChatCompletions, Messages, Responses
-from ._exchange import Exchange, complete, prepare, stream
+from ._exchange import Exchange, complete, prepare, stream, usage_in
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
 from ._state import State
 from ._upstream import Upstream, forward_headers, response_headers
@@ -273,5 +274,10 @@ def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
     before = result.tokens_before if result is not None else 0
     after = result.tokens_after if result is not None else 0
     outcome: RequestOutcome = "compressed" if compressed else "forwarded"
+    usage = exchange.usage
+    if usage is None and exchange.reply is not None:  # relayed as it came: read now it has gone out
+        with contextlib.suppress(orjson.JSONDecodeError):
+            usage = usage_in(orjson.loads(exchange.reply))
     engine.events.request(outcome, exchange.model, api.name, before, after, exchange.overhead_ms,
-                          exchange.rounds, cold=exchange.cold, shaped=exchange.shaped)  # fmt: skip
+                          exchange.rounds, cold=exchange.cold, shaped=exchange.shaped,
+                          usage=usage)  # fmt: skip

@@ -99,6 +99,8 @@ class Exchange:
     raw: bytes | None = None  # the body as sent upstream, once serialised
     cold: bool = False  # the first request this process compressed (imports, caches: reported apart)
     shaped: bool = False  # the output shaper was appended to its system prompt
+    usage: dict[str, Any] | None = None  # the response's usage, summed over rounds (for the ledger)
+    reply: bytes | None = None  # a response relayed as it came: its usage is read after it has gone out
 
     @property
     def retrieval(self) -> bool:
@@ -214,6 +216,7 @@ async def complete(exchange: Exchange) -> Response:
             _rejected(exchange, reply.status_code)
         if reply.status_code >= 400 or not exchange.retrieval or untouched:
             # no call of ours in a first answer: the upstream's bytes go back as they came
+            exchange.reply = reply.content if reply.status_code < 400 else None
             headers = response_headers(reply.headers, exchange.headers_out())
             return Response(reply.content, reply.status_code, headers)
         try:
@@ -237,6 +240,7 @@ async def complete(exchange: Exchange) -> Response:
         body = api.follow_up(body, data, calls, answers)
         exchange.rounds += 1
         _round(exchange, calls)
+    exchange.usage = usage
     if exchange.rounds:
         data = api.as_first(api.with_usage(data, usage), first_id, exchange.thread)
     await exchange.keep()
@@ -270,19 +274,62 @@ async def stream(exchange: Exchange) -> Response:
         return Response(content, reply.status_code, response_headers(reply.headers))
     headers = response_headers(reply.headers, exchange.headers_out())
     if not exchange.retrieval:
-        return StreamingResponse(_relay(exchange.api, reply), reply.status_code, headers)
+        return StreamingResponse(_relay(exchange, reply), reply.status_code, headers)
     return StreamingResponse(_rounds(exchange, reply), reply.status_code, headers)
 
 
-async def _relay(api: Api, reply: httpx.Response) -> AsyncIterator[bytes]:
+async def _relay(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
+    usage = _UsageLines(exchange) if not reply.headers.get("content-encoding") else None
     try:
         async for chunk in reply.aiter_raw():
             yield chunk
+            if usage is not None:
+                usage.feed(chunk)
     except httpx.HTTPError as exc:  # the upstream broke off: end the stream with an error the SDK reads
         log.warning("headroom proxy: upstream stream failed: %s", exc)
-        yield api.error_event(f"upstream stream failed: {exc}")
+        yield exchange.api.error_event(f"upstream stream failed: {exc}")
     finally:
         await reply.aclose()
+
+
+_PROMPT_KEYS = ("input_tokens", "prompt_tokens", "cache_read_input_tokens")
+
+
+def usage_in(data: Any) -> dict[str, Any] | None:
+    """The prompt usage an API object or stream event carries (top level, Anthropic's
+    ``message_start``, the Responses API's ``response.completed``), None when it carries none."""
+    if not isinstance(data, dict):
+        return None
+    for holder in (data, data.get("message"), data.get("response")):
+        usage = holder.get("usage") if isinstance(holder, dict) else None
+        if isinstance(usage, dict) and any(key in usage for key in _PROMPT_KEYS):
+            return usage
+    return None
+
+
+class _UsageLines:
+    """Reads the usage out of a relayed stream's ``data:`` lines (the last one reporting a prompt
+    wins: Anthropic repeats its counts cumulatively), holding only a line in progress."""
+
+    MAX_LINE = 1 << 20  # a longer line is not looked at (it is content, not usage)
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        lines = (self.tail + chunk).split(b"\n")
+        self.tail = lines.pop()
+        if len(self.tail) > self.MAX_LINE:
+            self.tail = b""
+        for line in lines:
+            if line.startswith(b"data:") and b'"usage"' in line:
+                try:
+                    found = usage_in(orjson.loads(line[5:]))
+                except orjson.JSONDecodeError:
+                    continue
+                if found is not None:
+                    self.exchange.usage = found
 
 
 async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
@@ -302,6 +349,7 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
                 if calls:
                     api.owe(state.response(), calls, answers, exchange.thread)
                 ending = state.finish()
+                exchange.usage = state.usage
                 await exchange.keep()
                 for out in ending:
                     yield out.encode()

@@ -27,6 +27,7 @@ class StreamState:
     def __init__(self) -> None:
         self.retrieving = False  # a headroom_retrieve call was seen in this round
         self.client_calls = False  # the round also calls the client's tools
+        self.usage: dict[str, Any] | None = None  # summed over this round and the ones before it
 
     def feed(self, item: Event) -> list[Event]:
         raise NotImplementedError

@@ -117,6 +117,19 @@ def _print_stats(console: Console, s: Stats, path: Path, window: str) -> None:
             table.add_row("", f"+ {s.unpriced_tokens_saved:,} tokens for models without a list price")
     else:
         table.add_row("saved", f"{s.unpriced_tokens_saved:,} tokens; no list price (no known model given)")
+    m = s.money
+    if m.with_usage or m.without_usage:
+        parts = []
+        if m.with_usage:
+            parts.append(f"{_usd(m.at_cache_mix)} at the actual cache mix ({m.with_usage:,} requests)")
+        if m.without_usage:
+            parts.append(f"{_usd(m.at_list_price)} at list price (no usage reported, {m.without_usage:,}"
+                         " requests)")  # fmt: skip
+        table.add_row("requests saved", " + ".join(parts))
+    if m.with_usage:
+        listed = _usd(m.billed + m.provider_discount)
+        table.add_row("cache discount", f"{_usd(m.provider_discount)}: the provider's prompt-cache discount"
+                      f" on {listed} of prompts (not ours; billed {_usd(m.billed)})")  # fmt: skip
     table.add_row("ledger", str(path))
     console.print(table)
 

@@ -19,7 +19,7 @@ from .events import Event
 # in the order of Event's fields: a row and an Event convert field by field
 _COLUMNS = (
     "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
-    " has_query, memo, time"
+    " has_query, memo, time, usage_uncached, usage_cache_read, usage_write_5m, usage_write_1h"
 )
 _FIELDS = tuple(column.strip() for column in _COLUMNS.split(","))
 
@@ -35,7 +35,12 @@ def _m001_events(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX events_time ON events (time)")
 
 
-MIGRATIONS: list[Migration] = [_m001_events]
+def _m002_usage(db: sqlite3.Connection) -> None:
+    for column in ("usage_uncached", "usage_cache_read", "usage_write_5m", "usage_write_1h"):
+        db.execute(f"ALTER TABLE events ADD COLUMN {column} INTEGER")  # NULL: no usage reported
+
+
+MIGRATIONS: list[Migration] = [_m001_events, _m002_usage]
 
 BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
 
@@ -70,15 +75,15 @@ def _insert_sizes(rows: int, largest: int) -> list[int]:
 def _insert_sql(rows: int) -> str:
     sql = _INSERTS.get(rows)
     if sql is None:
-        one = f"({', '.join('?' * 14)})"
+        one = f"({', '.join('?' * len(_FIELDS))})"
         sql = _INSERTS[rows] = f"INSERT INTO events ({_COLUMNS}) VALUES {', '.join([one] * rows)}"
     return sql
 
 
 def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
     """Insert ``batch`` inside the caller's transaction, in order."""
-    # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 2,048 or 64 rows of 14
-    largest = 2048 if sqlite3.sqlite_version_info >= (3, 32) else 64
+    # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 1,024 or 32 rows of 18
+    largest = 1024 if sqlite3.sqlite_version_info >= (3, 32) else 32
     start = 0
     for size in _insert_sizes(len(batch), largest):
         values = [value for e in batch[start : start + size] for value in _row(e)]
@@ -95,7 +100,8 @@ def _utf8(value: object) -> object:
 
 def _row(e: Event) -> tuple[object, ...]:
     return (e.event, e.source, e.outcome, e.reason, e.model, e.kind, e.compressor, e.tokens_before,
-            e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time)  # fmt: skip
+            e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time, e.usage_uncached,
+            e.usage_cache_read, e.usage_write_5m, e.usage_write_1h)  # fmt: skip
 
 
 def where(since: float | None, source: str | None) -> tuple[str, dict[str, object]]:

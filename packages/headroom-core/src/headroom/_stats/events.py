@@ -76,6 +76,9 @@ class Event:
         memo: a reuse: the block's earlier compression came from the conversation memo, or from the
             shared cache (then ``reason`` ends with ``shared cache``), and was not recomputed.
         time: unix time of the event.
+        usage_uncached, usage_cache_read, usage_write_5m, usage_write_1h: a proxied request's prompt as
+            the provider billed it (its response's ``usage``, summed over retrieval rounds), None when
+            the response reported none (``_stats.money``).
     """
 
     event: EventType
@@ -92,6 +95,10 @@ class Event:
     has_query: bool = False
     memo: bool = False
     time: float = field(default_factory=_time.time)
+    usage_uncached: int | None = None
+    usage_cache_read: int | None = None
+    usage_write_5m: int | None = None
+    usage_write_1h: int | None = None
 
 
 def ledger_outcome(

@@ -24,6 +24,7 @@ from .events import (
     RETRIEVE,
     STUBBED,
 )
+from .money import Rates, Usage, request_money
 from .prices import Prices
 from .report import (
     SLOW_MS,
@@ -33,6 +34,7 @@ from .report import (
     ModelRow,
     Overhead,
     Perf,
+    RequestMoney,
     Requests,
     Retrievals,
     RouteRow,
@@ -79,7 +81,7 @@ def _models(q: _Query, prices: Prices) -> list[ModelRow]:
 
 
 def stats_from(models: list[ModelRow], prices: Prices, compressed: int = 0,
-               requests: Requests | None = None) -> Stats:  # fmt: skip
+               requests: Requests | None = None, money: RequestMoney | None = None) -> Stats:  # fmt: skip
     """The headline from the per-model rows."""
     priced = [m.list_price_saved_usd for m in models if m.list_price_saved_usd is not None]
     return Stats(
@@ -91,6 +93,7 @@ def stats_from(models: list[ModelRow], prices: Prices, compressed: int = 0,
         prices_as_of=prices.as_of,
         compressed=compressed,
         requests=requests or Requests(),
+        money=money or RequestMoney(),
     )
 
 
@@ -136,7 +139,37 @@ def stats(db: sqlite3.Connection, prices: Prices, since: float | None = None,
           source: str | None = None) -> Stats:  # fmt: skip
     """The ``headroom stats`` headline for events after ``since`` (unix time) from ``source``."""
     q = _Query(db, since, source)
-    return stats_from(_models(q, prices), prices, _compressed(q), _requests(q))
+    return stats_from(_models(q, prices), prices, _compressed(q), _requests(q), _money(q, prices))
+
+
+def _money(q: _Query, prices: Prices) -> RequestMoney:
+    """The proxied requests priced one by one (``money.request_money``): at the cache mix their
+    response reported, else at list price."""
+    rows = q.rows(
+        "SELECT model, tokens_before - tokens_after, usage_uncached, usage_cache_read, usage_write_5m,"
+        " usage_write_1h FROM events WHERE {w} AND event = :request",
+        request=REQUEST,
+    )
+    mix = listed = billed = discount = 0.0
+    with_usage = without = unpriced = 0
+    rates_of: dict[str | None, Rates | None] = {}
+    for model, removed, uncached, read, five, hour in rows:
+        name = None if model is None else str(model)
+        if name not in rates_of:
+            rates_of[name] = prices.rates(name)
+        rates = rates_of[name]
+        if rates is None:
+            unpriced += 1
+            continue
+        usage = None if uncached is None else Usage(_int(uncached), _int(read), _int(five), _int(hour))
+        figures = request_money(_int(removed), usage, rates)
+        if figures.billed is None:
+            listed, without = listed + figures.saved, without + 1
+        else:
+            mix, with_usage = mix + figures.saved, with_usage + 1
+            billed += figures.billed
+            discount += figures.provider_discount or 0.0
+    return RequestMoney(mix, with_usage, listed, without, unpriced, billed, discount)
 
 
 def _overhead(q: _Query) -> Overhead:
@@ -254,7 +287,7 @@ def perf(db: sqlite3.Connection, prices: Prices, since: float | None = None,
     q = _Query(db, since, source)
     models = _models(q, prices)
     routing, memo = _routing(q)
-    result = Perf(stats_from(models, prices, _compressed(q), _requests(q)), models, _overhead(q),
-                  _compressors(q), routing, memo, _retrievals(q), _budget(q))  # fmt: skip
+    headline = stats_from(models, prices, _compressed(q), _requests(q), _money(q, prices))
+    result = Perf(headline, models, _overhead(q), _compressors(q), routing, memo, _retrievals(q), _budget(q))
     result.recommendations.extend(recommendations(result))
     return result

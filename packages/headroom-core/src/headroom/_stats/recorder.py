@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from .._config import Config
 from .._tokens import get_tokenizer
@@ -30,6 +30,7 @@ from .events import (
     ledger_path,
 )
 from .ledger import Ledger
+from .money import usage_of
 
 log = logging.getLogger("headroom")
 
@@ -242,10 +243,14 @@ class Recorder:
         *,
         cold: bool = False,
         shaped: bool = False,
+        usage: Any = None,
     ) -> None:
         """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
         is recorded as the event's kind. ``cold``: the first request its process compressed (it pays
-        the imports and caches the rest reuse); ``shaped``: the output shaper was appended."""
+        the imports and caches the rest reuse); ``shaped``: the output shaper was appended;
+        ``usage``: the response's ``usage`` object as the provider sent it (any shape; read by
+        ``money.usage_of``)."""
+        billed = usage_of(usage)
         notes = [f"retrieval rounds: {rounds}", *(["cold start"] if cold else []),
                  *(["output shaper"] if shaped else [])]  # fmt: skip
         self.record(
@@ -259,5 +264,9 @@ class Recorder:
                 tokens_before=before,
                 tokens_after=after,
                 ms=ms,
+                usage_uncached=None if billed is None else billed.uncached,
+                usage_cache_read=None if billed is None else billed.cache_read,
+                usage_write_5m=None if billed is None else billed.write_5m,
+                usage_write_1h=None if billed is None else billed.write_1h,
             )
         )

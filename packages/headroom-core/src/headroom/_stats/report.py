@@ -59,6 +59,7 @@ class Stats:
     prices_as_of: str
     compressed: int = 0
     requests: Requests = field(default_factory=lambda: Requests())
+    money: RequestMoney = field(default_factory=lambda: RequestMoney())
 
     @property
     def saved_pct(self) -> float:
@@ -75,7 +76,32 @@ class Stats:
             "list_price_saved_usd": None if usd is None else round(usd, 6),
             "compressed": self.compressed,
             "requests": asdict(self.requests),
-        }
+            "money": {key: round(value, 6) if isinstance(value, float) else value
+                      for key, value in asdict(self.money).items()},
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RequestMoney:
+    """What compression saved on proxied requests, in USD, by the definitions of ``money``.
+
+    Attributes:
+        at_cache_mix: saved on requests whose response reported usage, at each one's own cache mix.
+        with_usage: those requests (with a known price).
+        at_list_price: saved on requests without usage, at the uncached list price (labelled so).
+        without_usage: those requests (with a known price).
+        unpriced: requests of models with no known price (in neither figure).
+        billed: what the requests with usage were billed for their prompts.
+        provider_discount: the provider's own cache discount on them (never part of a saving).
+    """
+
+    at_cache_mix: float = 0.0
+    with_usage: int = 0
+    at_list_price: float = 0.0
+    without_usage: int = 0
+    unpriced: int = 0
+    billed: float = 0.0
+    provider_discount: float = 0.0
 
 
 @dataclass(frozen=True)
