@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from ._apis import Api, ChatCompletions, Messages, Responses
 from ._exchange import Exchange, complete, prepare, stream, usage_in
+from ._metrics import Metrics
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
 from ._state import State
 from ._upstream import Upstream, forward_headers, response_headers
@@ -58,6 +59,8 @@ def create_app(
     conversations = State(engine)  # in the engine's store: shared by every worker and process on it
     state: dict[str, Upstream] = {}
     served = [0]  # requests answered since start (this worker), for /health and `headroom doctor`
+    metrics = Metrics()  # this process's counters, for /metrics
+    engine.events.listen(metrics.observe)
 
     # the MCP tools over streamable HTTP at /mcp, on this engine: one running proxy serves both, and a
     # ref it emitted is retrievable there (DNS-rebinding protection: loopback Host headers only)
@@ -86,6 +89,9 @@ def create_app(
         upstreams = {"openai": settings.openai_url, "anthropic": settings.anthropic_url}
         return JSONResponse({"status": "ok", "version": __version__, "service": "headroom-proxy",
                              "upstreams": upstreams, "requests": served[0], "pid": os.getpid()})  # fmt: skip
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     def handler(api: Api, url: str) -> Any:
         async def handle(request: Request) -> Response:
@@ -142,6 +148,7 @@ def create_app(
     anthropic = settings.anthropic_url.rstrip("/")
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
         Route("/v1/chat/completions", handler(chat, f"{openai}/chat/completions"), methods=["POST"]),
         Route("/v1/responses", handler(responses, f"{openai}/responses"), methods=["POST"]),
         Route("/v1/messages", handler(messages, f"{anthropic}/v1/messages"), methods=["POST"]),

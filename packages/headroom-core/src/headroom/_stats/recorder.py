@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from .._config import Config
@@ -57,6 +58,7 @@ class Recorder:
         self._ledger: Ledger | None = None
         self._lock = threading.Lock()
         self._warned = False
+        self._listeners: tuple[Callable[[Event], None], ...] = ()
 
     @property
     def ledger(self) -> Ledger | None:
@@ -76,8 +78,22 @@ class Recorder:
         if ledger is not None:
             ledger.close()
 
+    def listen(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with every event from now on, the ledger on or off (the proxy's
+        ``/metrics``), on the recording thread: it must be quick; what it raises is logged once."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
     def record(self, event: Event) -> None:
-        """Queue ``event``. A no-op when the ledger is off; never raises."""
+        """Queue ``event`` (and hand it to the listeners). A no-op when the ledger is off and nothing
+        listens; never raises."""
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                if not self._warned:
+                    self._warned = True
+                    log.warning("headroom: a stats listener failed", exc_info=True)
         if not self.config.ledger:
             return
         try:
