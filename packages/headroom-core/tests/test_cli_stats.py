@@ -323,3 +323,30 @@ def test_the_cli_records_its_own_work(store: Path, tmp_path: Path) -> None:
     assert found["list_price_saved_usd"] is None  # the CLI names no model: no price is guessed
     assert as_json(store, "perf", "--source", "cli")["retrievals"]["with_query"] == 1
     assert as_json(store, "stats", "--source", "proxy")["events"] == 0
+
+
+def test_history_buckets_the_blocks_and_requests_by_hour_day_and_week(store: Path) -> None:
+    from headroom import Config, ConfigError, Headroom
+
+    day = 1_780_000_000 // 86_400 * 86_400  # a midnight UTC
+
+    def block(at: float) -> Event:
+        return Event(event="compress", source="library", outcome="compressed", tokens_before=1000,
+                     tokens_after=100, time=at)  # fmt: skip
+
+    write(store, [block(day + 60), block(day + 120), block(day + 3 * 3600),
+                  Event(event="request", source="proxy", outcome="compressed", tokens_before=5000, tokens_after=900,
+                        time=day + 3 * 3600 + 5)])  # fmt: skip
+    hr = Headroom(Config(store=f"sqlite:///{store}"))
+    hours = hr.stats_history("hour")
+    assert [(h["start"], h["blocks"], h["tokens_before"], h["requests"]) for h in hours] == [
+        (day, 2, 2000, 0), (day + 3 * 3600, 1, 1000, 1)]  # fmt: skip
+    assert hours[1]["request_tokens_after"] == 900
+    [whole] = hr.stats_history("day")
+    assert (whole["blocks"], whole["tokens_after"], whole["requests"]) == (3, 300, 1)
+    assert len(hr.stats_history("week")) == 1
+    assert hr.stats_history("hour", since=day + 3600)[0]["start"] == day + 3 * 3600
+    assert hr.stats_history("hour", source="proxy")[0]["blocks"] == 0
+    with pytest.raises(ConfigError, match="bucket must be one of hour, day, week"):
+        hr.stats_history("minute")
+    hr.close()

@@ -396,6 +396,28 @@ class Headroom:
         with ledger_for(self.config.store) as (db, _, prices):
             return stats(db, prices, since, source).as_json()
 
+    def stats_history(
+        self, bucket: str = "hour", since: float | None = None, source: str | None = None
+    ) -> list[dict[str, object]]:
+        """The ``stats`` figures over time: per ``bucket`` (``hour``, ``day`` or ``week``, UTC) of
+        events after ``since`` from ``source``, the blocks' tokens before and after and the proxy's
+        requests (``{"start", "blocks", "tokens_before", "tokens_after", "requests",
+        "request_tokens_before", "request_tokens_after"}``), oldest first.
+
+        Raises:
+            ConfigError: ``bucket`` is not ``hour``, ``day`` or ``week``.
+            HeadroomError: the ledger cannot be read.
+        """
+        from ._stats.perf import BUCKETS, history
+        from ._stats.read import ledger_for
+
+        if bucket not in BUCKETS:
+            raise ConfigError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+        if self.ledger is not None:
+            self.ledger.flush()
+        with ledger_for(self.config.store) as (db, _, _prices):
+            return history(db, bucket, since, source)
+
     def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""
         return retrieve_tool(format)

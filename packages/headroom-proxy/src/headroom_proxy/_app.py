@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
-from headroom import Config, Headroom, __version__
-from headroom.integration import RequestOutcome
+from headroom import Config, ConfigError, Headroom, HeadroomError, __version__
+from headroom.integration import RequestOutcome, parse_since
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -93,6 +93,24 @@ def create_app(
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
+    async def stats(request: Request) -> Response:
+        """``GET /stats``: the ``headroom stats --json`` object of this store's ledger (every source);
+        ``GET /stats/history``: the same figures per ``bucket`` (``hour``, ``day``, ``week``).
+        ``since`` (``30m``, ``24h``, ``7d``, an ISO date) and ``source`` filter both."""
+        query = request.query_params
+        try:
+            since = parse_since(query["since"]) if query.get("since") else None
+            source = query.get("source") or None
+            if request.url.path.endswith("/history"):
+                bucket = query.get("bucket") or "hour"
+                series = await asyncio.to_thread(engine.stats_history, bucket, since, source)
+                return JSONResponse({"bucket": bucket, "series": series})
+            return JSONResponse(await asyncio.to_thread(engine.stats, since, source))
+        except (ValueError, ConfigError) as exc:
+            return JSONResponse({"error": {"message": str(exc), "type": "invalid_request_error"}}, 400)
+        except HeadroomError as exc:
+            return JSONResponse({"error": {"message": str(exc), "type": "api_error"}}, 500)
+
     def handler(api: Api, url: str) -> Any:
         async def handle(request: Request) -> Response:
             served[0] += 1
@@ -149,6 +167,8 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/stats/history", stats, methods=["GET"]),
         Route("/v1/chat/completions", handler(chat, f"{openai}/chat/completions"), methods=["POST"]),
         Route("/v1/responses", handler(responses, f"{openai}/responses"), methods=["POST"]),
         Route("/v1/messages", handler(messages, f"{anthropic}/v1/messages"), methods=["POST"]),

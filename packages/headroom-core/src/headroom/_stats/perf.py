@@ -291,3 +291,35 @@ def perf(db: sqlite3.Connection, prices: Prices, since: float | None = None,
     result = Perf(headline, models, _overhead(q), _compressors(q), routing, memo, _retrievals(q), _budget(q))
     result.recommendations.extend(recommendations(result))
     return result
+
+
+BUCKETS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 604_800}  # seconds, buckets in UTC
+
+
+def history(db: sqlite3.Connection, bucket: str, since: float | None = None,
+            source: str | None = None) -> list[dict[str, object]]:  # fmt: skip
+    """Per ``bucket`` (``hour``, ``day``, ``week``: UTC, weeks from the unix epoch's Thursday), the
+    blocks' tokens before and after (``compress`` events: what ``stats`` counts) and the proxy's
+    requests, oldest first; buckets without events are left out. One indexed range scan (``time``).
+
+    Raises:
+        ValueError: ``bucket`` is not one of ``BUCKETS``.
+    """
+    width = BUCKETS.get(bucket)
+    if width is None:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+    q = _Query(db, since, source)
+    rows = q.rows(
+        "SELECT CAST(time / :width AS INTEGER) * :width AS start,"
+        " SUM(CASE WHEN event = :compress THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN event = :compress THEN tokens_before ELSE 0 END),"
+        " SUM(CASE WHEN event = :compress THEN tokens_after ELSE 0 END),"
+        " SUM(CASE WHEN event = :request THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN event = :request THEN tokens_before ELSE 0 END),"
+        " SUM(CASE WHEN event = :request THEN tokens_after ELSE 0 END)"
+        " FROM events WHERE {w} GROUP BY start ORDER BY start",
+        width=width, compress=COMPRESS, request=REQUEST,
+    )  # fmt: skip
+    names = ("start", "blocks", "tokens_before", "tokens_after", "requests", "request_tokens_before",
+             "request_tokens_after")  # fmt: skip
+    return [{name: _int(value) for name, value in zip(names, row, strict=True)} for row in rows]
