@@ -45,10 +45,6 @@ _POLICY_FIELDS = (
     "include_tools", "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns",
     "align_cache", "fresh_turns", "fresh_batch", "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
 )  # fmt: skip
-_POLICY_FIELDS = (
-    "include_tools", "exclude_tools", "compress_user_messages", "max_context_tokens", "keep_last_turns",
-    "align_cache", "fresh_turns", "fresh_batch", "fresh_batch_tokens", "view_turns", "fresh_max_tokens",
-)  # fmt: skip
 _POLICY = "the conversation policy's, decided around a text's compression, never inside it"
 # every other field, and why it cannot change what one text compresses to
 UNKEYED_FIELDS: dict[str, str] = {
