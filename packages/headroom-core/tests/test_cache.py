@@ -1,5 +1,6 @@
 """The shared compression cache on real SQLite files and real processes: a hit across processes gives
-the same bytes, never a dead ref; the bound, a corrupt file, a version change, the key's inputs."""
+the same bytes, never a dead ref; the bound, a corrupt file, a version change, the key's inputs,
+threads and processes at once."""
 
 from __future__ import annotations
 
@@ -182,6 +183,23 @@ def test_processes_sharing_the_cache_at_once_lose_nothing(tmp_path: Path) -> Non
     entries, _ = cache_of(hr).totals() or (0, 0)
     assert entries == 4 * 12 + 12  # each worker's own texts and the shared ones, each once
     hr.close()
+
+
+def test_threads_of_one_engine_sharing_its_cache_at_once_lose_nothing(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [grep_text(n, hits=300) for n in range(12)]
+    hr = engine(tmp_path)
+    with ThreadPoolExecutor(4) as pool:  # every text asked by two threads at once, in two orders
+        results = list(pool.map(hr.compress_text, texts + texts[::-1]))
+    assert results[: len(texts)] == results[len(texts) :][::-1]
+    assert cache_of(hr).errors == 0
+    assert (cache_of(hr).totals() or (0, 0))[0] == len(texts)
+    hr.close()
+    again = engine(tmp_path)
+    assert [again.compress_text(text) for text in texts] == results[: len(texts)]
+    assert cache_of(again).hits == len(texts)
+    again.close()
 
 
 def test_off_when_disabled_and_for_the_memory_store(tmp_path: Path) -> None:
