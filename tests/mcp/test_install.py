@@ -168,6 +168,18 @@ def test_an_explicit_store_is_passed_and_a_foreign_entry_is_refused_without_forc
     assert json.loads(config.read_text())["mcpServers"]["headroom"]["args"] == ["mcp", "serve"]
 
 
+def refusal(home: Path, agent: str, name: str, text: str) -> str:
+    """The one line ``mcp install`` refuses a config file ``text`` with; the file left as it was."""
+    path = home / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    refused = headroom(env_for(home), home / "project", "mcp", "install", agent)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1  # one line, no traceback
+    assert path.read_text() == text
+    return refused.stderr
+
+
 @pytest.mark.parametrize(
     ("agent", "name", "text"),
     [("claude", ".claude.json", "{not json"), ("codex", ".codex/config.toml", "[a\nb = ")],
@@ -175,15 +187,9 @@ def test_an_explicit_store_is_passed_and_a_foreign_entry_is_refused_without_forc
 def test_a_file_that_does_not_parse_is_refused_in_one_line(
     home: Path, agent: str, name: str, text: str
 ) -> None:
-    path = home / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(text)
-    refused = headroom(env_for(home), home / "project", "mcp", "install", agent)
-    assert refused.returncode == 1
-    assert refused.stderr.count("\n") == 1  # one line, no traceback
-    assert "is not valid" in refused.stderr
-    assert "nothing was changed" in refused.stderr
-    assert path.read_text() == text
+    said = refusal(home, agent, name, text)
+    assert "is not valid" in said
+    assert "nothing was changed" in said
 
 
 def test_bad_arguments_are_one_line(home: Path) -> None:
@@ -319,14 +325,7 @@ def test_install_does_not_import_the_mcp_sdk(home: Path) -> None:
 def test_servers_that_are_not_a_table_are_refused_in_one_line(
     home: Path, agent: str, name: str, text: str
 ) -> None:
-    path = home / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(text)
-    refused = headroom(env_for(home), home / "project", "mcp", "install", agent)
-    assert refused.returncode == 1
-    assert refused.stderr.count("\n") == 1
-    assert "is not a table of servers" in refused.stderr
-    assert path.read_text() == text
+    assert "is not a table of servers" in refusal(home, agent, name, text)
 
 
 def test_codex_inline_and_dotted_servers_gain_ours_and_lose_it_byte_for_byte(home: Path) -> None:

@@ -207,11 +207,11 @@ class _Run:
         started = time.perf_counter()
         cache = self.pipeline.cache
         done = self.policy.memo.get(key)
-        shared = done is None and cache.enabled
-        if shared:  # another process (or an earlier run) may have compressed this block
-            done = _done_from(cache.read(cache.block_key(key)))
+        shared = cache.block_key(key) if done is None and cache.enabled else None
+        if shared is not None:  # another process (or an earlier run) may have compressed this block
+            done = _done_from(cache.read(shared))
         if done is not None and self.pipeline.originals.hold(done.refs):
-            if shared:
+            if shared is not None:
                 cache.counted(True)
                 self.policy.memo.put(key, done, len(done.text or "") + 64)
             ms = (time.perf_counter() - started) * 1000
@@ -219,13 +219,13 @@ class _Run:
                 done.outcome, done.kind, done.tokens_before, done.tokens_after, self.model, ms
             )
             return done
-        if shared:
+        if shared is not None:
             cache.counted(False)
         unstable = self._unstable()
         done = self._compress(block, query)
         self.policy.memo.put(key, done, len(done.text or "") + 64)
-        if shared and self._unstable() == unstable:  # every compression in it gave a lasting result
-            cache.write(cache.block_key(key), dataclasses.asdict(done))
+        if shared is not None and self._unstable() == unstable:  # every compression in it lasts
+            cache.write(shared, dataclasses.asdict(done))
         return done
 
     def _unstable(self) -> int:
