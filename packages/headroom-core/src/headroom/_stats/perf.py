@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
+from .._errors import ConfigError
 from .advice import recommendations
 from .db import where
 from .events import (
@@ -303,11 +304,11 @@ def history(db: sqlite3.Connection, bucket: str, since: float | None = None,
     requests, oldest first; buckets without events are left out. One indexed range scan (``time``).
 
     Raises:
-        ValueError: ``bucket`` is not one of ``BUCKETS``.
+        ConfigError: ``bucket`` is not one of ``BUCKETS``.
     """
     width = BUCKETS.get(bucket)
     if width is None:
-        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+        raise ConfigError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
     q = _Query(db, since, source)
     rows = q.rows(
         "SELECT CAST(time / :width AS INTEGER) * :width AS start,"
