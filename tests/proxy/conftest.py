@@ -93,6 +93,7 @@ class Fake:
     status: int | None = None  # answer every request with this error status
     delay: float = 0.0  # seconds before answering
     together: int = 0  # after the delay, hold a request until this many came to its path (at most 120 s)
+    held: list[float] = field(default_factory=list)  # then the n-th request to a path waits held[n] more
     event_delay: float = 0.0  # seconds between stream events
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
@@ -319,10 +320,13 @@ def fake_upstream(fake: Fake) -> Starlette:
         if fake.together:
             import asyncio
 
+            arrival = len(fake.bodies(request.url.path)) - 1
             for _ in range(2400):
                 if len(fake.bodies(request.url.path)) >= fake.together:
                     break
                 await asyncio.sleep(0.05)
+            if arrival < len(fake.held):
+                await asyncio.sleep(fake.held[arrival])
         path = request.url.path
         if fake.status is not None:
             shape = ({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}} if "messages" in path

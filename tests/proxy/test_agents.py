@@ -272,8 +272,9 @@ def wait_healthy(port: int, seconds: float = 60) -> None:
 
 def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_path: Path) -> None:
     project, fake, upstream, port, env = claude_setup(kit, tmp_path)
-    fake.delay = 4.0  # each model call takes a while, and the first is answered only once the second
-    fake.together = 2  # has come (a second agent slow to start would find the proxy stopped): both at once
+    fake.together = 2  # the first model call is answered once the second has come (both agents run at
+    fake.held = [0.0, 8.0]  # once), the second 8 s later: the first agent ends while the second still runs
+    first = second = None
     try:
         first = start_wrap(env, project, port, "-p", "one")
         wait_healthy(port)
@@ -286,6 +287,10 @@ def test_wrapped_agents_share_one_proxy_that_stops_with_the_last(kit: Any, tmp_p
         assert "started the proxy" not in err  # it reused the running one
         assert health_gone(port)
     finally:
+        for wrapped in (first, second):  # a failed assertion leaves no agent running into other tests
+            if wrapped is not None and wrapped.poll() is None:
+                wrapped.kill()
+                wrapped.communicate(timeout=30)
         upstream.stop()
     prompts = [json.dumps(b["messages"][0]) for b in fake.bodies("/v1/messages")]
     assert len(prompts) == 2, prompts
