@@ -67,6 +67,9 @@ compressor's own numbers):
 - cache: a 50-message conversation compressed by a fresh process, then by a second one that finds it
   in the shared compression cache (>= 20x faster, the same bytes). Every other section runs with the
   cache off (``HEADROOM_CACHE_BYTES=0``): their timings are of compression. See ``bench/_cache.py``.
+- dashboard: ``GET /stats`` and ``/stats/history`` (``Headroom.stats``, ``stats_history``) on a generated
+  ledger of 1,000,000 events, whole ledger and last day (``/stats`` < 100 ms), with the headline
+  queries' plans. See ``bench/_dashboard.py``.
 - sessions: the recorded Claude Code sessions (``sessions/claude-code-export`` and
   ``sessions/skillsbench``) replayed request by request through one engine: input tokens and
   cache-simulated billed input saved, prefix stability, time per request, and the provider's own
@@ -97,6 +100,7 @@ from ._agno import run_agno, run_agno_manager
 from ._cache import run_cache
 from ._conversation import run_conversation
 from ._core import Context, Section
+from ._dashboard import run_dashboard
 from ._engine import Engine, EngineLike, IdentityEngine, headroom_engine
 from ._fuzz import run_fuzz
 from ._kinds import KINDS
@@ -213,6 +217,7 @@ def main(data: Path, kinds: str, runs: int, quick: bool, out: Path, engine_name:
             run_proxy,
             run_mcp,
             run_cache,
+            run_dashboard,
         ):
             sections.append(adapter(ctx))
             print_section(console, sections[-1])
