@@ -10,35 +10,37 @@ The query plans of the headline queries are printed so an unindexed scan is visi
 
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from headroom import Config, Headroom
+from headroom.integration import Event
 
 from ._core import Check, Context, Section
 from ._format import fmt_ms, mark
 
-EVENTS = 1_000_000
+EVENTS = int(os.environ.get("BENCH_DASHBOARD_EVENTS", "1000000"))
 RUNS = 3
 TARGET_MS = 100.0
 _DAYS = 30
 
 
-def _write_ledger(path: Path, count: int) -> None:
-    from headroom._stats.db import insert_events, open_ledger_db
-    from headroom._stats.events import Event
-
+def _write_ledger(store: str, count: int) -> None:
+    """``count`` events through an engine's own ledger writer, flushed in batches."""
+    engine = Headroom(Config(store=store, cache_bytes=0))
+    ledger = engine.ledger
+    assert ledger is not None
     rnd = random.Random(20)
     now = time.time()
     start = now - _DAYS * 86_400
     kinds = ["json", "log", "code", "search", "diff", "text"]
     models = ["claude-sonnet-4-5", "gpt-5", "claude-haiku-4-5", None]
     sources = ["proxy", "library", "langchain", "agno"]
-    db = open_ledger_db(path)
-    batch: list[Event] = []
     for i in range(count):
         at = start + (now - start) * i / count
         draw = rnd.random()
@@ -56,20 +58,16 @@ def _write_ledger(path: Path, count: int) -> None:
                           model=rnd.choice(models), kind=rnd.choice(kinds), compressor="json",
                           tokens_before=before, tokens_after=before // 3, ms=rnd.expovariate(1 / 3),
                           ref=f"r{i}", time=at)  # fmt: skip
-        batch.append(event)
-        if len(batch) == 4096 or i == count - 1:
-            db.execute("BEGIN")
-            insert_events(db, batch)
-            db.execute("COMMIT")
-            batch.clear()
-    db.close()
+        ledger.record(event)
+        if i % 20_000 == 19_999:
+            ledger.flush()
+    engine.close()
+    assert ledger.dropped == ledger.failed == 0
 
 
 def _plans(path: Path) -> list[str]:
     """The query plans of the headline queries (``perf._models``, ``perf._requests``)."""
-    from headroom._stats.db import open_ledger_db
-
-    db = open_ledger_db(path)
+    db = sqlite3.connect(path)
     queries = {
         "per model": "SELECT model, COUNT(*), SUM(tokens_before) FROM events WHERE time >= 0"
         " AND event = 'compress' GROUP BY model",
@@ -101,7 +99,7 @@ def run_dashboard(ctx: Context) -> Section:
     with tempfile.TemporaryDirectory(prefix="headroom-dash-") as tmp:
         ctx.say(f"dashboard: writing a ledger of {EVENTS:,} events")
         started = time.perf_counter()
-        _write_ledger(Path(tmp) / "ledger.db", EVENTS)
+        _write_ledger(f"sqlite:///{tmp}/store.db", EVENTS)
         write_s = time.perf_counter() - started
         engine = Headroom(Config(store=f"sqlite:///{tmp}/store.db", ledger=False, cache_bytes=0))
         day = time.time() - 86_400

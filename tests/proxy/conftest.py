@@ -94,6 +94,7 @@ class Fake:
     delay: float = 0.0  # seconds before answering
     together: int = 0  # after the delay, hold a request until this many came to its path (at most 120 s)
     held: list[float] = field(default_factory=list)  # then the n-th request to a path waits held[n] more
+    reply_headers: dict[str, str] = field(default_factory=dict)  # added to every answer to a POST
     event_delay: float = 0.0  # seconds between stream events
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
@@ -307,6 +308,11 @@ async def _paced(fake: Fake, chunks: list[bytes]) -> Any:
 
 def fake_upstream(fake: Fake) -> Starlette:
     async def handle(request: Request) -> Response:
+        response = await answer(request)
+        response.headers.update(fake.reply_headers)
+        return response
+
+    async def answer(request: Request) -> Response:
         raw = await request.body()
         try:
             body: Any = json.loads(raw)

@@ -6,6 +6,8 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
+from headroom_proxy._ratelimits import RateLimits, windows
 
 from .conftest import sdk
 
@@ -18,6 +20,7 @@ def test_stats_and_history_are_the_ledgers_figures(kit: Any, stack: Any) -> None
         )
     kit.proxy_requests(stack, 2)  # written
     stats = httpx.get(f"{stack.proxy.url}/stats").json()
+    assert stats.pop("rate_limits") == []  # the fake sent no rate-limit headers
     assert stats == stack.headroom.stats()
     assert stats["requests"]["count"] >= 2
     assert stats["money"]["without_usage"] + stats["money"]["unpriced"] >= 2  # claude-x has no price
@@ -37,3 +40,48 @@ def test_bad_parameters_are_a_clear_400(stack: Any) -> None:
         error = reply.json()["error"]
         assert error["type"] == "invalid_request_error"
         assert "\n" not in error["message"]
+
+
+def test_rate_limit_windows_come_from_response_headers_per_credential(stack: Any) -> None:
+    stack.fake.reply_headers.update({
+        "anthropic-ratelimit-input-tokens-limit": "400000",
+        "anthropic-ratelimit-input-tokens-remaining": "399000",
+        "anthropic-ratelimit-input-tokens-reset": "2026-12-03T20:40:00Z",
+        "anthropic-ratelimit-requests-remaining": "49",
+        "x-ratelimit-remaining-tokens": "149000",
+        "x-ratelimit-reset-tokens": "6m0s",
+        "x-codex-primary-used-percent": "12",
+        "x-codex-secondary-window-minutes": "10080",
+        "x-request-id": "not a limit",
+    })  # fmt: skip
+    for key in ("key-one", "key-two"):
+        client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key=key, max_retries=0)
+        client.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    chat = sdk(openai.OpenAI, base_url=f"{stack.proxy.url}/v1", api_key="key-three", max_retries=0)
+    chat.chat.completions.create(model="gpt-x", messages=[{"role": "user", "content": "hi"}])
+    reports = httpx.get(f"{stack.proxy.url}/stats").json()["rate_limits"]
+    assert [r["provider"] for r in reports] == ["openai", "anthropic", "anthropic"]  # the latest first
+    assert len({r["credential"] for r in reports}) == 3  # two API keys of one provider never merge
+    latest = reports[0]["windows"]
+    assert latest["input-tokens"] == {
+        "limit": "400000",
+        "remaining": "399000",
+        "reset": "2026-12-03T20:40:00Z",
+    }
+    assert latest["requests"] == {"remaining": "49"}
+    assert latest["tokens"] == {"remaining": "149000", "reset": "6m0s"}
+    assert latest["primary"] == {"used-percent": "12"}
+    assert latest["secondary"] == {"window-minutes": "10080"}
+    assert "id" not in latest
+
+
+def test_rate_limits_ignore_other_headers_and_stay_bounded() -> None:
+    assert windows({"x-ratelimit-bogus": "1", "anthropic-ratelimit-": "2", "content-type": "x"}) == {}
+    limits = RateLimits()
+    limits.observe("openai", "abc", {"content-type": "application/json"})
+    assert limits.snapshot() == []
+    for n in range(100):
+        limits.observe("openai", f"{n:032x}"[::-1], {"x-ratelimit-remaining-requests": str(n)})
+    kept = limits.snapshot()
+    assert len(kept) == 64
+    assert kept[0]["windows"] == {"requests": {"remaining": "99"}}

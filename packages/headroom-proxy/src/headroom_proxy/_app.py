@@ -30,8 +30,9 @@ from starlette.routing import Route
 from ._apis import Api, ChatCompletions, Messages, Responses
 from ._exchange import Exchange, complete, prepare, stream, usage_in
 from ._metrics import Metrics
+from ._ratelimits import RateLimits
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
-from ._state import State
+from ._state import State, credential
 from ._upstream import Upstream, forward_headers, response_headers
 
 log = logging.getLogger("headroom")
@@ -61,6 +62,7 @@ def create_app(
     served = [0]  # requests answered since start (this worker), for /health and `headroom doctor`
     metrics = Metrics()  # this process's counters, for /metrics
     engine.events.listen(metrics.observe)
+    limits = RateLimits()  # the providers' rate-limit headers, latest per credential, for /stats
 
     # the MCP tools over streamable HTTP at /mcp, on this engine: one running proxy serves both, and a
     # ref it emitted is retrievable there (DNS-rebinding protection: loopback Host headers only)
@@ -94,7 +96,8 @@ def create_app(
         return Response(metrics.render(), media_type=metrics.content_type)
 
     async def stats(request: Request) -> Response:
-        """``GET /stats``: the ``headroom stats --json`` object of this store's ledger (every source);
+        """``GET /stats``: the ``headroom stats --json`` object of this store's ledger (every source),
+        plus ``rate_limits``: the providers' windows from this process's responses (``_ratelimits``);
         ``GET /stats/history``: the same figures per ``bucket`` (``hour``, ``day``, ``week``).
         ``since`` (``30m``, ``24h``, ``7d``, an ISO date) and ``source`` filter both."""
         query = request.query_params
@@ -105,7 +108,8 @@ def create_app(
                 bucket = query.get("bucket") or "hour"
                 series = await asyncio.to_thread(engine.stats_history, bucket, since, source)
                 return JSONResponse({"bucket": bucket, "series": series})
-            return JSONResponse(await asyncio.to_thread(engine.stats, since, source))
+            figures = await asyncio.to_thread(engine.stats, since, source)
+            return JSONResponse({**figures, "rate_limits": limits.snapshot()})
         except (ValueError, ConfigError) as exc:
             return JSONResponse({"error": {"message": str(exc), "type": "invalid_request_error"}}, 400)
         except HeadroomError as exc:
@@ -134,6 +138,7 @@ def create_app(
             except httpx.HTTPError as exc:
                 return _failed(api, request, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
             response.background = BackgroundTask(_record, engine, api, exchange)
+            limits.observe(_provider_of(api), credential(request.headers), response.headers)
             return response
 
         return handle
@@ -156,7 +161,9 @@ def create_app(
         if refused is not None:
             return refused
         try:
-            return await _forward(request, None, upstream(), _with_query(url, request))
+            response = await _forward(request, None, upstream(), _with_query(url, request))
+            limits.observe(_provider_of(api), credential(request.headers), response.headers)
+            return response
         except httpx.TimeoutException as exc:
             return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")
         except httpx.HTTPError as exc:
@@ -278,6 +285,10 @@ def _refused(request: Request, api: Api) -> Response | None:
 
 def _provider(request: Request) -> bool:
     return any(h in request.headers for h in (*_ANTHROPIC_HEADERS, *_CREDENTIALS))
+
+
+def _provider_of(api: Api) -> str:
+    return "anthropic" if api.name == "anthropic" else "openai"
 
 
 def _failed(api: Api, request: Request, status: int, message: str) -> Response:

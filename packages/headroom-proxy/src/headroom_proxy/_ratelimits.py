@@ -1,0 +1,70 @@
+"""The providers' rate-limit windows, as their response headers report them, for ``GET /stats``.
+
+Only response headers are read: never a credential file, never a provider's account API.
+
+- Anthropic: ``anthropic-ratelimit-<window>-<limit|remaining|reset>`` (windows ``requests``,
+  ``tokens``, ``input-tokens``, ``output-tokens``; ``reset`` is an RFC 3339 time).
+- OpenAI: ``x-ratelimit-<limit|remaining|reset>-<window>`` (``requests``, ``tokens``; ``reset`` a
+  duration such as ``6m0s``).
+- Codex (ChatGPT sign-in): ``x-codex-<primary|secondary>-<field>`` (``used-percent``,
+  ``window-minutes``, ``reset-after-seconds``...).
+
+``RateLimits`` keeps the latest report per provider and credential, in this process's memory, keyed
+by the credential's digest so two API keys' windows never merge. Values are kept as sent (the
+providers' formats differ), each cut at 200 characters; at most ``MAX_KEYS`` credentials are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+
+MAX_KEYS = 64
+_FIELDS = ("limit", "remaining", "reset")
+_CODEX = ("x-codex-primary-", "x-codex-secondary-")
+
+
+def windows(headers: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The rate-limit windows in ``headers``: window name -> field -> value as sent."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        window = field = None
+        if key.startswith("anthropic-ratelimit-"):
+            window, _, field = key[len("anthropic-ratelimit-") :].rpartition("-")
+        elif key.startswith("x-ratelimit-"):
+            field, _, window = key[len("x-ratelimit-") :].partition("-")
+        elif key.startswith(_CODEX):
+            window, _, field = key[len("x-codex-") :].partition("-")
+        if window and field and (key.startswith(_CODEX) or field in _FIELDS):
+            found.setdefault(window, {})[field] = value[:200]
+    return found
+
+
+class RateLimits:
+    """The latest rate-limit windows seen per (provider, credential digest); thread-safe."""
+
+    def __init__(self) -> None:
+        self._latest: OrderedDict[tuple[str, str], dict[str, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def observe(self, provider: str, who: str, headers: Mapping[str, str]) -> None:
+        """Keep the windows of one response (nothing when it carries none)."""
+        found = windows(headers)
+        if not found:
+            return
+        key = (provider, who[:12])
+        entry: dict[str, object] = {"provider": provider, "credential": key[1] or None,
+                                    "seen": round(time.time(), 3), "windows": found}  # fmt: skip
+        with self._lock:
+            self._latest[key] = entry
+            self._latest.move_to_end(key)
+            while len(self._latest) > MAX_KEYS:
+                self._latest.popitem(last=False)
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """Every kept report, the most recent first."""
+        with self._lock:
+            return list(reversed(self._latest.values()))
