@@ -8,6 +8,7 @@ report, and the targets it checked. ``bench._kinds`` lists the registered kinds.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,16 @@ def round_trip_check(kind: str, group: Summary) -> Check:
         group.round_trips == group.with_ref and not group.errors,
         detail,
     )
+
+
+def median_ms(call: Callable[[], object], runs: int) -> float:
+    """The median wall time of ``runs`` calls of ``call``, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def median(values: Sequence[float]) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from headroom import Config, Headroom
 from headroom.integration import Event
 
-from ._core import Check, Context, Section
+from ._core import Check, Context, Section, median_ms
 from ._format import fmt_ms, mark
 
 EVENTS = int(os.environ.get("BENCH_DASHBOARD_EVENTS", "1000000"))
@@ -83,15 +82,6 @@ def _plans(path: Path) -> list[str]:
     return out
 
 
-def _median_ms(call: object, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()  # type: ignore[operator]
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def run_dashboard(ctx: Context) -> Section:
     """``/stats`` and ``/stats/history`` over a generated ledger of ``EVENTS`` events."""
     section = Section("dashboard", f"dashboard data: /stats on a ledger of {EVENTS:,} events",
@@ -109,7 +99,7 @@ def run_dashboard(ctx: Context) -> Section:
             "/stats/history?bucket=day, whole ledger": lambda: engine.stats_history("day"),
             "/stats/history?bucket=hour, last day": lambda: engine.stats_history("hour", day),
         }
-        figures = {name: _median_ms(call, RUNS) for name, call in calls.items()}
+        figures = {name: median_ms(call, RUNS) for name, call in calls.items()}
         plans = _plans(Path(tmp) / "ledger.db")
         engine.close()
     section.rows.append([f"writing {EVENTS:,} events (the ledger's insert path)", f"{write_s:.1f} s", ""])

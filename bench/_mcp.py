@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ._core import Check, Context, Section, median
+from ._core import Check, Context, Section, median, median_ms
 from ._format import mark
 from ._proxy import _log, _proxy, _Thread, _upstream
 
@@ -61,15 +61,6 @@ class _Notes:
         return " ".join(picks)
 
 
-def _timed(call: Callable[[], Any], count: int) -> float:
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return median(times)
-
-
 async def _timed_async(call: Callable[[], Awaitable[Any]], count: int) -> float:
     times = []
     for _ in range(count):
@@ -95,8 +86,8 @@ def _overhead(tmp: Path, say: Callable[[str], None]) -> dict[str, float]:
     page = {"ref": ref, "query": None, "offset": 0, "lines": "1-20"}
     search = {"query": "service deploys flag"}
     direct = {
-        "retrieve": _timed(lambda: hr.answer_tool_call(page), CALLS),
-        "search": _timed(lambda: hr.memory.search(search["query"], [""], 10), CALLS),
+        "retrieve": median_ms(lambda: hr.answer_tool_call(page), CALLS),
+        "search": median_ms(lambda: hr.memory.search(search["query"], [""], 10), CALLS),
     }
 
     async def through(client: Client) -> dict[str, float]:
@@ -161,7 +152,7 @@ def _raw_http(url: str, calls: dict[str, dict[str, Any]]) -> dict[str, float]:
                 answer.raise_for_status()
                 assert not answer.json()["result"]["isError"], answer.text
 
-            out[label] = _timed(call, CALLS)
+            out[label] = median_ms(call, CALLS)
     return out
 
 

@@ -8,6 +8,7 @@ import anthropic
 import httpx
 import openai
 from headroom_proxy._ratelimits import RateLimits, windows
+from starlette.datastructures import Headers
 
 from .conftest import sdk
 
@@ -78,10 +79,11 @@ def test_rate_limit_windows_come_from_response_headers_per_credential(stack: Any
 def test_rate_limits_ignore_other_headers_and_stay_bounded() -> None:
     assert windows({"x-ratelimit-bogus": "1", "anthropic-ratelimit-": "2", "content-type": "x"}) == {}
     limits = RateLimits()
-    limits.observe("openai", "abc", {"content-type": "application/json"})
+    limits.observe("openai", Headers({"authorization": "Bearer abc"}), {"content-type": "application/json"})
     assert limits.snapshot() == []
     for n in range(100):
-        limits.observe("openai", f"{n:032x}"[::-1], {"x-ratelimit-remaining-requests": str(n)})
+        key = Headers({"authorization": f"Bearer key-{n}"})
+        limits.observe("openai", key, {"x-ratelimit-remaining-requests": str(n)})
     kept = limits.snapshot()
     assert len(kept) == 64
     assert kept[0]["windows"] == {"requests": {"remaining": "99"}}

@@ -32,7 +32,7 @@ from ._exchange import Exchange, complete, prepare, stream, usage_in
 from ._metrics import Metrics
 from ._ratelimits import RateLimits
 from ._settings import ANTHROPIC_URL, OPENAI_URL, ProxySettings
-from ._state import State, credential
+from ._state import State
 from ._upstream import Upstream, forward_headers, response_headers
 
 log = logging.getLogger("headroom")
@@ -128,17 +128,17 @@ def create_app(
                                          conversations)  # fmt: skip
                 if exchange is None:
                     response = await _forward(request, raw, upstream(), target)
-                    response.background = BackgroundTask(_record, engine, api, None)
-                    return response
-                response = await _until_disconnect(
-                    request, stream(exchange) if exchange.body.get("stream") is True else complete(exchange)
-                )
+                else:
+                    response = await _until_disconnect(
+                        request,
+                        stream(exchange) if exchange.body.get("stream") is True else complete(exchange),
+                    )
             except httpx.TimeoutException as exc:
                 return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")
             except httpx.HTTPError as exc:
                 return _failed(api, request, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
             response.background = BackgroundTask(_record, engine, api, exchange)
-            limits.observe(_provider_of(api), credential(request.headers), response.headers)
+            limits.observe(_provider_of(api), request.headers, response.headers)
             return response
 
         return handle
@@ -162,7 +162,7 @@ def create_app(
             return refused
         try:
             response = await _forward(request, None, upstream(), _with_query(url, request))
-            limits.observe(_provider_of(api), credential(request.headers), response.headers)
+            limits.observe(_provider_of(api), request.headers, response.headers)
             return response
         except httpx.TimeoutException as exc:
             return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")

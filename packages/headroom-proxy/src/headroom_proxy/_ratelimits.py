@@ -20,6 +20,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import Any
+
+from ._state import credential
 
 MAX_KEYS = 64
 _FIELDS = ("limit", "remaining", "reset")
@@ -50,12 +53,13 @@ class RateLimits:
         self._latest: OrderedDict[tuple[str, str], dict[str, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def observe(self, provider: str, who: str, headers: Mapping[str, str]) -> None:
-        """Keep the windows of one response (nothing when it carries none)."""
+    def observe(self, provider: str, request_headers: Any, headers: Mapping[str, str]) -> None:
+        """Keep the windows of one response (nothing when it carries none) under the digest of its
+        request's credential headers (``_state.credential``)."""
         found = windows(headers)
         if not found:
             return
-        key = (provider, who[:12])
+        key = (provider, credential(request_headers)[:12])
         entry: dict[str, object] = {"provider": provider, "credential": key[1] or None,
                                     "seen": round(time.time(), 3), "windows": found}  # fmt: skip
         with self._lock:
