@@ -109,8 +109,10 @@ def test_stats_and_perf_read_the_proxys_requests(store: Path) -> None:
                   request("forwarded", 300, 300, 0.5, "retrieval rounds: 0"),
                   request("compressed", 60_000, 12_000, 614.0, "retrieval rounds: 1")])  # fmt: skip
     found = as_json(store, "perf")["stats"]["requests"]
+    # percentiles come from the roll-up's latency histogram: the bucket's upper edge, at most 5% above
+    # the true value (2.0 ms), never above the peak (614 ms)
     assert found == {"count": 4, "compressed": 3, "tokens_before": 162_300, "tokens_after": 33_300,
-                     "retrieval_rounds": 3, "p50_ms": 2.0, "p95_ms": 614.0, "max_ms": 614.0, "cold_starts": 1,
+                     "retrieval_rounds": 3, "p50_ms": 2.04, "p95_ms": 614.0, "max_ms": 614.0, "cold_starts": 1,
                      "cold_max_ms": 900.0, "shaped": 1}  # fmt: skip
     stats = run(store, "stats").stdout
     assert "4 seen, 2 compressed" in stats

@@ -60,6 +60,7 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
     assert db.execute("SELECT id, name FROM migrations").fetchall() == [
         (1, "_m001_events"),
         (2, "_m002_usage"),
+        (3, "_m003_rollup"),
     ]
     columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
     assert columns == ["id", "time", "event", "source", "outcome", "reason", "model", "kind", "compressor",

@@ -381,31 +381,40 @@ class Headroom:
 
         return retrieve(self._pipeline, ref, query, offset, lines)
 
-    def stats(self, since: float | None = None, source: str | None = None) -> dict[str, object]:
+    def stats(
+        self, since: float | None = None, source: str | None = None, *, panels: bool = False
+    ) -> dict[str, object]:
         """The ``headroom stats --json`` figures of this engine's ledger (every source on this store):
-        events after ``since`` (unix time) from ``source`` (all when None).
+        events after ``since`` (unix time) from ``source`` (all when None). ``panels``: with the
+        dashboard's breakdowns too, under ``panels`` (``by`` source, model and kind, ``retrievals``,
+        ``sources``).
 
         Raises:
             HeadroomError: the ledger or the price table cannot be read.
         """
-        from ._stats.perf import stats  # on first use: ``import headroom`` stays light
+        from ._stats import perf  # on first use: ``import headroom`` stays light
         from ._stats.read import ledger_for
 
         if self.ledger is not None:
             self.ledger.flush()  # what this process recorded counts too
         with ledger_for(self.config.store) as (db, _, prices):
-            return stats(db, prices, since, source).as_json()
+            figures = perf.stats(db, prices, since, source).as_json()
+            if panels:
+                figures["panels"] = perf.panels(db, since, source)
+            return figures
 
     def stats_history(
-        self, bucket: str = "hour", since: float | None = None, source: str | None = None
-    ) -> list[dict[str, object]]:
+        self, bucket: str = "hour", since: float | None = None, source: str | None = None,
+        by: str | None = None,
+    ) -> list[dict[str, object]]:  # fmt: skip
         """The ``stats`` figures over time: per ``bucket`` (``hour``, ``day`` or ``week``, UTC) of
         events after ``since`` from ``source``, the blocks' tokens before and after and the proxy's
         requests (``{"start", "blocks", "tokens_before", "tokens_after", "requests",
-        "request_tokens_before", "request_tokens_after"}``), oldest first.
+        "request_tokens_before", "request_tokens_after"}``), oldest first. ``by`` (``source``,
+        ``model`` or ``kind``) splits each bucket into one row per group (its name in ``group``).
 
         Raises:
-            ConfigError: ``bucket`` is not ``hour``, ``day`` or ``week``.
+            ConfigError: ``bucket`` is not ``hour``, ``day`` or ``week``, or ``by`` is not a group.
             HeadroomError: the ledger cannot be read.
         """
         from ._stats.perf import history
@@ -414,7 +423,7 @@ class Headroom:
         if self.ledger is not None:
             self.ledger.flush()
         with ledger_for(self.config.store) as (db, _, _prices):
-            return history(db, bucket, since, source)
+            return history(db, bucket, since, source, by)
 
     def retrieve_tool(self, format: ToolFormat = "openai") -> dict[str, Any]:
         """The ``headroom_retrieve`` tool definition for ``format`` (see ``headroom.retrieve_tool``)."""

@@ -104,14 +104,20 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
             raise
 
 
-def open_file(path: Path, migrations: Sequence[Migration], *, busy_ms: int) -> sqlite3.Connection:
-    """``connect``, then ``migrate``; the connection is closed when migrating fails.
+def open_file(
+    path: Path, migrations: Sequence[Migration], *, busy_ms: int,
+    prepare: Callable[[sqlite3.Connection], None] | None = None,
+) -> sqlite3.Connection:  # fmt: skip
+    """``connect``, ``prepare`` (registers the file's SQL functions, say), then ``migrate``; the
+    connection is closed when either fails.
 
     Raises:
         OSError, sqlite3.Error: the file cannot be made, opened or migrated.
     """
     db = connect(path, busy_ms=busy_ms)
     try:
+        if prepare is not None:
+            prepare(db)
         migrate(db, migrations)
     except BaseException:
         db.close()

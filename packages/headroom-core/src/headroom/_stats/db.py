@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._sqlite_util import Migration, open_file
+from . import rollup
 from .events import Event
 
 # --- the schema --------------------------------------------------------------------------------------
@@ -40,7 +41,11 @@ def _m002_usage(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE events ADD COLUMN {column} INTEGER")  # NULL: no usage reported
 
 
-MIGRATIONS: list[Migration] = [_m001_events, _m002_usage]
+def _m003_rollup(db: sqlite3.Connection) -> None:
+    rollup.create_tables(db)
+
+
+MIGRATIONS: list[Migration] = [_m001_events, _m002_usage, _m003_rollup]
 
 BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
 
@@ -52,7 +57,7 @@ def open_ledger_db(path: Path) -> sqlite3.Connection:
         OSError: the file or its directory cannot be created.
         sqlite3.Error: the file is not a usable database.
     """
-    return open_file(path, MIGRATIONS, busy_ms=BUSY_MS)
+    return open_file(path, MIGRATIONS, busy_ms=BUSY_MS, prepare=rollup.prepare)
 
 
 # A batch goes in as a few multi-row INSERTs of power-of-two sizes (a handful of prepared statements,
@@ -81,7 +86,8 @@ def _insert_sql(rows: int) -> str:
 
 
 def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
-    """Insert ``batch`` inside the caller's transaction, in order."""
+    """Insert ``batch`` inside the caller's transaction, in order, and add it to the roll-ups."""
+    after = rollup.last_id(db)
     # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 1,024 or 32 rows of 18
     largest = 1024 if sqlite3.sqlite_version_info >= (3, 32) else 32
     start = 0
@@ -92,6 +98,7 @@ def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
         except UnicodeEncodeError:  # a lone surrogate (a model name from a JSON request) loses one char
             db.execute(_insert_sql(size), [_utf8(value) for value in values])
         start += size
+    rollup.add_batch(db, after)
 
 
 def _utf8(value: object) -> object:

@@ -117,3 +117,35 @@ def request_money(removed: int, usage: Usage | None, rates: Rates) -> Money:
     billed = rates.usd(usage)
     uncached = usage.prompt * rates.uncached / 1_000_000
     return Money(removed * billed / usage.prompt, "actual cache mix", billed, uncached - billed)
+
+
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """Removed tokens attributed to the parts of their requests' prompts (``removed * part / prompt``
+    per request, summed): what the roll-ups keep so that money stays a sum."""
+
+    uncached: float = 0.0
+    cache_read: float = 0.0
+    write_5m: float = 0.0
+    write_1h: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Summed:
+    """``request_money`` summed over requests of one model, in USD."""
+
+    at_cache_mix: float
+    at_list_price: float
+    billed: float
+    provider_discount: float
+
+
+def money_of(shares: Shares, listed: float, usage: Usage, rates: Rates) -> Summed:
+    """``request_money`` summed over requests of one model: ``shares`` and ``usage`` of those whose
+    response reported usage, ``listed`` the removed tokens of those without. The saving at the cache
+    mix is ``sum(removed * billed / prompt)`` = ``sum over parts(share * rate)``: the same figure."""
+    mix = (shares.uncached * rates.uncached + shares.cache_read * rates.cache_read
+           + shares.write_5m * rates.write_5m + shares.write_1h * rates.write_1h) / 1_000_000  # fmt: skip
+    billed = rates.usd(usage)
+    return Summed(mix, listed * rates.uncached / 1_000_000, billed,
+                  usage.prompt * rates.uncached / 1_000_000 - billed)  # fmt: skip

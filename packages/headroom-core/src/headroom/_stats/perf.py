@@ -11,6 +11,7 @@ import math
 import sqlite3
 
 from .._errors import ConfigError
+from . import rollup
 from .advice import recommendations
 from .db import where
 from .events import (
@@ -25,7 +26,7 @@ from .events import (
     RETRIEVE,
     STUBBED,
 )
-from .money import Rates, Usage, request_money
+from .money import Shares, Usage, money_of
 from .prices import Prices
 from .report import (
     SLOW_MS,
@@ -43,19 +44,28 @@ from .report import (
     pct,
 )
 
+GROUPS = ("source", "model", "kind")  # what ``history`` and ``panels`` split the blocks' tokens by
+
 
 class _Query:
-    """The ledger connection plus the ``--since``/``--source`` condition every query shares."""
+    """The ledger connection plus the ``--since``/``--source`` window every query shares: ``{w}`` is
+    its condition on the events, ``{f}`` its facts (``rollup.facts``: the roll-up's whole days and the
+    partial first day's events; only the events with ``hourly``), ``{l}`` its latency histogram."""
 
-    def __init__(self, db: sqlite3.Connection, since: float | None, source: str | None) -> None:
+    def __init__(self, db: sqlite3.Connection, since: float | None, source: str | None,
+                 *, hourly: bool = False) -> None:  # fmt: skip
         self.db = db
         self.condition, self.params = where(since, source)
+        first_day, edge = rollup.split(since)
+        clause = "" if source is None else "AND source = :source"
+        self.facts = rollup.facts("events" if hourly else "rollup", clause)
+        self.latency = rollup.latency(clause)
+        self.params.update(f_day=first_day, f_since=since or 0.0, f_edge=edge or 0.0, source=source)
 
     def rows(self, sql: str, **params: object) -> list[tuple[object, ...]]:
-        """``sql`` with ``{w}`` replaced by the window condition; ``params`` are its other named ones."""
-        found: list[tuple[object, ...]] = self.db.execute(
-            sql.replace("{w}", self.condition), {**self.params, **params}
-        ).fetchall()
+        """``sql`` with ``{w}``, ``{f}`` and ``{l}`` filled in; ``params`` are its other named ones."""
+        text = sql.replace("{w}", self.condition).replace("{f}", self.facts).replace("{l}", self.latency)
+        found: list[tuple[object, ...]] = self.db.execute(text, {**self.params, **params}).fetchall()
         return found
 
 
@@ -69,13 +79,13 @@ def _float(value: object) -> float:
 
 def _models(q: _Query, prices: Prices) -> list[ModelRow]:
     rows = q.rows(
-        "SELECT model, COUNT(*), SUM(tokens_before), SUM(tokens_after) FROM events"
-        " WHERE {w} AND event = :compress GROUP BY model ORDER BY SUM(tokens_before - tokens_after) DESC",
+        "SELECT model, SUM(n), SUM(tokens_before), SUM(tokens_after) FROM ({f})"
+        " WHERE event = :compress GROUP BY model ORDER BY SUM(tokens_before - tokens_after) DESC",
         compress=COMPRESS,
     )
     out = []
     for model, count, before, after in rows:
-        name = model if isinstance(model, str) else None
+        name = model if isinstance(model, str) and model else None
         out.append(ModelRow(name, _int(count), _int(before), _int(after),
                             prices.usd(name, _int(before) - _int(after))))  # fmt: skip
     return out
@@ -99,7 +109,7 @@ def stats_from(models: list[ModelRow], prices: Prices, compressed: int = 0,
 
 
 def _compressed(q: _Query) -> int:
-    ((count,),) = q.rows("SELECT COUNT(*) FROM events WHERE {w} AND event = :compress AND outcome = :ok",
+    ((count,),) = q.rows("SELECT SUM(n) FROM ({f}) WHERE event = :compress AND outcome = :ok",
                          compress=COMPRESS, ok=COMPRESSED)  # fmt: skip
     return _int(count)
 
@@ -113,26 +123,42 @@ def _nearest_rank(q: _Query, base: str, share: float, count: int, **params: obje
     return round(_float(value), 3)
 
 
+def _percentiles(q: _Query, event: str, shares: tuple[float, ...], peak: float) -> list[float]:
+    """The nearest-rank percentiles of ``event``'s warm times, from the latency histogram: each the
+    upper edge of its bucket (at most 5% above the true value), never above the window's ``peak``."""
+    rows = q.rows("SELECT bucket, SUM(n) FROM ({l}) WHERE event = :event AND cold = 0 GROUP BY bucket"
+                  " ORDER BY bucket", event=event)  # fmt: skip
+    total = sum(_int(n) for _, n in rows)
+    found = []
+    for share in shares:
+        rank, seen, value = math.ceil(share * total), 0, 0.0
+        for bucket, n in rows:
+            seen += _int(n)
+            if seen >= rank:
+                value = min(rollup.bucket_ms(_int(bucket)), peak)
+                break
+        found.append(round(value, 3) if total else 0.0)
+    return found
+
+
 def _requests(q: _Query) -> Requests:
     """The proxy's requests: counts, whole-conversation tokens, its own time (cold starts apart)."""
-    cold = "reason LIKE '%cold start%'"
-    ((count, compressed, before, after, shaped, rounds),) = q.rows(
-        "SELECT COUNT(*), SUM(outcome = :ok), SUM(tokens_before), SUM(tokens_after),"
-        " SUM(reason LIKE '%output shaper%'),"
-        " SUM(CASE WHEN reason LIKE 'retrieval rounds: %' THEN CAST(substr(reason, 19) AS INTEGER) END)"
-        " FROM events WHERE {w} AND event = :request",
+    rows = q.rows(
+        "SELECT cold, SUM(n), SUM(CASE WHEN outcome = :ok THEN n ELSE 0 END), SUM(tokens_before),"
+        " SUM(tokens_after), SUM(shaped), SUM(rounds), MAX(ms_max) FROM ({f}) WHERE event = :request"
+        " GROUP BY cold",
         request=REQUEST, ok=COMPRESSED,
     )  # fmt: skip
-    warm = f"FROM events WHERE {{w}} AND event = :request AND NOT {cold}"
-    ((warm_count, warm_max),) = q.rows(f"SELECT COUNT(*), MAX(ms) {warm}", request=REQUEST)
-    ((colds, cold_max),) = q.rows(f"SELECT COUNT(*), MAX(ms) FROM events WHERE {{w}} AND event = :request"
-                                  f" AND {cold}", request=REQUEST)  # fmt: skip
-    n = _int(warm_count)
+    by_cold = {_int(row[0]): row[1:] for row in rows}
+    warm, cold = by_cold.get(0, (0,) * 7), by_cold.get(1, (0,) * 7)
+    summed = (_int(w) + _int(c) for w, c in zip(warm[:6], cold[:6], strict=True))
+    count, compressed, before, after, shaped, rounds = summed
+    peak = round(_float(warm[6]), 3)
+    p50, p95 = _percentiles(q, REQUEST, (0.5, 0.95), peak)
     return Requests(
-        count=_int(count), compressed=_int(compressed), tokens_before=_int(before), tokens_after=_int(after),
-        retrieval_rounds=_int(rounds), p50_ms=_nearest_rank(q, warm, 0.5, n, request=REQUEST),
-        p95_ms=_nearest_rank(q, warm, 0.95, n, request=REQUEST), max_ms=round(_float(warm_max), 3),
-        cold_starts=_int(colds), cold_max_ms=round(_float(cold_max), 3), shaped=_int(shaped),
+        count=count, compressed=compressed, tokens_before=before, tokens_after=after,
+        retrieval_rounds=rounds, p50_ms=p50, p95_ms=p95, max_ms=peak, cold_starts=_int(cold[0]),
+        cold_max_ms=round(_float(cold[6]), 3), shaped=shaped,
     )  # fmt: skip
 
 
@@ -143,33 +169,47 @@ def stats(db: sqlite3.Connection, prices: Prices, since: float | None = None,
     return stats_from(_models(q, prices), prices, _compressed(q), _requests(q), _money(q, prices))
 
 
+def panels(
+    db: sqlite3.Connection, since: float | None = None, source: str | None = None
+) -> dict[str, object]:
+    """What the dashboard shows beside the ``stats`` headline, over the same window: the blocks'
+    tokens split by each of ``GROUPS`` (each split sums to the headline), the retrievals, and every
+    source in the ledger (for the source filter, whatever the window)."""
+    q = _Query(db, since, source)
+    by: dict[str, list[dict[str, object]]] = {}
+    for group in GROUPS:
+        rows = q.rows(f"SELECT {group}, SUM(n), SUM(tokens_before), SUM(tokens_after) FROM ({{f}})"
+                      f" WHERE event = :compress GROUP BY {group} ORDER BY SUM(tokens_before - tokens_after)"
+                      " DESC", compress=COMPRESS)  # fmt: skip
+        by[group] = [{"group": str(name) or "unknown", "blocks": _int(n), "tokens_before": _int(before),
+                      "tokens_after": _int(after), "saved": _int(before) - _int(after)}
+                     for name, n, before, after in rows]  # fmt: skip
+    sources = [str(name) for (name,) in db.execute("SELECT DISTINCT source FROM rollup ORDER BY source")]
+    return {"by": by, "retrievals": _retrievals(q).as_json(), "sources": sources}
+
+
 def _money(q: _Query, prices: Prices) -> RequestMoney:
-    """The proxied requests priced one by one (``money.request_money``): at the cache mix their
-    response reported, else at list price."""
+    """The proxied requests priced by the definitions of ``money`` (summed per model: ``money_of``):
+    at the cache mix their responses reported, else at list price."""
     rows = q.rows(
-        "SELECT model, tokens_before - tokens_after, usage_uncached, usage_cache_read, usage_write_5m,"
-        " usage_write_1h FROM events WHERE {w} AND event = :request",
+        "SELECT model, SUM(n), SUM(usage_n), SUM(usage_uncached), SUM(usage_cache_read),"
+        " SUM(usage_write_5m), SUM(usage_write_1h), SUM(removed_uncached), SUM(removed_cache_read),"
+        " SUM(removed_write_5m), SUM(removed_write_1h), SUM(removed_listed) FROM ({f})"
+        " WHERE event = :request GROUP BY model",
         request=REQUEST,
     )
     mix = listed = billed = discount = 0.0
     with_usage = without = unpriced = 0
-    rates_of: dict[str | None, Rates | None] = {}
-    for model, removed, uncached, read, five, hour in rows:
-        name = None if model is None else str(model)
-        if name not in rates_of:
-            rates_of[name] = prices.rates(name)
-        rates = rates_of[name]
+    for model, count, usage_n, *sums in rows:
+        rates = prices.rates(model if isinstance(model, str) and model else None)
         if rates is None:
-            unpriced += 1
+            unpriced += _int(count)
             continue
-        usage = None if uncached is None else Usage(_int(uncached), _int(read), _int(five), _int(hour))
-        figures = request_money(_int(removed), usage, rates)
-        if figures.billed is None:
-            listed, without = listed + figures.saved, without + 1
-        else:
-            mix, with_usage = mix + figures.saved, with_usage + 1
-            billed += figures.billed
-            discount += figures.provider_discount or 0.0
+        usage = Usage(*(_int(v) for v in sums[:4]))
+        figures = money_of(Shares(*(_float(v) for v in sums[4:8])), _float(sums[8]), usage, rates)
+        mix, listed = mix + figures.at_cache_mix, listed + figures.at_list_price
+        billed, discount = billed + figures.billed, discount + figures.provider_discount
+        with_usage, without = with_usage + _int(usage_n), without + _int(count) - _int(usage_n)
     return RequestMoney(mix, with_usage, listed, without, unpriced, billed, discount)
 
 
@@ -236,33 +276,21 @@ def _routing(q: _Query) -> tuple[list[RouteRow], int]:
 
 
 def _by_kind(rows: list[tuple[object, ...]]) -> dict[str, int]:
-    return {str(kind): _int(n) for kind, n in rows if kind is not None}
+    return {str(kind) or "unknown": _int(n) for kind, n in rows if kind is not None}
 
 
 def _retrievals(q: _Query) -> Retrievals:
+    """Retrievals, and per kind the blocks compressed fresh (not a reuse) whose original was stored."""
     ((total, found, missing, with_query),) = q.rows(
-        "SELECT COUNT(*), SUM(outcome = :found), SUM(outcome = :missing), SUM(has_query) FROM events"
-        " WHERE {w} AND event = :retrieve",
-        found=FOUND,
-        missing=NOT_FOUND,
-        retrieve=RETRIEVE,
-    )
-    blocks = _by_kind(
-        q.rows(
-            "SELECT kind, COUNT(DISTINCT ref) FROM events WHERE {w} AND event = :compress"
-            " AND outcome = :ok AND ref IS NOT NULL GROUP BY kind",
-            compress=COMPRESS,
-            ok=COMPRESSED,
-        )
-    )
-    retrieved = _by_kind(
-        q.rows(
-            "SELECT kind, COUNT(*) FROM events WHERE {w} AND event = :retrieve AND outcome = :found"
-            " GROUP BY kind",
-            retrieve=RETRIEVE,
-            found=FOUND,
-        )
-    )
+        "SELECT SUM(n), SUM(CASE WHEN outcome = :found THEN n ELSE 0 END),"
+        " SUM(CASE WHEN outcome = :missing THEN n ELSE 0 END), SUM(has_query) FROM ({f})"
+        " WHERE event = :retrieve",
+        found=FOUND, missing=NOT_FOUND, retrieve=RETRIEVE,
+    )  # fmt: skip
+    blocks = _by_kind(q.rows("SELECT kind, SUM(fresh_refs) FROM ({f}) WHERE event = :compress"
+                             " AND fresh_refs > 0 GROUP BY kind", compress=COMPRESS))  # fmt: skip
+    retrieved = _by_kind(q.rows("SELECT kind, SUM(n) FROM ({f}) WHERE event = :retrieve AND outcome = :found"
+                                " GROUP BY kind", retrieve=RETRIEVE, found=FOUND))  # fmt: skip
     kinds = sorted({*blocks, *retrieved})
     by_kind = [KindRetrievals(k, retrieved.get(k, 0), blocks.get(k, 0)) for k in kinds]
     by_kind.sort(key=lambda k: (-k.retrievals, k.kind))
@@ -298,29 +326,42 @@ BUCKETS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 604_800}  # seco
 
 
 def history(db: sqlite3.Connection, bucket: str, since: float | None = None,
-            source: str | None = None) -> list[dict[str, object]]:  # fmt: skip
+            source: str | None = None, by: str | None = None) -> list[dict[str, object]]:  # fmt: skip
     """Per ``bucket`` (``hour``, ``day``, ``week``: UTC, weeks from the unix epoch's Thursday), the
     blocks' tokens before and after (``compress`` events: what ``stats`` counts) and the proxy's
-    requests, oldest first; buckets without events are left out. One indexed range scan (``time``).
+    requests, oldest first; buckets without events are left out. ``by`` (one of ``GROUPS``) splits
+    each bucket into one row per source, model or kind (``group``; ``unknown`` when not recorded).
+    Days and weeks read the roll-ups; hours read the events (one indexed range scan of ``time``).
 
     Raises:
-        ConfigError: ``bucket`` is not one of ``BUCKETS``.
+        ConfigError: ``bucket`` is not one of ``BUCKETS``, or ``by`` not one of ``GROUPS``.
     """
     width = BUCKETS.get(bucket)
     if width is None:
         raise ConfigError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
-    q = _Query(db, since, source)
+    if by is not None and by not in GROUPS:
+        raise ConfigError(f"by must be one of {', '.join(GROUPS)}, not {by!r}")
+    q = _Query(db, since, source, hourly=bucket == "hour")
+    group = f", {by}" if by else ""
     rows = q.rows(
-        "SELECT CAST(time / :width AS INTEGER) * :width AS start,"
-        " SUM(CASE WHEN event = :compress THEN 1 ELSE 0 END),"
+        f"SELECT CAST(start / :width AS INTEGER) * :width AS bucket_start{group},"
+        " SUM(CASE WHEN event = :compress THEN n ELSE 0 END),"
         " SUM(CASE WHEN event = :compress THEN tokens_before ELSE 0 END),"
         " SUM(CASE WHEN event = :compress THEN tokens_after ELSE 0 END),"
-        " SUM(CASE WHEN event = :request THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN event = :request THEN n ELSE 0 END),"
         " SUM(CASE WHEN event = :request THEN tokens_before ELSE 0 END),"
         " SUM(CASE WHEN event = :request THEN tokens_after ELSE 0 END)"
-        " FROM events WHERE {w} GROUP BY start ORDER BY start",
+        f" FROM ({{f}}) GROUP BY bucket_start{group} ORDER BY bucket_start{group}",
         width=width, compress=COMPRESS, request=REQUEST,
     )  # fmt: skip
     names = ("start", "blocks", "tokens_before", "tokens_after", "requests", "request_tokens_before",
              "request_tokens_after")  # fmt: skip
-    return [{name: _int(value) for name, value in zip(names, row, strict=True)} for row in rows]
+    out: list[dict[str, object]] = []
+    for row in rows:
+        values = list(row)
+        label = str(values.pop(1) or "unknown") if by else None
+        item: dict[str, object] = {name: _int(value) for name, value in zip(names, values, strict=True)}
+        if label is not None:
+            item["group"] = label
+        out.append(item)
+    return out

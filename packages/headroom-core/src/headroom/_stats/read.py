@@ -19,6 +19,7 @@ from .._sqlite_util import migrate
 from .db import MIGRATIONS, open_ledger_db
 from .events import ledger_path
 from .prices import Prices, load_prices
+from .rollup import prepare
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -38,6 +39,7 @@ def ledger_for(store: str) -> Iterator[tuple[sqlite3.Connection, Path, Prices]]:
             db = open_ledger_db(path)
         else:
             db = sqlite3.connect(":memory:", isolation_level=None)
+            prepare(db)
             migrate(db, MIGRATIONS)
     except (OSError, sqlite3.Error) as exc:
         raise HeadroomError(f"cannot read the stats ledger at {path}: {exc}") from exc

@@ -183,6 +183,10 @@ class Retrievals:
     def rate_pct(self) -> float:
         return pct(self.found, self.compressed_blocks)
 
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "rate_pct": self.rate_pct,
+                "by_kind": [{**asdict(k), "rate_pct": k.rate_pct} for k in self.by_kind]}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -217,11 +221,7 @@ class Perf:
                 for r in self.routing
             ],
             "memo_hits": self.memo_hits,
-            "retrievals": {
-                **asdict(self.retrievals),
-                "rate_pct": self.retrievals.rate_pct,
-                "by_kind": [{**asdict(k), "rate_pct": k.rate_pct} for k in self.retrievals.by_kind],
-            },
+            "retrievals": self.retrievals.as_json(),
             "budget": asdict(self.budget),
             "recommendations": self.recommendations,
         }

@@ -1,0 +1,155 @@
+"""Daily roll-ups of the ledger, so a report over months reads a few thousand rows, not millions.
+
+The writer adds every batch of events to two tables in the same transaction as the events
+(``add_batch``), so they can never disagree:
+
+- ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start), the counts and
+  sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped requests,
+  freshly compressed blocks, the billed usage, and the removed tokens of each request attributed to
+  the parts of its prompt (``removed * part / prompt``), which keeps money linear: a saving at the
+  cache mix is the sum of those times each part's rate, so a price override applies to the past;
+- ``rollup_ms``: the same days' latency histogram (requests and fresh compressions), in buckets 5%
+  wide, for the percentiles.
+
+One SQL definition of a row's facts (``RAW_FACTS``) feeds both the writer and the reports: a report
+over ``since`` reads the whole days after it from the roll-up and the partial first day from the
+events (``facts``), by the ``events_time`` index.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+from .events import COMPRESS, COMPRESSED, REQUEST
+
+DAY = 86_400
+MS_FLOOR = 0.01  # bucket 0 holds every time at or under 10 microseconds
+MS_RATIO = 1.05  # a bucket's upper edge is 5% above its lower one
+
+_KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold")
+_SUMS = (
+    "n", "tokens_before", "tokens_after", "ms", "has_query", "shaped", "rounds", "fresh_refs",
+    "usage_n", "usage_uncached", "usage_cache_read", "usage_write_5m", "usage_write_1h",
+    "removed_uncached", "removed_cache_read", "removed_write_5m", "removed_write_1h", "removed_listed",
+)  # fmt: skip
+FACT_COLUMNS = ("start", *_KEY, *_SUMS, "ms_max")
+
+_PROMPT = (
+    "(COALESCE(usage_uncached, 0) + COALESCE(usage_cache_read, 0) + COALESCE(usage_write_5m, 0)"
+    " + COALESCE(usage_write_1h, 0))"
+)
+_REMOVED = "MAX(tokens_before - tokens_after, 0)"
+
+
+def _share(part: str) -> str:
+    return f"CASE WHEN {_PROMPT} > 0 THEN {_REMOVED} * 1.0 * {part} / {_PROMPT} ELSE 0 END"
+
+
+# one event row as the roll-up's columns (FACT_COLUMNS, in order); the event constants are literals
+RAW_FACTS = (
+        "time", f"CAST(time / {DAY} AS INTEGER)", "event", "source", "outcome", "COALESCE(model, '')",
+        "COALESCE(kind, '')", "memo", f"(event = '{REQUEST}' AND reason LIKE '%cold start%')",
+        "1", "tokens_before", "tokens_after", "ms", "has_query", "(reason LIKE '%output shaper%')",
+        "CASE WHEN reason LIKE 'retrieval rounds: %' THEN CAST(substr(reason, 19) AS INTEGER) ELSE 0 END",
+        f"(event = '{COMPRESS}' AND outcome = '{COMPRESSED}' AND memo = 0 AND ref IS NOT NULL)",
+        "(usage_uncached IS NOT NULL)", "COALESCE(usage_uncached, 0)", "COALESCE(usage_cache_read, 0)",
+        "COALESCE(usage_write_5m, 0)", "COALESCE(usage_write_1h, 0)",
+        _share("COALESCE(usage_uncached, 0)"), _share("COALESCE(usage_cache_read, 0)"),
+        _share("COALESCE(usage_write_5m, 0)"), _share("COALESCE(usage_write_1h, 0)"),
+        f"CASE WHEN event = '{REQUEST}' AND NOT {_PROMPT} > 0 THEN {_REMOVED} ELSE 0 END",
+        "ms",
+)  # fmt: skip
+_RAW = ", ".join(f"{expr} AS {name}" for expr, name in zip(RAW_FACTS, FACT_COLUMNS, strict=True))
+
+
+def ms_bucket(ms: float | None) -> int:
+    """The latency histogram's bucket of ``ms`` milliseconds."""
+    if ms is None or ms <= MS_FLOOR:
+        return 0
+    return max(math.ceil(math.log(ms / MS_FLOOR) / math.log(MS_RATIO)), 1)
+
+
+def bucket_ms(bucket: int) -> float:
+    """The upper edge of ``bucket``, in milliseconds (a percentile is reported as it)."""
+    return MS_FLOOR * MS_RATIO**bucket
+
+
+def prepare(db: sqlite3.Connection) -> None:
+    """Give ``db`` the SQL function the roll-ups use (``ms_bucket``): every ledger connection."""
+    db.create_function("ms_bucket", 1, ms_bucket, deterministic=True)
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    """The roll-up tables, filled from the events already in the file (a migration)."""
+    keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'memo', 'cold') else 'TEXT'} NOT NULL" for k in _KEY)
+    sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
+                     for s in _SUMS)  # fmt: skip
+    db.execute(f"CREATE TABLE rollup ({keys}, {sums}, ms_max REAL NOT NULL,"
+               f" PRIMARY KEY ({', '.join(_KEY)})) WITHOUT ROWID")  # fmt: skip
+    db.execute(
+        "CREATE TABLE rollup_ms (day INTEGER NOT NULL, event TEXT NOT NULL, source TEXT NOT NULL,"
+        " cold INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
+        " PRIMARY KEY (day, event, source, cold, bucket)) WITHOUT ROWID"
+    )
+    add_batch(db, after_id=0)
+
+
+def last_id(db: sqlite3.Connection) -> int:
+    """The largest event id so far: ``add_batch(db, last_id(db))`` after an insert adds what it wrote."""
+    ((found,),) = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchall()
+    return int(found)
+
+
+def add_batch(db: sqlite3.Connection, after_id: int) -> None:
+    """Add the events with ids above ``after_id`` to the roll-ups (inside the caller's transaction)."""
+    keys = ", ".join(_KEY)
+    sums = ", ".join(f"SUM({s})" for s in _SUMS)
+    updates = ", ".join([*(f"{s} = {s} + excluded.{s}" for s in _SUMS),
+                         "ms_max = MAX(ms_max, excluded.ms_max)"])  # fmt: skip
+    prepare(db)
+    db.execute(
+        f"INSERT INTO rollup ({keys}, {', '.join(_SUMS)}, ms_max)"
+        f" SELECT {keys}, {sums}, MAX(ms_max) FROM (SELECT {_RAW} FROM events WHERE id > ?)"
+        f" WHERE 1 GROUP BY {keys} ON CONFLICT DO UPDATE SET {updates}",
+        (after_id,),
+    )
+    db.execute(
+        "INSERT INTO rollup_ms (day, event, source, cold, bucket, n)"
+        f" SELECT day, event, source, cold, ms_bucket(ms), COUNT(*) FROM (SELECT {_RAW} FROM events"
+        f" WHERE id > ?) WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
+        " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        (after_id,),
+    )
+
+
+def split(since: float | None) -> tuple[int, float | None]:
+    """The first whole day read from the roll-up for a report after ``since``, and the end of the
+    partial day before it read from the events (None: no partial day)."""
+    if since is None:
+        return 0, None
+    first = math.ceil(since / DAY)
+    return first, (first * DAY if first * DAY > since else None)
+
+
+def facts(table: str, source_clause: str) -> str:
+    """A subquery of FACT_COLUMNS over the window (``:f_day``, ``:f_since``, ``:f_edge``): the roll-up's
+    whole days (``table`` ``rollup``) or the events alone (``events``: every event after ``:since``,
+    for hourly buckets), and the events of the partial first day. ``source_clause``: ``AND source =
+    :source`` or empty."""
+    raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
+    if table == "events":
+        return f"SELECT {_RAW} FROM events WHERE time >= :f_since {source_clause}"
+    rolled = ", ".join(["day * 86400 AS start", *_KEY, *_SUMS, "ms_max"])
+    return (f"SELECT {rolled} FROM rollup WHERE day >= :f_day {source_clause}"
+            f" UNION ALL {raw}")  # fmt: skip
+
+
+def latency(source_clause: str) -> str:
+    """A subquery (event, cold, bucket, n) of the window's latency histogram, as ``facts``."""
+    return (
+        f"SELECT event, cold, bucket, n FROM rollup_ms WHERE day >= :f_day {source_clause}"
+        f" UNION ALL SELECT event, cold, ms_bucket(ms), 1 FROM (SELECT {_RAW} FROM events"
+        f" WHERE time >= :f_since AND time < :f_edge {source_clause})"
+        f" WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
+    )
