@@ -10,7 +10,7 @@ PYTHON ?= python3
 RUN := $(UV) run --no-sync
 BENCH_DATA ?= ../shared/bench-data
 
-.PHONY: help install run test redis clients lint typecheck bench
+.PHONY: help install run test redis clients browser vendor lint typecheck bench
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ run: install ## Compress the bundled samples, show `headroom stats`, then start 
 	@printf '\nPoint OPENAI_BASE_URL at http://127.0.0.1:8787/v1 and ANTHROPIC_BASE_URL at http://127.0.0.1:8787\n'
 	$(RUN) headroom proxy
 
-test: install redis clients ## Install, then run the whole test suite
+test: install redis clients browser ## Install, then run the whole test suite
 	$(RUN) pytest -q
 
 # The Redis store tests need a redis-server binary (they start their own; no service is started).
@@ -49,6 +49,21 @@ clients: ## Install the pinned agent CLIs into tests/clients (npm; Node from Deb
 	else echo "npm missing: the agent CLI tests will skip (apt-get install nodejs npm)"; fi
 	@if command -v npm >/dev/null && [ ! -x tests/clients/node_modules/.bin/codex ]; then \
 		npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error; fi
+
+# The dashboard test drives Debian's chromium through Playwright (never Playwright's own browser download).
+browser: ## Install Debian's chromium for the dashboard's browser test if missing (as root)
+	@[ -x /usr/bin/chromium ] || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else echo "chromium missing: the dashboard browser test will skip (apt-get install chromium)"; fi
+
+# The dashboard's chart library, vendored into the wheel from npm at this exact version, with its licence.
+UPLOT := 1.6.32
+DASHBOARD_VENDOR := packages/headroom-proxy/src/headroom_proxy/dashboard/vendor
+vendor: ## Refresh the dashboard's vendored uPlot from npm (uplot@$(UPLOT)); commit the result
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uplot@$(UPLOT) >/dev/null && tar xzf uplot-$(UPLOT).tgz \
+		&& cp package/dist/uPlot.iife.min.js package/dist/uPlot.min.css $(CURDIR)/$(DASHBOARD_VENDOR)/ \
+		&& cp package/LICENSE $(CURDIR)/$(DASHBOARD_VENDOR)/uPlot.LICENSE && rm -rf $$tmp
 
 lint: install ## Ruff lint and format check
 	$(RUN) ruff check .

@@ -22,7 +22,11 @@ def test_stats_and_history_are_the_ledgers_figures(kit: Any, stack: Any) -> None
     kit.proxy_requests(stack, 2)  # written
     stats = httpx.get(f"{stack.proxy.url}/stats").json()
     assert stats.pop("rate_limits") == []  # the fake sent no rate-limit headers
-    assert stats == stack.headroom.stats()
+    assert stats == stack.headroom.stats(panels=True)
+    assert (
+        sum(g["saved"] for g in stats.pop("panels")["by"]["kind"])
+        == stats["tokens_before"] - stats["tokens_after"]
+    )
     assert stats["requests"]["count"] >= 2
     assert stats["money"]["without_usage"] + stats["money"]["unpriced"] >= 2  # claude-x has no price
     history = httpx.get(f"{stack.proxy.url}/stats/history", params={"bucket": "day", "since": "1h"}).json()

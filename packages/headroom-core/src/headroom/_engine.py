@@ -400,7 +400,7 @@ class Headroom:
         with ledger_for(self.config.store) as (db, _, prices):
             figures = perf.stats(db, prices, since, source).as_json()
             if panels:
-                figures["panels"] = perf.panels(db, since, source)
+                figures["panels"] = perf.panels(db, prices, since, source)
             return figures
 
     def stats_history(

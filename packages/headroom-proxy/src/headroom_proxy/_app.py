@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from . import _dashboard
 from ._apis import Api, ChatCompletions, Messages, Responses
 from ._exchange import Exchange, complete, prepare, stream, usage_in
 from ._metrics import Metrics
@@ -97,18 +98,20 @@ def create_app(
 
     async def stats(request: Request) -> Response:
         """``GET /stats``: the ``headroom stats --json`` object of this store's ledger (every source),
-        plus ``rate_limits``: the providers' windows from this process's responses (``_ratelimits``);
-        ``GET /stats/history``: the same figures per ``bucket`` (``hour``, ``day``, ``week``).
+        plus ``panels`` (the dashboard's splits, ``Headroom.stats(panels=True)``) and ``rate_limits``:
+        the providers' windows from this process's responses (``_ratelimits``); ``GET
+        /stats/history``: the same figures per ``bucket`` (``hour``, ``day``, ``week``), split ``by``
+        source, model or kind when asked.
         ``since`` (``30m``, ``24h``, ``7d``, an ISO date) and ``source`` filter both."""
         query = request.query_params
         try:
             since = parse_since(query["since"]) if query.get("since") else None
             source = query.get("source") or None
             if request.url.path.endswith("/history"):
-                bucket = query.get("bucket") or "hour"
-                series = await asyncio.to_thread(engine.stats_history, bucket, since, source)
-                return JSONResponse({"bucket": bucket, "series": series})
-            figures = await asyncio.to_thread(engine.stats, since, source)
+                bucket, by = query.get("bucket") or "hour", query.get("by") or None
+                series = await asyncio.to_thread(engine.stats_history, bucket, since, source, by)
+                return JSONResponse({"bucket": bucket, "by": by, "series": series})
+            figures = await asyncio.to_thread(lambda: engine.stats(since, source, panels=True))
             return JSONResponse({**figures, "rate_limits": limits.snapshot()})
         except (ValueError, ConfigError) as exc:
             return JSONResponse({"error": {"message": str(exc), "type": "invalid_request_error"}}, 400)
@@ -176,6 +179,8 @@ def create_app(
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
         Route("/stats/history", stats, methods=["GET"]),
+        Route("/dashboard", _dashboard.page, methods=["GET"]),
+        Route("/dashboard/{name:path}", _dashboard.page, methods=["GET"]),
         Route("/v1/chat/completions", handler(chat, f"{openai}/chat/completions"), methods=["POST"]),
         Route("/v1/responses", handler(responses, f"{openai}/responses"), methods=["POST"]),
         Route("/v1/messages", handler(messages, f"{anthropic}/v1/messages"), methods=["POST"]),

@@ -89,3 +89,31 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+@click.command()
+@click.option(
+    "--port", default=8787, show_default=True, type=click.IntRange(1, 65535), help="The proxy's port."
+)
+@click.option(
+    "--start", is_flag=True, help="Start the proxy in the background when none answers on the port."
+)
+@click.option("--no-open", is_flag=True, help="Print the address; do not open a browser.")
+def dashboard(port: int, start: bool, no_open: bool) -> None:
+    """Open the running proxy's dashboard (its figures: every source using this store's ledger)."""
+    from ._wrap import ensure_proxy, health
+
+    if health(port) is None:
+        if not start:
+            raise click.ClickException(
+                f"no headroom proxy answers on 127.0.0.1:{port}: start it with `headroom proxy"
+                f"{'' if port == 8787 else f' --port {port}'}` (or run `headroom dashboard --start`)"
+            )
+        ensure_proxy(port, {}, record=False)
+    url = f"http://127.0.0.1:{port}/dashboard"
+    click.echo(url)
+    if not no_open:
+        import webbrowser
+
+        if not webbrowser.open(url):
+            click.echo("headroom: no browser to open here; open the address above", err=True)

@@ -170,11 +170,11 @@ def stats(db: sqlite3.Connection, prices: Prices, since: float | None = None,
 
 
 def panels(
-    db: sqlite3.Connection, since: float | None = None, source: str | None = None
+    db: sqlite3.Connection, prices: Prices, since: float | None = None, source: str | None = None
 ) -> dict[str, object]:
     """What the dashboard shows beside the ``stats`` headline, over the same window: the blocks'
-    tokens split by each of ``GROUPS`` (each split sums to the headline), the retrievals, and every
-    source in the ledger (for the source filter, whatever the window)."""
+    tokens split by each of ``GROUPS`` (each split sums to the headline), the retrievals, every
+    source in the ledger (for the source filter, whatever the window) and the price table's date."""
     q = _Query(db, since, source)
     by: dict[str, list[dict[str, object]]] = {}
     for group in GROUPS:
@@ -185,7 +185,8 @@ def panels(
                       "tokens_after": _int(after), "saved": _int(before) - _int(after)}
                      for name, n, before, after in rows]  # fmt: skip
     sources = [str(name) for (name,) in db.execute("SELECT DISTINCT source FROM rollup ORDER BY source")]
-    return {"by": by, "retrievals": _retrievals(q).as_json(), "sources": sources}
+    return {"by": by, "retrievals": _retrievals(q).as_json(), "sources": sources,
+            "prices_as_of": prices.as_of}  # fmt: skip
 
 
 def _money(q: _Query, prices: Prices) -> RequestMoney:
