@@ -126,8 +126,11 @@ def test_the_dashboard_shows_the_ledgers_figures(kit: Any, stack: Any, store_url
     assert text(page, "tokens-saved").startswith(f"{library_saved:,} (")
     assert text(page, "money-saved") == "$0.0000"  # the library's blocks were not proxied requests
 
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate(background) == "rgb(247, 247, 245)"  # light, as the system asks
     page.click("#theme")  # dark
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate(background) == "rgb(21, 23, 27)"
     page.screenshot(path=str(ARTEFACTS / "dashboard-dark.png"), full_page=True)
     phone = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True)
     small = phone.new_page()

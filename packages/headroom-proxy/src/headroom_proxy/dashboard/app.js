@@ -202,7 +202,8 @@ function theme() {
   const saved = localStorage.getItem("headroom-theme");
   if (saved) document.documentElement.dataset.theme = saved;
   $("theme").addEventListener("click", () => {
-    const dark = getComputedStyle(document.documentElement).getPropertyValue("--dark").trim() === "1";
+    const chosen = document.documentElement.dataset.theme;
+    const dark = chosen ? chosen === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
     const next = dark ? "light" : "dark";
     document.documentElement.dataset.theme = next;
     localStorage.setItem("headroom-theme", next);
