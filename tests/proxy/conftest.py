@@ -98,6 +98,22 @@ class Fake:
     event_delay: float = 0.0  # seconds between stream events
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
+    prompt_cache: bool = False  # Anthropic answers report a prompt cache's usage (``cache_usage``)
+    cached: list[str] = field(default_factory=list)  # that cache: the last prompt's parts
+
+    def cache_usage(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Usage as a prompt cache would bill ``body``: the parts (system, tools, each message; 4
+        characters a token, ``cache_control`` ignored) it shares from the start with the last prompt
+        are read, the rest written for 5 minutes."""
+        parts = [json.dumps(_uncontrolled(body.get(k)), sort_keys=True) for k in ("system", "tools")]
+        parts += [json.dumps(_uncontrolled(m), sort_keys=True) for m in body.get("messages") or ()]
+        same = next((i for i, (a, b) in enumerate(zip(parts, self.cached, strict=False)) if a != b),
+                    min(len(parts), len(self.cached)))  # fmt: skip
+        self.cached = parts
+        read, written = sum(len(p) // 4 for p in parts[:same]), sum(len(p) // 4 for p in parts[same:])
+        return {"input_tokens": 1, "cache_read_input_tokens": read, "cache_creation_input_tokens": written,
+                "cache_creation": {"ephemeral_5m_input_tokens": written, "ephemeral_1h_input_tokens": 0},
+                "output_tokens": USAGE["completion"]}  # fmt: skip
 
     def next(self, body: dict[str, Any]) -> Text | Calls | Raw:
         reply = self.script.pop(0) if self.script else Text("done")
@@ -105,6 +121,12 @@ class Fake:
 
     def bodies(self, path: str) -> list[Any]:
         return [body for p, _, body in self.received if p == path]
+
+
+def _uncontrolled(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _uncontrolled(v) for k, v in value.items() if k != "cache_control"}
+    return [_uncontrolled(v) for v in value] if isinstance(value, list) else value
 
 
 def _sse(events: list[tuple[str | None, Any]]) -> Iterator[bytes]:
@@ -360,6 +382,8 @@ def fake_upstream(fake: Fake) -> Starlette:
             )
         else:
             rendered = messages_reply(reply, stream, model)
+            if fake.prompt_cache and not stream:
+                rendered["usage"] = fake.cache_usage(body)
         if not stream:
             return JSONResponse(rendered)
         return StreamingResponse(_paced(fake, list(_sse(rendered))), media_type="text/event-stream")

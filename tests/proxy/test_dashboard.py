@@ -98,7 +98,10 @@ def test_the_dashboard_shows_the_ledgers_figures(kit: Any, stack: Any, store_url
     assert f"{stats['tokens_before']:,} → {stats['tokens_after']:,}" in text(page, "tokens-before-after")
     money = stats["money"]
     assert f"({money['with_usage']} requests)" in text(page, "money-basis")
-    assert text(page, "money-saved") != "–"
+    assert money["net_saved"] < 1  # shown with four decimals
+    # the saving is compression's alone: the provider's discount and the client's busts are apart
+    assert text(page, "money-saved") == f"${money['net_saved']:.4f}"
+    assert text(page, "busts-ours").startswith(f"{money['our_busts']} ours")
     assert text(page, "provider-discount") != "–"
     assert "400000" in " ".join(" ".join(row) for row in table(page, "table-limits"))
     # a chart with data points (one per hour bucket of the session)

@@ -65,7 +65,8 @@ def as_json(store: Path, *args: str) -> Any:
 
 
 NO_MONEY = {"at_cache_mix": 0.0, "with_usage": 0, "at_list_price": 0.0, "without_usage": 0, "unpriced": 0,
-            "billed": 0.0, "provider_discount": 0.0}  # fmt: skip
+            "billed": 0.0, "provider_discount": 0.0, "our_busts": 0, "our_bust_usd": 0.0, "client_busts": 0,
+            "client_bust_usd": 0.0, "net_saved": 0.0}  # fmt: skip
 NO_REQUESTS = {
     "count": 0,
     "compressed": 0,
@@ -148,12 +149,46 @@ def test_requests_are_priced_at_the_cache_mix_they_were_billed_at(store: Path) -
         "unpriced": 1,
         "billed": pytest.approx(0.0156 + 0.1878),
         "provider_discount": pytest.approx((50_200 + 50_100) * 3 / 1e6 - 0.0156 - 0.1878, abs=1e-6),
-    }
+        "our_busts": 0, "our_bust_usd": 0.0, "client_busts": 0, "client_bust_usd": 0.0,
+        "net_saved": pytest.approx(20_000 * 0.0156 / 50_200 + 20_000 * 0.1878 / 50_100 + 20_000 * 3 / 1e6,
+                                   abs=1e-6),
+    }  # fmt: skip
     assert as_json(store, "perf")["stats"]["money"] == money  # the same figures, one implementation
     shown = run(store, "stats").stdout
     assert "at the actual cache mix (2 requests)" in shown
     assert "at list price (no usage reported, 1 requests)" in shown
     assert "the provider's prompt-cache discount" in shown
+
+
+def test_cache_busts_we_caused_are_subtracted_and_the_clients_shown_apart(store: Path) -> None:
+    """Hand-computed, claude-sonnet-4-5 ($3/M uncached, reads 0.1x, 5-minute writes 1.25x, 1-hour 2x):
+    our bust re-wrote 40,000 tokens at the 5-minute rate where a read was due; the client's re-wrote
+    30,000 at the 1-hour rate."""
+
+    def bust(who: str, part: str, tokens: int, usage: tuple[int, int, int, int]) -> Event:
+        return Event(event="request", source="proxy", outcome="compressed", model="claude-sonnet-4-5",
+                     reason=f"retrieval rounds: 0; bust: {who}", tokens_before=60_000, tokens_after=50_000,
+                     usage_uncached=usage[0], usage_cache_read=usage[1], usage_write_5m=usage[2],
+                     usage_write_1h=usage[3], bust=who, bust_tokens=tokens, bust_part=part,
+                     time=NOW - 10)  # fmt: skip
+
+    write(store, [bust("ours", "write_5m", 40_000, (0, 10_000, 40_000, 0)),
+                  bust("client", "write_1h", 30_000, (0, 20_000, 0, 30_000))])  # fmt: skip
+    money = as_json(store, "stats")["money"]
+    ours = 40_000 * (3.75 - 0.30) / 1e6  # 0.138
+    theirs = 30_000 * (6.00 - 0.30) / 1e6  # 0.171
+    mix = (
+        10_000 * (10_000 * 0.3 + 40_000 * 3.75) / 50_000 / 1e6
+        + 10_000 * (20_000 * 0.3 + 30_000 * 6) / 50_000 / 1e6
+    )
+    assert money["our_busts"] == money["client_busts"] == 1
+    assert money["our_bust_usd"] == pytest.approx(ours)
+    assert money["client_bust_usd"] == pytest.approx(theirs)
+    assert money["at_cache_mix"] == pytest.approx(mix, abs=1e-6)
+    assert money["net_saved"] == pytest.approx(mix - ours, abs=1e-6)  # the client's is not subtracted
+    shown = run(store, "stats").stdout
+    assert "re-writing 1 cached prefixes we changed" in shown
+    assert "client busts" in shown
 
 
 @pytest.mark.parametrize(

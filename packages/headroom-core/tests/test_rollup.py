@@ -6,12 +6,13 @@ import random
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from headroom._sqlite_util import open_file
 from headroom._stats.db import MIGRATIONS, insert_events, open_ledger_db
 from headroom._stats.events import Event
-from headroom._stats.money import Rates, Shares, Usage, money_of, request_money
+from headroom._stats.money import Rates, Shares, Usage, bust_usd, money_of, request_money
 from headroom._stats.perf import history, perf, stats
 from headroom._stats.prices import load_prices
 from headroom._stats.rollup import DAY, bucket_ms, ms_bucket
@@ -48,12 +49,21 @@ def generated(count: int, seed: int, days: float = 9.0) -> list[Event]:
                              tokens_after=rng.randint(before // 4, before), ms=rng.expovariate(0.05),
                              usage_uncached=rng.randint(1, 500) if usage else None, usage_cache_read=read,
                              usage_write_5m=rng.randint(0, 900) if usage else None,
-                             usage_write_1h=rng.randint(0, 90) if usage else None, time=when))  # fmt: skip
+                             usage_write_1h=rng.randint(0, 90) if usage else None, time=when,
+                             **busted(rng, usage)))  # fmt: skip
         else:
             out.append(Event(event="retrieve", source=source, outcome=rng.choice(["found", "not_found"]),
                              kind=rng.choice(["json", "log"]), tokens_after=rng.randint(0, 400),
                              has_query=rng.random() < 0.5, ms=0.3, ref="r", time=when))  # fmt: skip
     return out
+
+
+def busted(rng: random.Random, usage: bool) -> dict[str, Any]:
+    """One request in ten with usage busts the cache, ours or the client's."""
+    if not usage or rng.random() > 0.1:
+        return {}
+    return {"bust": rng.choice(["ours", "client"]), "bust_tokens": rng.randint(1, 5000),
+            "bust_part": rng.choice(["write_5m", "write_1h", "uncached"])}  # fmt: skip
 
 
 def write(path: Path, events: list[Event], batch: int = 97) -> None:
@@ -124,6 +134,7 @@ def test_money_from_the_roll_up_is_each_request_priced_and_summed(tmp_path: Path
     prices = load_prices(strict=True)
     mix = listed = billed = discount = 0.0
     with_usage = without = unpriced = 0
+    busts = {"ours": [0, 0.0], "client": [0, 0.0]}
     for e in events:
         if e.event != "request":
             continue
@@ -131,6 +142,13 @@ def test_money_from_the_roll_up_is_each_request_priced_and_summed(tmp_path: Path
         if rates is None:
             unpriced += 1
             continue
+        if e.bust:
+            parts = {
+                part: e.bust_tokens if e.bust_part == part else 0
+                for part in ("write_5m", "write_1h", "uncached")
+            }
+            busts[e.bust][0] += 1
+            busts[e.bust][1] += bust_usd(parts["write_5m"], parts["write_1h"], parts["uncached"], rates)
         usage = None if e.usage_uncached is None else Usage(e.usage_uncached, e.usage_cache_read or 0,
                                                             e.usage_write_5m or 0, e.usage_write_1h or 0)  # fmt: skip
         money = request_money(e.tokens_before - e.tokens_after, usage, rates)
@@ -146,6 +164,10 @@ def test_money_from_the_roll_up_is_each_request_priced_and_summed(tmp_path: Path
     assert found.at_list_price == pytest.approx(listed, rel=1e-9)
     assert found.billed == pytest.approx(billed, rel=1e-9)
     assert found.provider_discount == pytest.approx(discount, rel=1e-9)
+    assert busts["ours"][0] > 0
+    assert (found.our_busts, found.client_busts) == (busts["ours"][0], busts["client"][0])
+    assert found.our_bust_usd == pytest.approx(busts["ours"][1], rel=1e-9)
+    assert found.client_bust_usd == pytest.approx(busts["client"][1], rel=1e-9)
 
 
 def test_summed_money_of_one_request_is_that_requests_money() -> None:

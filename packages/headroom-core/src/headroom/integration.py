@@ -9,7 +9,8 @@ the contract in ``docs/ARCHITECTURE.md``; nothing outside ``headroom-core`` impo
 - Refs and markers: ``make_ref``, ``normalize_ref``, ``MARKER_RE``, ``marker_refs``, ``Marker``.
 - Conversations as blocks: ``read_blocks`` / ``Block`` (what the policy reads out of a provider's
   messages) and ``worth_compressing`` (whether a request could change at all, without counting a token).
-- Stats: ``Recorder`` (``Headroom.events``) and the ledger's ``Event``; token counts with
+- Stats: ``Recorder`` (``Headroom.events``) and the ledger's ``Event``; a response's billed prompt
+  (``usage_of`` -> ``Usage``, and ``BillingPart`` for a cache bust's re-write); token counts with
   ``get_tokenizer`` (the ``Tokenizer`` every figure of Headroom's is counted with).
 - The store of originals (``Headroom.store``): ``Store``, ``Original``, ``StoreInfo``.
 - Shared deployments: ``scope`` confines originals to one tenant (a credential, a user).
@@ -33,7 +34,8 @@ from ._memory import Memory, Note, Saved, project_of
 from ._originals import scope
 from ._policy.blocks import Block, Role, read_blocks
 from ._policy.conversation import worth_compressing
-from ._stats.events import Event, EventType, LedgerOutcome
+from ._stats.events import BillingPart, Event, EventType, LedgerOutcome
+from ._stats.money import Usage, usage_of
 from ._stats.read import parse_since
 from ._stats.recorder import Recorder, RequestOutcome
 from ._store import Original, Store, StoreInfo
@@ -49,6 +51,7 @@ __all__ = [
     "SOURCES",
     "TOOL_FORMATS",
     "TOOL_NAME",
+    "BillingPart",
     "Block",
     "Event",
     "EventType",
@@ -70,6 +73,7 @@ __all__ = [
     "StoreInfo",
     "Tokenizer",
     "ToolFormat",
+    "Usage",
     "adapter_engine",
     "get_tokenizer",
     "lazy_exports",
@@ -82,6 +86,7 @@ __all__ = [
     "read_blocks",
     "retrieve_tool",
     "scope",
+    "usage_of",
     "worth_compressing",
 ]
 

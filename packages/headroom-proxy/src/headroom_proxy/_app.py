@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from . import _dashboard
 from ._apis import Api, ChatCompletions, Messages, Responses
+from ._busts import Bust, sequence, track
 from ._exchange import Exchange, complete, prepare, stream, usage_in
 from ._metrics import Metrics
 from ._ratelimits import RateLimits
@@ -321,6 +322,30 @@ def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
     if usage is None and exchange.reply is not None:  # relayed as it came: read now it has gone out
         with contextlib.suppress(orjson.JSONDecodeError):
             usage = usage_in(orjson.loads(exchange.reply))
+    bust = _bust(api, exchange, usage)
     engine.events.request(outcome, exchange.model, api.name, before, after, exchange.overhead_ms,
-                          exchange.rounds, cold=exchange.cold, shaped=exchange.shaped,
-                          usage=usage)  # fmt: skip
+                          exchange.rounds, cold=exchange.cold, shaped=exchange.shaped, usage=usage,
+                          bust=None if bust is None else bust.who,
+                          bust_tokens=0 if bust is None else bust.tokens,
+                          bust_part=None if bust is None else bust.part,
+                          bust_reason="" if bust is None else bust.named)  # fmt: skip
+
+
+def _bust(api: Api, exchange: Exchange, usage: Any) -> Bust | None:
+    """The request's cache bust and whose it was (``_busts``); None after retrieval rounds (their usage
+    is summed over several prompts) or for a body that is not a conversation."""
+    history = exchange.thread.history
+    if exchange.client is None or exchange.sent is None or not isinstance(history, list):
+        return None
+    sent = api.conversation(exchange.sent)[0]
+    if not isinstance(sent, list):
+        return None
+    try:
+        sent_in = sequence(exchange.client, history)
+        sent_out = sequence(exchange.sent, sent)
+        found = track(exchange.thread, api.name, sent_in, sent_out, None if exchange.rounds else usage,
+                      exchange.result.volatile if exchange.result is not None else ())  # fmt: skip
+    except Exception:  # the ledger never breaks what it records
+        log.warning("headroom proxy: could not attribute a cache bust", exc_info=True)
+        return None
+    return found

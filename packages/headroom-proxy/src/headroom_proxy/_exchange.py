@@ -101,6 +101,8 @@ class Exchange:
     shaped: bool = False  # the output shaper was appended to its system prompt
     usage: dict[str, Any] | None = None  # the response's usage, summed over rounds (for the ledger)
     reply: bytes | None = None  # a response relayed as it came: its usage is read after it has gone out
+    client: dict[str, Any] | None = None  # the body as the client sent it (cache-bust attribution)
+    sent: dict[str, Any] | None = None  # the body of the first round as it went upstream
 
     @property
     def retrieval(self) -> bool:
@@ -171,16 +173,18 @@ async def _prepare(
     upstream: Upstream, url: str, state: State,
 ) -> Exchange:  # fmt: skip
     who = credential(request.headers)
+    client = body
     thread = state.thread(who)
     thread.history = api.conversation(body)[0]  # as the client sent it: what owed answers are keyed by
     if api.recalls(body):
         body = await asyncio.to_thread(api.settle, body, thread)
     model = body.get("model") if isinstance(body.get("model"), str) else None
     exchange = Exchange(api, headroom, settings, upstream, url, forward_headers(request.headers), body, model,
-                        thread, who if settings.scope == "credential" else "")  # fmt: skip
+                        thread, who if settings.scope == "credential" else "", client=client)  # fmt: skip
     if settings.output_shaper:
         exchange.body = body = api.with_instruction(body, OUTPUT_SHAPER)
         exchange.shaped = True
+    exchange.sent = body
     messages, system = api.conversation(body)
     if messages is None or not worth_compressing(headroom.config, messages, system):
         return exchange
@@ -196,7 +200,7 @@ async def _prepare(
         exchange.raw = dumps(body)
         sent = exchange.raw.decode("utf-8", "replace")
         exchange.allowed = {m["ref"].lower() for m in MARKER_RE.finditer(sent)}
-    exchange.body = body
+    exchange.body = exchange.sent = body
     return exchange
 
 

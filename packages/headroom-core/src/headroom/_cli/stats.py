@@ -125,7 +125,14 @@ def _print_stats(console: Console, s: Stats, path: Path, window: str) -> None:
         if m.without_usage:
             parts.append(f"{_usd(m.at_list_price)} at list price (no usage reported, {m.without_usage:,}"
                          " requests)")  # fmt: skip
-        table.add_row("requests saved", " + ".join(parts))
+        if m.our_busts:
+            busts = f"{_usd(m.our_bust_usd)} re-writing {m.our_busts:,} cached prefixes we changed"
+            table.add_row("requests saved", f"{' + '.join(parts)} - {busts} = {_usd(m.net_saved)}")
+        else:
+            table.add_row("requests saved", " + ".join(parts))
+    if m.client_busts:
+        table.add_row("client busts", f"{m.client_busts:,} requests re-wrote a cached prefix the client"
+                      f" changed ({_usd(m.client_bust_usd)}; not ours)")  # fmt: skip
     if m.with_usage:
         listed = _usd(m.billed + m.provider_discount)
         table.add_row("cache discount", f"{_usd(m.provider_discount)}: the provider's prompt-cache discount"

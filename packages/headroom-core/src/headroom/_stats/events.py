@@ -51,6 +51,11 @@ FORWARDED: Final = "forwarded"  # sent on as it came: nothing to compress, bypas
 STUBBED: Final = "stubbed"  # older tool results replaced by stubs to fit max_context_tokens
 OVER_BUDGET: Final = "over_budget"  # the protected part alone exceeds max_context_tokens
 
+# who changed a request's cached prefix when the provider's cache missed part of it (``bust``)
+OURS: Final = "ours"  # the prefix we sent changed where the client's did not (a budget or policy step)
+CLIENT: Final = "client"  # the client's own prefix changed (system prompt, tools, an earlier message)
+BillingPart = Literal["write_5m", "write_1h", "uncached"]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
@@ -79,6 +84,10 @@ class Event:
         usage_uncached, usage_cache_read, usage_write_5m, usage_write_1h: a proxied request's prompt as
             the provider billed it (its response's ``usage``, summed over retrieval rounds), None when
             the response reported none (``_stats.money``).
+        bust, bust_tokens, bust_part: a proxied request whose provider cache read less than the
+            previous request of its conversation had cached, with the prefix changed by us (``ours``)
+            or by the client (``client``; ``reason`` names what changed): the tokens written again,
+            and how they were billed (``write_5m``, ``write_1h``, or ``uncached`` without writes).
     """
 
     event: EventType
@@ -99,6 +108,9 @@ class Event:
     usage_cache_read: int | None = None
     usage_write_5m: int | None = None
     usage_write_1h: int | None = None
+    bust: str | None = None
+    bust_tokens: int = 0
+    bust_part: BillingPart | None = None
 
 
 def ledger_outcome(

@@ -18,6 +18,10 @@ The definitions (``request_money``), one implementation for the stats, perf and 
   mostly a cache read on a warm conversation, a write on a cold one ("at the actual cache mix").
   Without usage it is the removed tokens at the uncached list price, labelled "at list price (no
   usage reported)".
+- a cache bust: the provider wrote again part of a prefix it had cached (``bust_usd``: those tokens
+  at the rate they were billed minus the read rate). One we caused (our rewrite of a block the
+  client had not changed) is subtracted from compression's saving; one the client caused is
+  reported apart, never ours to subtract or to claim.
 """
 
 from __future__ import annotations
@@ -138,6 +142,14 @@ class Summed:
     at_list_price: float
     billed: float
     provider_discount: float
+
+
+def bust_usd(write_5m: int, write_1h: int, uncached: int, rates: Rates) -> float:
+    """What cache busts cost: the prefix tokens the provider wrote again (by how they were billed:
+    5-minute write, 1-hour write, uncached where the provider has no write price) at that rate
+    minus the cache-read rate they would have been billed without the bust."""
+    return (write_5m * (rates.write_5m - rates.cache_read) + write_1h * (rates.write_1h - rates.cache_read)
+            + uncached * (rates.uncached - rates.cache_read)) / 1_000_000  # fmt: skip
 
 
 def money_of(shares: Shares, listed: float, usage: Usage, rates: Rates) -> Summed:

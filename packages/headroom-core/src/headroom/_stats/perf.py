@@ -16,17 +16,19 @@ from .advice import recommendations
 from .db import where
 from .events import (
     BUDGET,
+    CLIENT,
     COMPRESS,
     COMPRESS_OUTCOMES,
     COMPRESSED,
     FOUND,
     NOT_FOUND,
+    OURS,
     OVER_BUDGET,
     REQUEST,
     RETRIEVE,
     STUBBED,
 )
-from .money import Shares, Usage, money_of
+from .money import Shares, Usage, bust_usd, money_of
 from .prices import Prices
 from .report import (
     SLOW_MS,
@@ -173,8 +175,9 @@ def panels(
     db: sqlite3.Connection, prices: Prices, since: float | None = None, source: str | None = None
 ) -> dict[str, object]:
     """What the dashboard shows beside the ``stats`` headline, over the same window: the blocks'
-    tokens split by each of ``GROUPS`` (each split sums to the headline), the retrievals, every
-    source in the ledger (for the source filter, whatever the window) and the price table's date."""
+    tokens split by each of ``GROUPS`` (each split sums to the headline), the retrievals, what the
+    client changed when it busted the cache, every source in the ledger (for the source filter,
+    whatever the window) and the price table's date."""
     q = _Query(db, since, source)
     by: dict[str, list[dict[str, object]]] = {}
     for group in GROUPS:
@@ -186,7 +189,19 @@ def panels(
                      for name, n, before, after in rows]  # fmt: skip
     sources = [str(name) for (name,) in db.execute("SELECT DISTINCT source FROM rollup ORDER BY source")]
     return {"by": by, "retrievals": _retrievals(q).as_json(), "sources": sources,
-            "prices_as_of": prices.as_of}  # fmt: skip
+            "client_busts": _client_busts(q), "prices_as_of": prices.as_of}  # fmt: skip
+
+
+def _client_busts(q: _Query) -> list[dict[str, object]]:
+    """What the client changed on the requests whose cache it busted, most frequent first (five at
+    most), from the events (by the partial index of busts: they are rare)."""
+    named: dict[str, int] = {}
+    for reason, count in q.rows("SELECT reason, COUNT(*) FROM events WHERE {w} AND bust = :client"
+                                " GROUP BY reason", client=CLIENT):  # fmt: skip
+        name = str(reason).partition("bust: ")[2] or "unknown"
+        named[name] = named.get(name, 0) + _int(count)
+    top = sorted(named.items(), key=lambda item: (-item[1], item[0]))[:5]
+    return [{"named": name, "requests": count} for name, count in top]
 
 
 def _money(q: _Query, prices: Prices) -> RequestMoney:
@@ -195,12 +210,13 @@ def _money(q: _Query, prices: Prices) -> RequestMoney:
     rows = q.rows(
         "SELECT model, SUM(n), SUM(usage_n), SUM(usage_uncached), SUM(usage_cache_read),"
         " SUM(usage_write_5m), SUM(usage_write_1h), SUM(removed_uncached), SUM(removed_cache_read),"
-        " SUM(removed_write_5m), SUM(removed_write_1h), SUM(removed_listed) FROM ({f})"
-        " WHERE event = :request GROUP BY model",
+        " SUM(removed_write_5m), SUM(removed_write_1h), SUM(removed_listed), bust, SUM(bust_write_5m),"
+        " SUM(bust_write_1h), SUM(bust_uncached) FROM ({f}) WHERE event = :request GROUP BY model, bust",
         request=REQUEST,
     )
     mix = listed = billed = discount = 0.0
     with_usage = without = unpriced = 0
+    busts: dict[str, list[float]] = {OURS: [0, 0.0], CLIENT: [0, 0.0]}  # who -> [requests, USD]
     for model, count, usage_n, *sums in rows:
         rates = prices.rates(model if isinstance(model, str) and model else None)
         if rates is None:
@@ -211,7 +227,13 @@ def _money(q: _Query, prices: Prices) -> RequestMoney:
         mix, listed = mix + figures.at_cache_mix, listed + figures.at_list_price
         billed, discount = billed + figures.billed, discount + figures.provider_discount
         with_usage, without = with_usage + _int(usage_n), without + _int(count) - _int(usage_n)
-    return RequestMoney(mix, with_usage, listed, without, unpriced, billed, discount)
+        who = busts.get(str(sums[9]))
+        if who is not None:
+            who[0] += _int(count)
+            who[1] += bust_usd(_int(sums[10]), _int(sums[11]), _int(sums[12]), rates)
+    ours, client = busts[OURS], busts[CLIENT]
+    return RequestMoney(mix, with_usage, listed, without, unpriced, billed, discount,
+                        int(ours[0]), ours[1], int(client[0]), client[1])  # fmt: skip
 
 
 def _overhead(q: _Query) -> Overhead:

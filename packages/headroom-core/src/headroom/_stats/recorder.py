@@ -25,6 +25,7 @@ from .events import (
     RETRIEVE,
     STORE_FAILED,
     STUBBED,
+    BillingPart,
     Event,
     LedgerOutcome,
     ledger_outcome,
@@ -260,15 +261,22 @@ class Recorder:
         cold: bool = False,
         shaped: bool = False,
         usage: Any = None,
+        bust: str | None = None,
+        bust_tokens: int = 0,
+        bust_part: BillingPart | None = None,
+        bust_reason: str = "",
     ) -> None:
         """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
         is recorded as the event's kind. ``cold``: the first request its process compressed (it pays
         the imports and caches the rest reuse); ``shaped``: the output shaper was appended;
         ``usage``: the response's ``usage`` object as the provider sent it (any shape; read by
-        ``money.usage_of``)."""
+        ``money.usage_of``); ``bust``: the provider re-wrote ``bust_tokens`` of the cached prefix,
+        billed as ``bust_part``, because we (``ours``) or the client (``client``: ``bust_reason``
+        names what changed) changed it."""
         billed = usage_of(usage)
         notes = [f"retrieval rounds: {rounds}", *(["cold start"] if cold else []),
-                 *(["output shaper"] if shaped else [])]  # fmt: skip
+                 *(["output shaper"] if shaped else []),
+                 *([f"bust: {bust_reason or bust}"] if bust else [])]  # fmt: skip
         self.record(
             Event(
                 event=REQUEST,
@@ -284,5 +292,8 @@ class Recorder:
                 usage_cache_read=None if billed is None else billed.cache_read,
                 usage_write_5m=None if billed is None else billed.write_5m,
                 usage_write_1h=None if billed is None else billed.write_1h,
+                bust=bust,
+                bust_tokens=bust_tokens if bust else 0,
+                bust_part=bust_part if bust else None,
             )
         )

@@ -77,7 +77,7 @@ class Stats:
             "compressed": self.compressed,
             "requests": asdict(self.requests),
             "money": {key: round(value, 6) if isinstance(value, float) else value
-                      for key, value in asdict(self.money).items()},
+                      for key, value in [*asdict(self.money).items(), ("net_saved", self.money.net_saved)]},
         }  # fmt: skip
 
 
@@ -93,6 +93,9 @@ class RequestMoney:
         unpriced: requests of models with no known price (in neither figure).
         billed: what the requests with usage were billed for their prompts.
         provider_discount: the provider's own cache discount on them (never part of a saving).
+        our_busts, our_bust_usd: requests whose cache missed a prefix we changed, and what the
+            re-writes cost (subtracted in ``net_saved``).
+        client_busts, client_bust_usd: the same for prefixes the client changed (apart, not ours).
     """
 
     at_cache_mix: float = 0.0
@@ -102,6 +105,16 @@ class RequestMoney:
     unpriced: int = 0
     billed: float = 0.0
     provider_discount: float = 0.0
+    our_busts: int = 0
+    our_bust_usd: float = 0.0
+    client_busts: int = 0
+    client_bust_usd: float = 0.0
+
+    @property
+    def net_saved(self) -> float:
+        """Compression's saving on proxied requests, at the cache mix and at list price, minus the
+        re-writes our own changes caused."""
+        return self.at_cache_mix + self.at_list_price - self.our_bust_usd
 
 
 @dataclass(frozen=True)

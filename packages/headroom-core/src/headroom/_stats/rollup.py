@@ -3,11 +3,12 @@
 The writer adds every batch of events to two tables in the same transaction as the events
 (``add_batch``), so they can never disagree:
 
-- ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start), the counts and
+- ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start, bust), the counts and
   sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped requests,
   freshly compressed blocks, the billed usage, and the removed tokens of each request attributed to
   the parts of its prompt (``removed * part / prompt``), which keeps money linear: a saving at the
   cache mix is the sum of those times each part's rate, so a price override applies to the past;
+  and the tokens cache busts made the provider write again, by how they were billed;
 - ``rollup_ms``: the same days' latency histogram (requests and fresh compressions), in buckets 5%
   wide, for the percentiles.
 
@@ -27,11 +28,12 @@ DAY = 86_400
 MS_FLOOR = 0.01  # bucket 0 holds every time at or under 10 microseconds
 MS_RATIO = 1.05  # a bucket's upper edge is 5% above its lower one
 
-_KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold")
+_KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold", "bust")
 _SUMS = (
     "n", "tokens_before", "tokens_after", "ms", "has_query", "shaped", "rounds", "fresh_refs",
     "usage_n", "usage_uncached", "usage_cache_read", "usage_write_5m", "usage_write_1h",
     "removed_uncached", "removed_cache_read", "removed_write_5m", "removed_write_1h", "removed_listed",
+    "bust_write_5m", "bust_write_1h", "bust_uncached",
 )  # fmt: skip
 FACT_COLUMNS = ("start", *_KEY, *_SUMS, "ms_max")
 
@@ -50,6 +52,7 @@ def _share(part: str) -> str:
 RAW_FACTS = (
         "time", f"CAST(time / {DAY} AS INTEGER)", "event", "source", "outcome", "COALESCE(model, '')",
         "COALESCE(kind, '')", "memo", f"(event = '{REQUEST}' AND reason LIKE '%cold start%')",
+        "COALESCE(bust, '')",
         "1", "tokens_before", "tokens_after", "ms", "has_query", "(reason LIKE '%output shaper%')",
         "CASE WHEN reason LIKE 'retrieval rounds: %' THEN CAST(substr(reason, 19) AS INTEGER) ELSE 0 END",
         f"(event = '{COMPRESS}' AND outcome = '{COMPRESSED}' AND memo = 0 AND ref IS NOT NULL)",
@@ -58,6 +61,8 @@ RAW_FACTS = (
         _share("COALESCE(usage_uncached, 0)"), _share("COALESCE(usage_cache_read, 0)"),
         _share("COALESCE(usage_write_5m, 0)"), _share("COALESCE(usage_write_1h, 0)"),
         f"CASE WHEN event = '{REQUEST}' AND NOT {_PROMPT} > 0 THEN {_REMOVED} ELSE 0 END",
+        *(f"CASE WHEN bust_part = '{part}' THEN bust_tokens ELSE 0 END"
+          for part in ("write_5m", "write_1h", "uncached")),
         "ms",
 )  # fmt: skip
 _RAW = ", ".join(f"{expr} AS {name}" for expr, name in zip(RAW_FACTS, FACT_COLUMNS, strict=True))
@@ -81,7 +86,7 @@ def prepare(db: sqlite3.Connection) -> None:
 
 
 def create_tables(db: sqlite3.Connection) -> None:
-    """The roll-up tables, filled from the events already in the file (a migration)."""
+    """The roll-up tables, empty (a migration)."""
     keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'memo', 'cold') else 'TEXT'} NOT NULL" for k in _KEY)
     sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
                      for s in _SUMS)  # fmt: skip
@@ -92,6 +97,13 @@ def create_tables(db: sqlite3.Connection) -> None:
         " cold INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
         " PRIMARY KEY (day, event, source, cold, bucket)) WITHOUT ROWID"
     )
+
+
+def rebuild(db: sqlite3.Connection) -> None:
+    """The roll-up tables made again, at this schema, from every event in the file (a migration)."""
+    db.execute("DROP TABLE IF EXISTS rollup")
+    db.execute("DROP TABLE IF EXISTS rollup_ms")
+    create_tables(db)
     add_batch(db, after_id=0)
 
 
