@@ -161,3 +161,19 @@ def test_an_edit_result_keeps_the_lines_it_shows(outputs: Any) -> None:
         assert _whole(messages, list(result.messages)) == [True]
         single = headroom.compress_tool_result(snippet, "Edit")
         assert single.tokens_after == single.tokens_before
+
+
+def test_a_result_sent_whole_is_counted_once_as_sent(outputs: Any, tmp_path: Any) -> None:
+    """The stats count a fresh result as what the model read (whole), not also as the compression
+    computed for later: a saving is claimed only once the compressed text is sent."""
+    hr = Headroom(Config(store=f"sqlite:///{tmp_path}/store.db", fresh_turns=2, fresh_batch=1,
+                         fresh_batch_tokens=0, fresh_max_tokens=10**7, time_budget=0))  # fmt: skip
+    messages = _conversation(outputs, 3)
+    sent = hr.compress(messages, model="gpt-4o")
+    whole = _whole(messages, sent.messages)
+    assert whole == [False, True, True]  # the oldest result aged out; the two recent sent whole
+    stats = hr.stats()
+    assert stats["events"] == 3  # one per tool result, not one more per fresh result
+    assert stats["compressed"] == 1
+    assert stats["tokens_before"] - stats["tokens_after"] == sent.tokens_before - sent.tokens_after
+    hr.close()

@@ -33,6 +33,7 @@ from .._config import Config
 from .._errors import ConfigError
 from .._markers import TOOL_NAME
 from .._pipeline import Pipeline
+from .._stats.events import STORE_FAILED, Event
 from .._types import BlockOutcome, CompressResult, ResultKind
 from . import budget
 from .blocks import SYSTEM_INDEX, Block, Role, json_text, read_blocks, replace_at
@@ -335,6 +336,7 @@ class _Run:
     def run(self, messages: Sequence[Any], system: Any, tools: Any) -> CompressResult:
         blocks = read_blocks(messages, system)
         dones: list[Done] = []
+        held: dict[int, list[Event]] = {}  # a block's events, recorded once it is known not to be fresh
         last_user: str | None = None
         for block in blocks:
             query = self.query or last_user
@@ -347,7 +349,9 @@ class _Run:
                     text=None, tokens_before=tokens, tokens_after=tokens, outcome="excluded", kind=None
                 )
             else:
-                done = self.compress_block(block, query)  # fresh or not: memoised for when it ages
+                with self.pipeline.events.held() as events:
+                    done = self.compress_block(block, query)  # fresh or not: memoised for when it ages
+                held[len(dones)] = events
             dones.append(done)
             if block.role == "user" and block.text.strip():
                 last_user = block.text
@@ -361,15 +365,19 @@ class _Run:
             if self.fresh
             else set()
         )
-        held: set[int] = set()  # messages holding a result that is sent whole for now
+        kept_whole: set[int] = set()  # messages holding a result that is sent whole for now
         for index in fresh:
             done = dones[index]
             if done.text is not None:
-                held.add(blocks[index].message)
+                kept_whole.add(blocks[index].message)
+                # counted as sent (whole), not as compressed too; a store pause is still said
+                held[index] = [e for e in held.get(index, ()) if e.outcome == STORE_FAILED]
                 self.pipeline.events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
                 whole = done.tokens_before
                 dones[index] = Done(text=None, tokens_before=whole, tokens_after=whole, outcome="fresh",
                                     kind=done.kind)  # fmt: skip
+        for index in sorted(held):
+            self.pipeline.events.replay(held[index])
         new_texts = {index: done.text for index, done in enumerate(dones) if done.text is not None}
         sizes = [done.tokens_after for done in dones]
         tokens_before = sum(done.tokens_before for done in dones)
@@ -414,7 +422,7 @@ class _Run:
             volatile=tuple(volatile),
             system=out_system,
             tools=tools,
-            fresh=tuple(sorted(held)),
+            fresh=tuple(sorted(kept_whole)),
         )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from .._config import Config
@@ -37,6 +39,8 @@ from .money import usage_of
 log = logging.getLogger("headroom")
 
 RequestOutcome = Literal["compressed", "forwarded"]
+
+_HELD: ContextVar[list[Event] | None] = ContextVar("headroom_held_events", default=None)
 
 
 class Trace:
@@ -85,9 +89,30 @@ class Recorder:
         with self._lock:
             self._listeners = (*self._listeners, listener)
 
+    @contextmanager
+    def held(self) -> Iterator[list[Event]]:
+        """Hold what is recorded inside (in this context) in the list it yields, recorded only if
+        ``replay``ed: a block compressed but then sent whole (the freshness rule) is counted once, as
+        sent, not also as compressed."""
+        events: list[Event] = []
+        token = _HELD.set(events)
+        try:
+            yield events
+        finally:
+            _HELD.reset(token)
+
+    def replay(self, events: list[Event]) -> None:
+        """Record events ``held`` back."""
+        for event in events:
+            self.record(event)
+
     def record(self, event: Event) -> None:
         """Queue ``event`` (and hand it to the listeners). A no-op when the ledger is off and nothing
-        listens; never raises."""
+        listens; never raises. Inside ``held``, only kept for it."""
+        holding = _HELD.get()
+        if holding is not None:
+            holding.append(event)
+            return
         for listener in self._listeners:
             try:
                 listener(event)
