@@ -1,9 +1,9 @@
 """The dashboard's data at scale: ``/stats`` and ``/stats/history`` on a ledger of a million events.
 
-A ledger of ``EVENTS`` generated events over 30 days (86% block compressions from four sources and
-four models, 12% proxied requests with provider usage, 2% retrievals) is written with the ledger's own
-insert path (which adds each batch to the daily roll-ups); then ``Headroom.stats`` with the
-dashboard's panels (what ``GET /stats`` answers) and ``Headroom.stats_history``
+A ledger of ``EVENTS`` generated events over 30 days (86% block compressions from four sources, four
+models, six kinds and thirteen tools, 12% proxied requests with provider usage, 2% retrievals) is
+written with the ledger's own insert path (which adds each batch to the daily roll-ups); then
+``Headroom.stats`` with the dashboard's panels (what ``GET /stats`` answers) and ``Headroom.stats_history``
 (``GET /stats/history``) are timed over the whole ledger and over the last day, medians of ``RUNS``.
 The query plans of the headline queries are printed so an unindexed scan is visible. Then the page
 itself is loaded in Debian's chromium (Playwright) from a proxy on that ledger, until every figure and
@@ -45,6 +45,10 @@ def _write_ledger(store: str, count: int) -> None:
     kinds = ["json", "log", "code", "search", "diff", "text"]
     models = ["claude-sonnet-4-5", "gpt-5", "claude-haiku-4-5", None]
     sources = ["proxy", "library", "langchain", "agno"]
+    # a coding agent's tools and an MCP server's (None: a text that was no tool's result)
+    tools = ["Bash", "Read", "Grep", "Glob", "WebFetch", "Task", "mcp__github__list_issues",
+             "mcp__github__get_file", "mcp__jira__search", "mcp__db__query", "shell", "read_file",
+             None]  # fmt: skip
     for i in range(count):
         at = start + (now - start) * i / count
         draw = rnd.random()
@@ -55,13 +59,14 @@ def _write_ledger(store: str, count: int) -> None:
                           usage_cache_read=40_000, usage_write_5m=1_000, usage_write_1h=0)  # fmt: skip
         elif draw < 0.14:
             event = Event(event="retrieve", source=rnd.choice(sources), outcome="found",
-                          kind=rnd.choice(kinds), tokens_after=300, ms=0.5, ref=f"r{i}", time=at)  # fmt: skip
+                          kind=rnd.choice(kinds), tokens_after=300, ms=0.5, ref=f"r{i}", time=at,
+                          tool=rnd.choice(tools))  # fmt: skip
         else:
             before = rnd.randint(100, 5_000)
             event = Event(event="compress", source=rnd.choice(sources), outcome="compressed",
                           model=rnd.choice(models), kind=rnd.choice(kinds), compressor="json",
                           tokens_before=before, tokens_after=before // 3, ms=rnd.expovariate(1 / 3),
-                          ref=f"r{i}", time=at)  # fmt: skip
+                          ref=f"r{i}", time=at, tool=rnd.choice(tools))  # fmt: skip
         ledger.record(event)
         if i % 20_000 == 19_999:
             ledger.flush()
@@ -77,6 +82,8 @@ def _plans(path: Path) -> list[str]:
     queries = {
         "per model": "SELECT model, SUM(tokens_before) FROM (SELECT model, tokens_before FROM rollup"
         f" WHERE day >= 0 AND event = 'compress' UNION ALL {edge}) GROUP BY model",
+        "per tool": "SELECT tool, SUM(tokens_before) FROM rollup_tool WHERE day >= 0 AND event = 'compress'"
+        " GROUP BY tool",
         "latency": "SELECT bucket, SUM(n) FROM rollup_ms WHERE day >= 20000 AND source = 'proxy'"
         " GROUP BY bucket",
         "hourly": "SELECT CAST(time / 3600 AS INTEGER) AS start, COUNT(*) FROM events WHERE time >= 1e9"

@@ -8,6 +8,7 @@ split adds up to the headline. Screenshots (light, dark, phone) go to ``test-art
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -51,6 +52,12 @@ def session(kit: Any, stack: Any, store_url: str) -> None:
                                      "anthropic-ratelimit-input-tokens-remaining": "391000",
                                      "anthropic-ratelimit-input-tokens-reset": "2026-12-03T20:40:00Z"})  # fmt: skip
     client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0)
+
+    def retrieve(body: dict[str, Any]) -> Any:  # the model's first turn pulls the first log back
+        (ref,) = kit.REF.findall(json.dumps(body["messages"]))
+        return kit.Calls([("headroom_retrieve", {"ref": ref, "query": "payment"})])
+
+    stack.fake.script = [retrieve, kit.Text("Card declines.")]
     for seed in (7, 8):
         client.messages.create(model="claude-opus-4-5", max_tokens=50,
                                messages=kit.anthropic_messages(kit.app_log(seed=seed)))  # fmt: skip
@@ -109,13 +116,21 @@ def test_the_dashboard_shows_the_ledgers_figures(kit: Any, stack: Any, store_url
     assert page.locator("#chart-tokens canvas").count() == 1
 
     # no figure counted twice: each split of the blocks adds up to the headline
-    for by in ("source", "model", "kind"):
+    for by in ("source", "model", "kind", "tool"):
         refreshed(page)
         page.select_option("#by", by)
         page.wait_for_selector("body[data-ready=true]")
         column = [int(row[4].replace(",", "")) for row in table(page, "table-by")]
         assert sum(column) == saved, by
     assert len(table(page, "table-by")) >= 1
+    # split by tool: the proxied tool results, and the library's texts (no tool)
+    assert {row[0] for row in table(page, "table-by")} == {"read_logs", "unknown"}
+    # the model's retrieval, by the kind and the tool of the block it pulled back
+    assert table(page, "table-retrievals") == [["log", "1", "5", "20.0%"]]  # 3 blocks are the library's
+    assert table(page, "table-retrievals-tool") == [
+        ["read_logs", "1", "2", "50.0%"],
+        ["unknown", "0", "3", "0.0%"],
+    ]
 
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "dashboard-light.png"), full_page=True)

@@ -21,16 +21,16 @@ HOUR = 3600.0
 
 def compress(source: str, outcome: str, before: int, after: int, *, model: str | None = None,
              kind: str | None = None, compressor: str | None = None, ms: float = 1.0, ref: str | None = None,
-             reason: str = "", ago: float = 60.0, memo: bool = False) -> Event:  # fmt: skip
+             reason: str = "", ago: float = 60.0, memo: bool = False, tool: str | None = None) -> Event:  # fmt: skip
     return Event(event="compress", source=source, outcome=outcome, reason=reason, model=model, kind=kind, compressor=compressor, tokens_before=before, tokens_after=after, ms=ms, ref=ref,
-                 memo=memo, time=NOW - ago)  # fmt: skip
+                 memo=memo, time=NOW - ago, tool=tool)  # fmt: skip
 
 
 KNOWN = [
     compress("library", "compressed", 10_000, 1_000, model="gpt-4o", kind="json", compressor="json", ms=10,
              ref="a" * 24, ago=HOUR),
     compress("proxy", "compressed", 20_000, 2_000, model="claude-sonnet-4-5", kind="log", compressor="log",
-             ms=20, ref="b" * 24),
+             ms=20, ref="b" * 24, tool="Bash"),
     compress("library", "too_small", 200, 200, kind="text", ms=1, reason="200 tokens < min_tokens 300",
              ago=10 * 24 * HOUR),
     compress("langchain", "low_saving", 1_000, 1_000, model="my-llm", kind="text", compressor="text", ms=600,
@@ -256,8 +256,12 @@ def test_perf_json_on_known_events(store: Path) -> None:
     retrievals = perf["retrievals"]
     assert retrievals["total"] == retrievals["found"] == retrievals["with_query"] == 1
     assert retrievals["by_kind"] == [
-        {"kind": "json", "retrievals": 1, "compressed_blocks": 1, "rate_pct": 100.0},
-        {"kind": "log", "retrievals": 0, "compressed_blocks": 1, "rate_pct": 0.0},
+        {"group": "json", "retrievals": 1, "compressed_blocks": 1, "rate_pct": 100.0},
+        {"group": "log", "retrievals": 0, "compressed_blocks": 1, "rate_pct": 0.0},
+    ]
+    assert retrievals["by_tool"] == [  # the library's block was no tool's result
+        {"group": "unknown", "retrievals": 1, "compressed_blocks": 1, "rate_pct": 100.0},
+        {"group": "Bash", "retrievals": 0, "compressed_blocks": 1, "rate_pct": 0.0},
     ]
     assert perf["budget"] == {"stubbed": 0, "stubbed_tokens_saved": 0, "over_budget": 1}
     advice = "\n".join(perf["recommendations"])
@@ -280,7 +284,7 @@ def test_recommendations_come_from_the_numbers(store: Path) -> None:
         compress("proxy", "too_small", 100, 100, reason="100 tokens < min_tokens 300") for _ in range(63)
     ]
     events += [compress("proxy", "compressed", 5_000, 500, model="gpt-4o", kind="json", compressor="json",
-                        ref=f"{n:024x}") for n in range(10)]  # fmt: skip
+                        ref=f"{n:024x}", tool="mcp__github__list_issues") for n in range(10)]  # fmt: skip
     events += [compress("proxy", "compressed", 5_000, 500, model="gpt-4o", kind="json", compressor="json",
                         ref=f"{0:024x}", memo=True) for _ in range(20)]  # fmt: skip  # the same block again
     events += [compress("proxy", "store_failed", 900, 900, kind="log", compressor="log") for _ in range(3)]
@@ -288,7 +292,14 @@ def test_recommendations_come_from_the_numbers(store: Path) -> None:
     events += [compress("proxy", "compressed", 800, 100, model="llama-3", kind="log", compressor="log")]
     events += [compress("proxy", "low_saving", 900, 900, kind="log", compressor="log") for _ in range(1)]
     events += [
-        Event(event="retrieve", source="proxy", outcome="found", kind="json", ref=f"{n:024x}")
+        Event(
+            event="retrieve",
+            source="proxy",
+            outcome="found",
+            kind="json",
+            ref=f"{n:024x}",
+            tool="mcp__github__list_issues",
+        )
         for n in range(4)
     ]
     events += [Event(event="retrieve", source="proxy", outcome="not_found", ref="f" * 24)]
@@ -299,7 +310,11 @@ def test_recommendations_come_from_the_numbers(store: Path) -> None:
     text = "\n".join(advice)
     assert "63% of blocks were under the size threshold (< min_tokens 300)" in text
     assert (
-        "json blocks are retrieved 40% of the time: consider a larger budget or excluding that tool" in text
+        "json blocks are retrieved 40% of the time: consider a larger budget or excluding their tool" in text
+    )
+    assert (
+        "mcp__github__list_issues results are retrieved 40% of the time: consider "
+        "HEADROOM_EXCLUDE_TOOLS=mcp__github__list_issues" in text
     )
     assert "3 originals could not be stored" in text
     assert "2 compressions failed" in text

@@ -411,3 +411,31 @@ def test_a_shell_command_that_prints_a_file_names_it(hr: Headroom, command: Any,
     ]
     out = hr.compress(items).messages
     assert ("...  # … 8 lines" in out[2]["output"]) is hinted  # compressed as Python only when named
+
+
+def test_the_ledger_names_each_blocks_tool_and_a_retrievals(tmp_path: Any) -> None:
+    """Every tool result's event carries its tool (compressed, excluded or too small), and so does a
+    retrieval of its original in the same process: the dashboard splits savings and retrievals by tool."""
+    hr = Headroom(Config(store=f"sqlite:///{tmp_path}/store.db", fresh_turns=0))
+    messages = [
+        *openai_conversation(big_log(), tool="Bash"),
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "call_2", "type": "function", "function": {"name": "Edit", "arguments": "{}"}},
+                        {"id": "call_3", "type": "function", "function": {"name": "mcp__x__ping", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_2", "content": big_log("edited")},
+        {"role": "tool", "tool_call_id": "call_3", "content": "pong"},
+    ]  # fmt: skip
+    result = hr.compress(messages, model="gpt-4o")
+    (ref,) = result.refs
+    hr.retrieve(ref, "request 217")
+    single = hr.compress_tool_result(big_log("queued"), "Read")
+    hr.retrieve(single.refs[0])
+    panels = hr.stats(panels=True)["panels"]
+    by_tool = {row["group"]: row for row in panels["by"]["tool"]}  # type: ignore[index]
+    assert set(by_tool) == {"Bash", "Edit", "mcp__x__ping", "Read"}
+    assert by_tool["Bash"]["saved"] > 0
+    assert by_tool["Edit"]["saved"] == by_tool["mcp__x__ping"]["saved"] == 0  # an edit's lines, too small
+    retrievals = {row["group"]: row for row in panels["retrievals"]["by_tool"]}  # type: ignore[index]
+    assert retrievals["Bash"] == {"group": "Bash", "retrievals": 1, "compressed_blocks": 1, "rate_pct": 100.0}
+    assert retrievals["Read"]["retrievals"] == 1
+    hr.close()

@@ -13,7 +13,7 @@ from headroom._sqlite_util import open_file
 from headroom._stats.db import MIGRATIONS, insert_events, open_ledger_db
 from headroom._stats.events import Event
 from headroom._stats.money import Rates, Shares, Usage, bust_usd, money_of, request_money
-from headroom._stats.perf import history, perf, stats
+from headroom._stats.perf import GROUPS, history, panels, perf, stats
 from headroom._stats.prices import load_prices
 from headroom._stats.rollup import DAY, bucket_ms, ms_bucket
 
@@ -37,7 +37,8 @@ def generated(count: int, seed: int, days: float = 9.0) -> list[Event]:
                              kind=rng.choice(["json", "log", "code", None]), compressor="x",
                              tokens_before=before, tokens_after=after, ms=rng.expovariate(0.3),
                              ref=f"{rng.getrandbits(64):016x}" if outcome == "compressed" else None,
-                             memo=rng.random() < 0.3, time=when))  # fmt: skip
+                             memo=rng.random() < 0.3, time=when,
+                             tool=rng.choice(["Bash", "Read", "mcp__github__list_issues", None])))  # fmt: skip
         elif roll < 0.92:
             before = rng.randint(1000, 90_000)
             usage = rng.random() < 0.8
@@ -54,7 +55,8 @@ def generated(count: int, seed: int, days: float = 9.0) -> list[Event]:
         else:
             out.append(Event(event="retrieve", source=source, outcome=rng.choice(["found", "not_found"]),
                              kind=rng.choice(["json", "log"]), tokens_after=rng.randint(0, 400),
-                             has_query=rng.random() < 0.5, ms=0.3, ref="r", time=when))  # fmt: skip
+                             has_query=rng.random() < 0.5, ms=0.3, ref="r", time=when,
+                             tool=rng.choice(["Bash", None])))  # fmt: skip
     return out
 
 
@@ -86,6 +88,15 @@ def by_day(rows: list[dict[str, object]]) -> dict[int, dict[str, int]]:
     return {start: {"start": start, **values} for start, values in days.items()}
 
 
+def summed_by_day(rows: list[dict[str, object]]) -> dict[tuple[int, object], int]:
+    """Hourly split rows summed into (UTC day, group): tokens before."""
+    out: dict[tuple[int, object], int] = {}
+    for row in rows:
+        key = (int(row["start"]) // DAY * DAY, row["group"])  # type: ignore[call-overload]
+        out[key] = out.get(key, 0) + int(row["tokens_before"])  # type: ignore[call-overload]
+    return out
+
+
 @pytest.mark.parametrize("since_days", [None, 3.0, 2.5, 0.3])
 def test_daily_buckets_from_the_roll_up_equal_the_events_summed(
     tmp_path: Path, since_days: float | None
@@ -97,6 +108,10 @@ def test_daily_buckets_from_the_roll_up_equal_the_events_summed(
         rolled = history(db, "day", since)
         raw = by_day(history(db, "hour", since))
         assert rolled == [raw[start] for start in sorted(raw)]
+        for group in GROUPS:  # every split: each bucket's rows from the roll-up equal the events'
+            split = history(db, "day", since, by=group)
+            hourly = history(db, "hour", since, by=group)
+            assert {(r["start"], r["group"]): r["tokens_before"] for r in split} == summed_by_day(hourly)
         assert (
             sum(int(r["blocks"]) for r in rolled)
             == db.execute(  # type: ignore[call-overload]
@@ -200,12 +215,13 @@ def test_the_bucket_edges() -> None:
         assert bucket_ms(ms_bucket(ms) - 1) < ms <= bucket_ms(ms_bucket(ms)) * (1 + 1e-12)
 
 
-def test_a_ledger_written_before_the_roll_ups_is_rolled_up_when_opened(tmp_path: Path) -> None:
-    """A file of the previous schema (migrations 1 and 2, with events) gets its roll-ups filled by the
-    migration, so its history does not start the day headroom was upgraded."""
+@pytest.mark.parametrize("schema", [2, 4])
+def test_a_ledger_of_an_earlier_schema_is_rolled_up_when_opened(tmp_path: Path, schema: int) -> None:
+    """A file of an earlier schema (before the roll-ups, or before the tool column), with events, gets
+    its roll-ups made by the migration, so its history does not start the day headroom was upgraded."""
     path = tmp_path / "ledger.db"
     events = generated(800, seed=5)
-    with closing(open_file(path, MIGRATIONS[:2], busy_ms=1000)) as db:
+    with closing(open_file(path, MIGRATIONS[:schema], busy_ms=1000)) as db:
         columns = (
             "time, event, source, outcome, reason, model, kind, tokens_before, tokens_after, ms, ref, memo"
         )
@@ -217,6 +233,30 @@ def test_a_ledger_written_before_the_roll_ups_is_rolled_up_when_opened(tmp_path:
         raw = by_day(history(db, "hour"))
         assert rolled == [raw[start] for start in sorted(raw)]
         assert perf(db, load_prices(strict=True)).stats.events == sum(e.event == "compress" for e in events)
+        assert {row["group"] for row in history(db, "day", by="tool")} == {"unknown"}  # none recorded
+
+
+def test_retrievals_by_tool_from_the_roll_up_equal_the_events_counted(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    events = generated(3000, seed=8)
+    write(path, events)
+    since = NOW - 2.5 * DAY
+    kept = [e for e in events if e.time >= since]
+    with closing(open_ledger_db(path)) as db:
+        found = panels(db, load_prices(strict=True), since)
+    by_tool = {r["group"]: r for r in found["retrievals"]["by_tool"]}  # type: ignore[index]
+    for tool in ("Bash", "unknown"):
+        name = None if tool == "unknown" else tool
+        assert by_tool[tool]["retrievals"] == sum(
+            e.event == "retrieve" and e.outcome == "found" and e.tool == name for e in kept
+        )
+        assert by_tool[tool]["compressed_blocks"] == sum(
+            e.event == "compress" and e.outcome == "compressed" and not e.memo and e.tool == name
+            for e in kept
+        )
+    tools = {r["group"]: r["tokens_before"] for r in found["by"]["tool"]}  # type: ignore[index]
+    assert sum(tools.values()) == sum(e.tokens_before for e in kept if e.event == "compress")
+    assert tools["Read"] == sum(e.tokens_before for e in kept if e.event == "compress" and e.tool == "Read")
 
 
 def test_the_roll_up_is_written_in_the_events_transaction(tmp_path: Path) -> None:

@@ -386,8 +386,8 @@ class Headroom:
     ) -> dict[str, object]:
         """The ``headroom stats --json`` figures of this engine's ledger (every source on this store):
         events after ``since`` (unix time) from ``source`` (all when None). ``panels``: with the
-        dashboard's breakdowns too, under ``panels`` (``by`` source, model and kind, ``retrievals``,
-        ``sources``).
+        dashboard's breakdowns too, under ``panels`` (``by`` source, model, kind and tool,
+        ``retrievals`` by kind and tool, ``sources``).
 
         Raises:
             HeadroomError: the ledger or the price table cannot be read.
@@ -411,7 +411,7 @@ class Headroom:
         events after ``since`` from ``source``, the blocks' tokens before and after and the proxy's
         requests (``{"start", "blocks", "tokens_before", "tokens_after", "requests",
         "request_tokens_before", "request_tokens_after"}``), oldest first. ``by`` (``source``,
-        ``model`` or ``kind``) splits each bucket into one row per group (its name in ``group``).
+        ``model``, ``kind`` or ``tool``) splits each bucket into one row per group (its name in ``group``).
 
         Raises:
             ConfigError: ``bucket`` is not ``hour``, ``day`` or ``week``, or ``by`` is not a group.

@@ -233,11 +233,13 @@ def _print_retrievals(console: Console, p: Perf) -> None:
     console.print(f"retrievals: {r.total:,} ({r.found:,} found, {r.not_found:,} not found, "
                   f"{r.with_query:,} with a query); {r.rate_pct:.1f}% of {r.compressed_blocks:,} "
                   "compressed blocks")  # fmt: skip
-    if r.by_kind:
-        kinds = _table("retrievals by kind", "kind", "retrievals", "compressed blocks", "rate")
-        for k in r.by_kind:
-            kinds.add_row(k.kind, f"{k.retrievals:,}", f"{k.compressed_blocks:,}", f"{k.rate_pct:.1f}%")
-        console.print(kinds)
+    for name, rows in (("kind", r.by_kind), ("tool", r.by_tool)):
+        if rows:
+            table = _table(f"retrievals by {name}", name, "retrievals", "compressed blocks", "rate")
+            for row in rows:
+                table.add_row(row.group, f"{row.retrievals:,}", f"{row.compressed_blocks:,}",
+                              f"{row.rate_pct:.1f}%")  # fmt: skip
+            console.print(table)
 
 
 @click.command("perf")

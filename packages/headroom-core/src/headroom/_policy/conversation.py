@@ -338,20 +338,23 @@ class _Run:
         dones: list[Done] = []
         held: dict[int, list[Event]] = {}  # a block's events, recorded once it is known not to be fresh
         last_user: str | None = None
+        events = self.pipeline.events
         for block in blocks:
             query = self.query or last_user
             reason = self.excluded(block)
+            tool = block.tool if block.role == "tool" else None
             if reason is not None:
                 tokens = self.count(block.text)
                 if block.role == "tool":
-                    self.pipeline.events.excluded(tokens, reason, self.model)
+                    with events.tool(tool):
+                        events.excluded(tokens, reason, self.model)
                 done = Done(
                     text=None, tokens_before=tokens, tokens_after=tokens, outcome="excluded", kind=None
                 )
             else:
-                with self.pipeline.events.held() as events:
+                with events.tool(tool), events.held() as kept:
                     done = self.compress_block(block, query)  # fresh or not: memoised for when it ages
-                held[len(dones)] = events
+                held[len(dones)] = kept
             dones.append(done)
             if block.role == "user" and block.text.strip():
                 last_user = block.text
@@ -372,12 +375,13 @@ class _Run:
                 kept_whole.add(blocks[index].message)
                 # counted as sent (whole), not as compressed too; a store pause is still said
                 held[index] = [e for e in held.get(index, ()) if e.outcome == STORE_FAILED]
-                self.pipeline.events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
+                with events.tool(blocks[index].tool if blocks[index].role == "tool" else None):
+                    events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
                 whole = done.tokens_before
                 dones[index] = Done(text=None, tokens_before=whole, tokens_after=whole, outcome="fresh",
                                     kind=done.kind)  # fmt: skip
         for index in sorted(held):
-            self.pipeline.events.replay(held[index])
+            events.replay(held[index])
         new_texts = {index: done.text for index, done in enumerate(dones) if done.text is not None}
         sizes = [done.tokens_after for done in dones]
         tokens_before = sum(done.tokens_before for done in dones)

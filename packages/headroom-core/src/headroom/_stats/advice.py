@@ -43,8 +43,13 @@ def recommendations(perf: Perf) -> list[str]:
                    "HEADROOM_KEEP_LAST_TURNS")  # fmt: skip
     for kind in perf.retrievals.by_kind:
         if kind.compressed_blocks >= MIN_RETRIEVAL_BLOCKS and kind.rate_pct >= RETRIEVAL_RATE:
-            out.append(f"{kind.kind} blocks are retrieved {kind.rate_pct:.0f}% of the time: consider a "
-                       "larger budget or excluding that tool (HEADROOM_EXCLUDE_TOOLS)")  # fmt: skip
+            out.append(f"{kind.group} blocks are retrieved {kind.rate_pct:.0f}% of the time: consider a "
+                       "larger budget or excluding their tool (HEADROOM_EXCLUDE_TOOLS)")  # fmt: skip
+    for tool in perf.retrievals.by_tool:
+        if (tool.group != "unknown" and tool.compressed_blocks >= MIN_RETRIEVAL_BLOCKS
+                and tool.rate_pct >= RETRIEVAL_RATE):  # fmt: skip
+            out.append(f"{tool.group} results are retrieved {tool.rate_pct:.0f}% of the time: consider "
+                       f"HEADROOM_EXCLUDE_TOOLS={tool.group}")  # fmt: skip
     if perf.retrievals.not_found:
         out.append(f"{perf.retrievals.not_found:,} retrievals asked for unknown or expired refs: raise "
                    "HEADROOM_TTL_SECONDS or HEADROOM_MAX_STORE_BYTES, or share one store between "

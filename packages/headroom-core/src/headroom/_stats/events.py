@@ -55,6 +55,7 @@ OVER_BUDGET: Final = "over_budget"  # the protected part alone exceeds max_conte
 OURS: Final = "ours"  # the prefix we sent changed where the client's did not (a budget or policy step)
 CLIENT: Final = "client"  # the client's own prefix changed (system prompt, tools, an earlier message)
 BillingPart = Literal["write_5m", "write_1h", "uncached"]
+TOOL_CHARS: Final = 128  # a tool's name as recorded (the client names its tools)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +89,8 @@ class Event:
             previous request of its conversation had cached, with the prefix changed by us (``ours``)
             or by the client (``client``; ``reason`` names what changed): the tokens written again,
             and how they were billed (``write_5m``, ``write_1h``, or ``uncached`` without writes).
+        tool: the tool whose result the block was (compress), or whose result the retrieved original
+            was (retrieve: known when this process compressed it); None for other text.
     """
 
     event: EventType
@@ -111,6 +114,7 @@ class Event:
     bust: str | None = None
     bust_tokens: int = 0
     bust_part: BillingPart | None = None
+    tool: str | None = None
 
 
 def ledger_outcome(

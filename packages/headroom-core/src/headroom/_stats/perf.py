@@ -34,25 +34,26 @@ from .report import (
     SLOW_MS,
     Budget,
     CompressorRow,
-    KindRetrievals,
     ModelRow,
     Overhead,
     Perf,
     RequestMoney,
     Requests,
+    RetrievalRow,
     Retrievals,
     RouteRow,
     Stats,
     pct,
 )
 
-GROUPS = ("source", "model", "kind")  # what ``history`` and ``panels`` split the blocks' tokens by
+GROUPS = ("source", "model", "kind", "tool")  # what ``history`` and ``panels`` split the blocks' tokens by
 
 
 class _Query:
     """The ledger connection plus the ``--since``/``--source`` window every query shares: ``{w}`` is
     its condition on the events, ``{f}`` its facts (``rollup.facts``: the roll-up's whole days and the
-    partial first day's events; only the events with ``hourly``), ``{l}`` its latency histogram."""
+    partial first day's events; only the events with ``hourly``), ``{t}`` the same of the split by
+    tool, ``{l}`` its latency histogram."""
 
     def __init__(self, db: sqlite3.Connection, since: float | None, source: str | None,
                  *, hourly: bool = False) -> None:  # fmt: skip
@@ -60,15 +61,23 @@ class _Query:
         self.condition, self.params = where(since, source)
         first_day, edge = rollup.split(since)
         clause = "" if source is None else "AND source = :source"
-        self.facts = rollup.facts("events" if hourly else "rollup", clause)
+        self.facts = rollup.facts("events" if hourly else rollup.ROLLUP.name, clause)
+        self.tools = rollup.facts("events" if hourly else rollup.TOOLS.name, clause)
         self.latency = rollup.latency(clause)
         self.params.update(f_day=first_day, f_since=since or 0.0, f_edge=edge or 0.0, source=source)
 
     def rows(self, sql: str, **params: object) -> list[tuple[object, ...]]:
-        """``sql`` with ``{w}``, ``{f}`` and ``{l}`` filled in; ``params`` are its other named ones."""
-        text = sql.replace("{w}", self.condition).replace("{f}", self.facts).replace("{l}", self.latency)
+        """``sql`` with ``{w}``, ``{f}``, ``{t}`` and ``{l}`` filled in; ``params`` are its other named
+        ones."""
+        text = sql.replace("{w}", self.condition).replace("{f}", self.facts).replace("{t}", self.tools)
+        text = text.replace("{l}", self.latency)
         found: list[tuple[object, ...]] = self.db.execute(text, {**self.params, **params}).fetchall()
         return found
+
+
+def _of(group: str | None) -> str:
+    """The facts that can be split by ``group``: the tool split's own roll-up for ``tool``."""
+    return "{t}" if group == "tool" else "{f}"
 
 
 def _int(value: object) -> int:
@@ -181,7 +190,7 @@ def panels(
     q = _Query(db, since, source)
     by: dict[str, list[dict[str, object]]] = {}
     for group in GROUPS:
-        rows = q.rows(f"SELECT {group}, SUM(n), SUM(tokens_before), SUM(tokens_after) FROM ({{f}})"
+        rows = q.rows(f"SELECT {group}, SUM(n), SUM(tokens_before), SUM(tokens_after) FROM ({_of(group)})"
                       f" WHERE event = :compress GROUP BY {group} ORDER BY SUM(tokens_before - tokens_after)"
                       " DESC", compress=COMPRESS)  # fmt: skip
         by[group] = [{"group": str(name) or "unknown", "blocks": _int(n), "tokens_before": _int(before),
@@ -298,27 +307,35 @@ def _routing(q: _Query) -> tuple[list[RouteRow], int]:
     return routing, memo
 
 
-def _by_kind(rows: list[tuple[object, ...]]) -> dict[str, int]:
-    return {str(kind) or "unknown": _int(n) for kind, n in rows if kind is not None}
+def _by_group(rows: list[tuple[object, ...]]) -> dict[str, int]:
+    return {str(group) or "unknown": _int(n) for group, n in rows if group is not None}
+
+
+def _retrieval_rows(q: _Query, group: str) -> list[RetrievalRow]:
+    """Per ``group`` (``kind`` or ``tool``), found retrievals against the blocks compressed fresh."""
+    blocks = _by_group(q.rows(f"SELECT {group}, SUM(fresh_refs) FROM ({_of(group)}) WHERE event = :compress"
+                              f" AND fresh_refs > 0 GROUP BY {group}", compress=COMPRESS))  # fmt: skip
+    retrieved = _by_group(q.rows(f"SELECT {group}, SUM(n) FROM ({_of(group)}) WHERE event = :retrieve"
+                                 f" AND outcome = :found GROUP BY {group}",
+                                 retrieve=RETRIEVE, found=FOUND))  # fmt: skip
+    out = [RetrievalRow(name, retrieved.get(name, 0), blocks.get(name, 0)) for name in {*blocks, *retrieved}]
+    out.sort(key=lambda row: (-row.retrievals, row.group))
+    return out
 
 
 def _retrievals(q: _Query) -> Retrievals:
-    """Retrievals, and per kind the blocks compressed fresh (not a reuse) whose original was stored."""
+    """Retrievals, and per kind and per tool the blocks compressed fresh (not a reuse) whose original
+    was stored."""
     ((total, found, missing, with_query),) = q.rows(
         "SELECT SUM(n), SUM(CASE WHEN outcome = :found THEN n ELSE 0 END),"
         " SUM(CASE WHEN outcome = :missing THEN n ELSE 0 END), SUM(has_query) FROM ({f})"
         " WHERE event = :retrieve",
         found=FOUND, missing=NOT_FOUND, retrieve=RETRIEVE,
     )  # fmt: skip
-    blocks = _by_kind(q.rows("SELECT kind, SUM(fresh_refs) FROM ({f}) WHERE event = :compress"
-                             " AND fresh_refs > 0 GROUP BY kind", compress=COMPRESS))  # fmt: skip
-    retrieved = _by_kind(q.rows("SELECT kind, SUM(n) FROM ({f}) WHERE event = :retrieve AND outcome = :found"
-                                " GROUP BY kind", retrieve=RETRIEVE, found=FOUND))  # fmt: skip
-    kinds = sorted({*blocks, *retrieved})
-    by_kind = [KindRetrievals(k, retrieved.get(k, 0), blocks.get(k, 0)) for k in kinds]
-    by_kind.sort(key=lambda k: (-k.retrievals, k.kind))
-    return Retrievals(_int(total), _int(found), _int(missing), _int(with_query),
-                      sum(blocks.values()), by_kind)  # fmt: skip
+    by_kind = _retrieval_rows(q, "kind")
+    compressed = sum(row.compressed_blocks for row in by_kind)
+    return Retrievals(_int(total), _int(found), _int(missing), _int(with_query), compressed, by_kind,
+                      _retrieval_rows(q, "tool"))  # fmt: skip
 
 
 def _budget(q: _Query) -> Budget:
@@ -353,7 +370,7 @@ def history(db: sqlite3.Connection, bucket: str, since: float | None = None,
     """Per ``bucket`` (``hour``, ``day``, ``week``: UTC, weeks from the unix epoch's Thursday), the
     blocks' tokens before and after (``compress`` events: what ``stats`` counts) and the proxy's
     requests, oldest first; buckets without events are left out. ``by`` (one of ``GROUPS``) splits
-    each bucket into one row per source, model or kind (``group``; ``unknown`` when not recorded).
+    each bucket into one row per source, model, kind or tool (``group``; ``unknown`` when not recorded).
     Days and weeks read the roll-ups; hours read the events (one indexed range scan of ``time``).
 
     Raises:
@@ -374,7 +391,7 @@ def history(db: sqlite3.Connection, bucket: str, since: float | None = None,
         " SUM(CASE WHEN event = :request THEN n ELSE 0 END),"
         " SUM(CASE WHEN event = :request THEN tokens_before ELSE 0 END),"
         " SUM(CASE WHEN event = :request THEN tokens_after ELSE 0 END)"
-        f" FROM ({{f}}) GROUP BY bucket_start{group} ORDER BY bucket_start{group}",
+        f" FROM ({_of(by)}) GROUP BY bucket_start{group} ORDER BY bucket_start{group}",
         width=width, compress=COMPRESS, request=REQUEST,
     )  # fmt: skip
     names = ("start", "blocks", "tokens_before", "tokens_after", "requests", "request_tokens_before",

@@ -7,6 +7,7 @@ and never lets stats break the work they describe: any failure is logged once an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from .events import (
     RETRIEVE,
     STORE_FAILED,
     STUBBED,
+    TOOL_CHARS,
     BillingPart,
     Event,
     LedgerOutcome,
@@ -41,6 +43,8 @@ log = logging.getLogger("headroom")
 RequestOutcome = Literal["compressed", "forwarded"]
 
 _HELD: ContextVar[list[Event] | None] = ContextVar("headroom_held_events", default=None)
+_TOOL: ContextVar[str | None] = ContextVar("headroom_block_tool", default=None)
+TOOL_REFS = 65_536  # refs remembered with their tool, for the retrievals of this process (newest kept)
 
 
 class Trace:
@@ -64,6 +68,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._warned = False
         self._listeners: tuple[Callable[[Event], None], ...] = ()
+        self._tools: dict[str, str] = {}  # ref -> the tool whose result it was compressed from
 
     @property
     def ledger(self) -> Ledger | None:
@@ -101,6 +106,16 @@ class Recorder:
         finally:
             _HELD.reset(token)
 
+    @contextmanager
+    def tool(self, name: str | None) -> Iterator[None]:
+        """Give the ``compress`` events recorded inside (in this context) the tool ``name``: the
+        block being compressed is that tool's result."""
+        token = _TOOL.set(name[:TOOL_CHARS] if name else None)
+        try:
+            yield
+        finally:
+            _TOOL.reset(token)
+
     def replay(self, events: list[Event]) -> None:
         """Record events ``held`` back."""
         for event in events:
@@ -108,11 +123,17 @@ class Recorder:
 
     def record(self, event: Event) -> None:
         """Queue ``event`` (and hand it to the listeners). A no-op when the ledger is off and nothing
-        listens; never raises. Inside ``held``, only kept for it."""
+        listens; never raises. Inside ``held``, only kept for it; inside ``tool``, a compress event
+        gets the tool."""
+        tool = _TOOL.get()
+        if tool is not None and event.tool is None and event.event == COMPRESS:
+            event = dataclasses.replace(event, tool=tool)
         holding = _HELD.get()
         if holding is not None:
             holding.append(event)
             return
+        if event.tool is not None and event.ref is not None and event.event == COMPRESS:
+            self._remember(event.ref, event.tool)
         for listener in self._listeners:
             try:
                 listener(event)
@@ -130,6 +151,13 @@ class Recorder:
             if not self._warned:
                 self._warned = True
                 log.warning("headroom: could not record a stats event", exc_info=True)
+
+    def _remember(self, ref: str, tool: str) -> None:
+        with self._lock:
+            self._tools.pop(ref, None)
+            self._tools[ref] = tool
+            if len(self._tools) > TOOL_REFS:
+                del self._tools[next(iter(self._tools))]
 
     def compressed(
         self, result: Compressed, model: str | None, trace: Trace, ms: float, *, cached: bool = False
@@ -176,7 +204,7 @@ class Recorder:
         reason: str = "",
     ) -> None:
         """One retrieval; ``tokens_after`` is the exact token count (``config.tokenizer``) of what was
-        returned."""
+        returned; ``tool``: the tool whose result ``ref`` was, when this recorder saw it compressed."""
         if not self.config.ledger:
             return
         ms = (time.perf_counter() - started) * 1000
@@ -196,6 +224,7 @@ class Recorder:
                 ms=ms,
                 ref=ref,
                 has_query=bool(query and query.strip()),
+                tool=self._tools.get(ref),
             )
         )
 

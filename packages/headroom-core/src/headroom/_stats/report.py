@@ -171,10 +171,11 @@ class RouteRow:
 
 
 @dataclass(frozen=True)
-class KindRetrievals:
-    """Retrievals of one kind against the distinct blocks of that kind that were compressed."""
+class RetrievalRow:
+    """Retrievals of one kind (or one tool's results) against the distinct blocks of that kind (or
+    tool) that were compressed."""
 
-    kind: str
+    group: str
     retrievals: int
     compressed_blocks: int
 
@@ -190,7 +191,8 @@ class Retrievals:
     not_found: int
     with_query: int
     compressed_blocks: int  # distinct refs compressed in the window
-    by_kind: list[KindRetrievals]
+    by_kind: list[RetrievalRow]
+    by_tool: list[RetrievalRow] = field(default_factory=list)
 
     @property
     def rate_pct(self) -> float:
@@ -198,7 +200,8 @@ class Retrievals:
 
     def as_json(self) -> dict[str, object]:
         return {**asdict(self), "rate_pct": self.rate_pct,
-                "by_kind": [{**asdict(k), "rate_pct": k.rate_pct} for k in self.by_kind]}  # fmt: skip
+                **{name: [{**asdict(row), "rate_pct": row.rate_pct} for row in rows]
+                   for name, rows in (("by_kind", self.by_kind), ("by_tool", self.by_tool))}}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """Daily roll-ups of the ledger, so a report over months reads a few thousand rows, not millions.
 
-The writer adds every batch of events to two tables in the same transaction as the events
+The writer adds every batch of events to three tables in the same transaction as the events
 (``add_batch``), so they can never disagree:
 
-- ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start, bust), the counts and
-  sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped requests,
+- ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start, bust), the
+  counts and sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped requests,
   freshly compressed blocks, the billed usage, and the removed tokens of each request attributed to
   the parts of its prompt (``removed * part / prompt``), which keeps money linear: a saving at the
   cache mix is the sum of those times each part's rate, so a price override applies to the past;
   and the tokens cache busts made the provider write again, by how they were billed;
+- ``rollup_tool``: per UTC day and (event, source, outcome, tool), the blocks and tokens and the
+  freshly compressed blocks: the split by tool, kept apart because a coding agent's dozens of tools
+  would multiply the rows every other report reads;
 - ``rollup_ms``: the same days' latency histogram (requests and fresh compressions), in buckets 5%
   wide, for the percentiles.
 
@@ -28,13 +31,27 @@ DAY = 86_400
 MS_FLOOR = 0.01  # bucket 0 holds every time at or under 10 microseconds
 MS_RATIO = 1.05  # a bucket's upper edge is 5% above its lower one
 
-_KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold", "bust")
 _SUMS = (
     "n", "tokens_before", "tokens_after", "ms", "has_query", "shaped", "rounds", "fresh_refs",
     "usage_n", "usage_uncached", "usage_cache_read", "usage_write_5m", "usage_write_1h",
     "removed_uncached", "removed_cache_read", "removed_write_5m", "removed_write_1h", "removed_listed",
     "bust_write_5m", "bust_write_1h", "bust_uncached",
 )  # fmt: skip
+_KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold", "bust", "tool")
+
+
+class _Table:
+    """A roll-up table: its key columns, the sums it keeps of them, and whether it keeps ``ms_max``."""
+
+    def __init__(self, name: str, key: tuple[str, ...], sums: tuple[str, ...], ms_max: bool) -> None:
+        self.name, self.key, self.sums, self.ms_max = name, key, sums, ms_max
+        self.columns = ", ".join([*key, *sums, *(["ms_max"] if ms_max else [])])
+
+
+# the roll-up of every figure, without the tool (tools multiply its rows), and the tool split's own
+ROLLUP = _Table("rollup", tuple(k for k in _KEY if k != "tool"), _SUMS, ms_max=True)
+TOOLS = _Table("rollup_tool", ("day", "event", "source", "outcome", "tool"),
+               ("n", "tokens_before", "tokens_after", "fresh_refs"), ms_max=False)  # fmt: skip
 FACT_COLUMNS = ("start", *_KEY, *_SUMS, "ms_max")
 
 _PROMPT = (
@@ -52,7 +69,7 @@ def _share(part: str) -> str:
 RAW_FACTS = (
         "time", f"CAST(time / {DAY} AS INTEGER)", "event", "source", "outcome", "COALESCE(model, '')",
         "COALESCE(kind, '')", "memo", f"(event = '{REQUEST}' AND reason LIKE '%cold start%')",
-        "COALESCE(bust, '')",
+        "COALESCE(bust, '')", "COALESCE(tool, '')",
         "1", "tokens_before", "tokens_after", "ms", "has_query", "(reason LIKE '%output shaper%')",
         "CASE WHEN reason LIKE 'retrieval rounds: %' THEN CAST(substr(reason, 19) AS INTEGER) ELSE 0 END",
         f"(event = '{COMPRESS}' AND outcome = '{COMPRESSED}' AND memo = 0 AND ref IS NOT NULL)",
@@ -87,11 +104,14 @@ def prepare(db: sqlite3.Connection) -> None:
 
 def create_tables(db: sqlite3.Connection) -> None:
     """The roll-up tables, empty (a migration)."""
-    keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'memo', 'cold') else 'TEXT'} NOT NULL" for k in _KEY)
-    sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
-                     for s in _SUMS)  # fmt: skip
-    db.execute(f"CREATE TABLE rollup ({keys}, {sums}, ms_max REAL NOT NULL,"
-               f" PRIMARY KEY ({', '.join(_KEY)})) WITHOUT ROWID")  # fmt: skip
+    for table in (ROLLUP, TOOLS):
+        keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'memo', 'cold') else 'TEXT'} NOT NULL"
+                         for k in table.key)  # fmt: skip
+        sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
+                         for s in table.sums)  # fmt: skip
+        peak = ", ms_max REAL NOT NULL" if table.ms_max else ""
+        db.execute(f"CREATE TABLE {table.name} ({keys}, {sums}{peak},"
+                   f" PRIMARY KEY ({', '.join(table.key)})) WITHOUT ROWID")  # fmt: skip
     db.execute(
         "CREATE TABLE rollup_ms (day INTEGER NOT NULL, event TEXT NOT NULL, source TEXT NOT NULL,"
         " cold INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
@@ -101,8 +121,8 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 def rebuild(db: sqlite3.Connection) -> None:
     """The roll-up tables made again, at this schema, from every event in the file (a migration)."""
-    db.execute("DROP TABLE IF EXISTS rollup")
-    db.execute("DROP TABLE IF EXISTS rollup_ms")
+    for name in (ROLLUP.name, TOOLS.name, "rollup_ms"):
+        db.execute(f"DROP TABLE IF EXISTS {name}")
     create_tables(db)
     add_batch(db, after_id=0)
 
@@ -115,17 +135,18 @@ def last_id(db: sqlite3.Connection) -> int:
 
 def add_batch(db: sqlite3.Connection, after_id: int) -> None:
     """Add the events with ids above ``after_id`` to the roll-ups (inside the caller's transaction)."""
-    keys = ", ".join(_KEY)
-    sums = ", ".join(f"SUM({s})" for s in _SUMS)
-    updates = ", ".join([*(f"{s} = {s} + excluded.{s}" for s in _SUMS),
-                         "ms_max = MAX(ms_max, excluded.ms_max)"])  # fmt: skip
     prepare(db)
-    db.execute(
-        f"INSERT INTO rollup ({keys}, {', '.join(_SUMS)}, ms_max)"
-        f" SELECT {keys}, {sums}, MAX(ms_max) FROM (SELECT {_RAW} FROM events WHERE id > ?)"
-        f" WHERE 1 GROUP BY {keys} ON CONFLICT DO UPDATE SET {updates}",
-        (after_id,),
-    )
+    for table in (ROLLUP, TOOLS):
+        keys = ", ".join(table.key)
+        sums = ", ".join(f"SUM({s})" for s in table.sums) + (", MAX(ms_max)" if table.ms_max else "")
+        peak = ["ms_max = MAX(ms_max, excluded.ms_max)"] if table.ms_max else []
+        updates = ", ".join([*(f"{s} = {s} + excluded.{s}" for s in table.sums), *peak])
+        db.execute(
+            f"INSERT INTO {table.name} ({table.columns}) SELECT {keys}, {sums}"
+            f" FROM (SELECT {_RAW} FROM events WHERE id > ?) WHERE 1 GROUP BY {keys}"
+            f" ON CONFLICT DO UPDATE SET {updates}",
+            (after_id,),
+        )
     db.execute(
         "INSERT INTO rollup_ms (day, event, source, cold, bucket, n)"
         f" SELECT day, event, source, cold, ms_bucket(ms), COUNT(*) FROM (SELECT {_RAW} FROM events"
@@ -145,16 +166,18 @@ def split(since: float | None) -> tuple[int, float | None]:
 
 
 def facts(table: str, source_clause: str) -> str:
-    """A subquery of FACT_COLUMNS over the window (``:f_day``, ``:f_since``, ``:f_edge``): the roll-up's
-    whole days (``table`` ``rollup``) or the events alone (``events``: every event after ``:since``,
-    for hourly buckets), and the events of the partial first day. ``source_clause``: ``AND source =
-    :source`` or empty."""
-    raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
+    """A subquery over the window (``:f_day``, ``:f_since``, ``:f_edge``) of a roll-up's columns and
+    ``start``: the whole days of ``table`` (``rollup``, or ``rollup_tool`` for the split by tool) and
+    the events of the partial first day; or the events alone (``table`` ``events``: every event after
+    ``:since`` with every column of FACT_COLUMNS, for hourly buckets). ``source_clause``: ``AND source
+    = :source`` or empty."""
     if table == "events":
         return f"SELECT {_RAW} FROM events WHERE time >= :f_since {source_clause}"
-    rolled = ", ".join(["day * 86400 AS start", *_KEY, *_SUMS, "ms_max"])
-    return (f"SELECT {rolled} FROM rollup WHERE day >= :f_day {source_clause}"
-            f" UNION ALL {raw}")  # fmt: skip
+    rolled = ROLLUP if table == ROLLUP.name else TOOLS
+    columns = f"start, {rolled.columns}"
+    raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
+    return (f"SELECT day * 86400 AS start, {rolled.columns} FROM {rolled.name} WHERE day >= :f_day"
+            f" {source_clause} UNION ALL SELECT {columns} FROM ({raw})")  # fmt: skip
 
 
 def latency(source_clause: str) -> str:

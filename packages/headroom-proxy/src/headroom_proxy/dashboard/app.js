@@ -182,7 +182,9 @@ async function refresh() {
     headline(stats);
     set("by-name", by);
     rows("table-by", stats.panels.by[by].map((g) => [g.group, int.format(g.blocks), int.format(g.tokens_before), int.format(g.tokens_after), int.format(g.saved)]));
-    rows("table-retrievals", stats.panels.retrievals.by_kind.map((k) => [k.kind, int.format(k.retrievals), int.format(k.compressed_blocks), pct(k.rate_pct)]));
+    const retrievalRow = (r) => [r.group, int.format(r.retrievals), int.format(r.compressed_blocks), pct(r.rate_pct)];
+    rows("table-retrievals", stats.panels.retrievals.by_kind.map(retrievalRow));
+    rows("table-retrievals-tool", stats.panels.retrievals.by_tool.map(retrievalRow));
     limits(stats.rate_limits);
     tokensChart(history.series);
     byChart(split.series);
