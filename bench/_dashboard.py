@@ -56,7 +56,8 @@ def _write_ledger(store: str, count: int) -> None:
             event = Event(event="request", source="proxy", outcome="compressed", reason="retrieval rounds: 0",
                           model=rnd.choice(models[:3]), kind="messages", tokens_before=50_000,
                           tokens_after=30_000, ms=rnd.expovariate(0.5), time=at, usage_uncached=100,
-                          usage_cache_read=40_000, usage_write_5m=1_000, usage_write_1h=0)  # fmt: skip
+                          usage_cache_read=40_000, usage_write_5m=1_000, usage_write_1h=0,
+                          ttfb_ms=rnd.expovariate(0.4))  # fmt: skip
         elif draw < 0.14:
             event = Event(event="retrieve", source=rnd.choice(sources), outcome="found",
                           kind=rnd.choice(kinds), tokens_after=300, ms=0.5, ref=f"r{i}", time=at,

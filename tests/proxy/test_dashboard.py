@@ -110,6 +110,7 @@ def test_the_dashboard_shows_the_ledgers_figures(kit: Any, stack: Any, store_url
     assert text(page, "money-saved") == f"${money['net_saved']:.4f}"
     assert text(page, "busts-ours").startswith(f"{money['our_busts']} ours")
     assert text(page, "provider-discount") != "–"
+    assert text(page, "ttfb").startswith("first byte added ")  # the warm request measured it
     assert "400000" in " ".join(" ".join(row) for row in table(page, "table-limits"))
     # a chart with data points (one per hour bucket of the session)
     assert int(page.locator("#chart-tokens").get_attribute("data-points")) >= 1

@@ -47,6 +47,7 @@ def test_requests_blocks_and_billed_tokens_are_counted(kit: Any, stack: Any) -> 
         (("event", "request"), ("kind", "anthropic"), ("source", "proxy")),
     )
     assert found[seconds] == 2
+    assert found[("headroom_ttfb_added_seconds_count", (("kind", "anthropic"),))] == 2
 
 
 def test_model_labels_are_bounded() -> None:

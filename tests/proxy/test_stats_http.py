@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
 import httpx
 import openai
+import pytest
 from headroom_proxy._ratelimits import RateLimits, windows
 from starlette.datastructures import Headers
 
@@ -91,3 +93,41 @@ def test_rate_limits_ignore_other_headers_and_stay_bounded() -> None:
     kept = limits.snapshot()
     assert len(kept) == 64
     assert kept[0]["windows"] == {"requests": {"remaining": "99"}}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_time_to_first_byte_added_is_ours_not_the_providers(kit: Any, stack: Any, stream: bool) -> None:
+    """Every upstream answer waits 0.25 s (the provider's own time): a request answered in one round
+    adds only the proxy's time. One whose first answer was a retrieval call adds the second round's
+    wait too when not streamed (the client's one response came after it); a stream's events before the
+    call go out as they come, so its first byte does not wait for the round."""
+    stack.fake.delay = 0.25
+    client = sdk(anthropic.Anthropic, base_url=stack.proxy.url, api_key="k", max_retries=0)
+
+    def ask(seed: int) -> None:
+        messages = kit.anthropic_messages(kit.app_log(seed=seed))
+        if stream:
+            with client.messages.stream(model="claude-x", max_tokens=50, messages=messages) as events:
+                events.get_final_message()
+        else:
+            client.messages.create(model="claude-x", max_tokens=50, messages=messages)
+
+    def retrieve(body: dict[str, Any]) -> Any:
+        (ref,) = kit.REF.findall(json.dumps(body["messages"]))
+        return kit.Calls([("headroom_retrieve", {"ref": ref})])
+
+    ask(51)
+    stack.fake.script = [retrieve, kit.Text("found it")]
+    ask(52)
+    plain, retrieved = kit.proxy_requests(stack, 2)[-2:]
+    assert retrieved.reason.startswith("retrieval rounds: 1")
+    assert plain.ttfb_ms is not None
+    assert retrieved.ttfb_ms is not None
+    assert plain.ms <= plain.ttfb_ms < 250  # our own time is in it, the provider's wait is not
+    if stream:
+        assert retrieved.ttfb_ms < 250
+    else:
+        assert retrieved.ttfb_ms >= 250  # the retrieval round's upstream wait came before the first byte
+    found = httpx.get(f"{stack.proxy.url}/stats").json()["requests"]
+    assert found["ttfb_count"] == 1  # the first (cold) request is reported apart
+    assert found["ttfb_max_ms"] == round(retrieved.ttfb_ms, 3)

@@ -79,6 +79,10 @@ NO_REQUESTS = {
     "cold_starts": 0,
     "cold_max_ms": 0.0,
     "shaped": 0,
+    "ttfb_count": 0,
+    "ttfb_p50_ms": 0.0,
+    "ttfb_p95_ms": 0.0,
+    "ttfb_max_ms": 0.0,
 }
 
 
@@ -96,25 +100,30 @@ def test_stats_json_on_known_events(store: Path) -> None:
     }
 
 
-def request(outcome: str, before: int, after: int, ms: float, reason: str, ago: float = 30.0) -> Event:
+def request(outcome: str, before: int, after: int, ms: float, reason: str, ago: float = 30.0,
+            ttfb: float | None = None) -> Event:  # fmt: skip
     return Event(event="request", source="proxy", outcome=outcome, reason=reason, model="claude-x",
-                 kind="anthropic", tokens_before=before, tokens_after=after, ms=ms, time=NOW - ago)  # fmt: skip
+                 kind="anthropic", tokens_before=before, tokens_after=after, ms=ms, time=NOW - ago,
+                 ttfb_ms=ttfb)  # fmt: skip
 
 
 def test_stats_and_perf_read_the_proxys_requests(store: Path) -> None:
     """Whole-request figures, apart from the blocks'; the proxy's own time per request with the cold
     start (a process's first compressing request) counted apart, so it is neither hidden nor the p95."""
     write(store, [*KNOWN,
-                  request("compressed", 50_000, 10_000, 900.0, "retrieval rounds: 0; cold start", ago=50),
-                  request("compressed", 52_000, 11_000, 2.0, "retrieval rounds: 2; output shaper"),
-                  request("forwarded", 300, 300, 0.5, "retrieval rounds: 0"),
-                  request("compressed", 60_000, 12_000, 614.0, "retrieval rounds: 1")])  # fmt: skip
+                  request("compressed", 50_000, 10_000, 900.0, "retrieval rounds: 0; cold start", ago=50,
+                          ttfb=901.0),
+                  request("compressed", 52_000, 11_000, 2.0, "retrieval rounds: 2; output shaper",
+                          ttfb=1400.0),  # its first byte waited for two retrieval rounds
+                  request("forwarded", 300, 300, 0.5, "retrieval rounds: 0"),  # not measured
+                  request("compressed", 60_000, 12_000, 614.0, "retrieval rounds: 1", ttfb=2.5)])  # fmt: skip
     found = as_json(store, "perf")["stats"]["requests"]
     # percentiles come from the roll-up's latency histogram: the bucket's upper edge, at most 5% above
     # the true value (2.0 ms), never above the peak (614 ms)
     assert found == {"count": 4, "compressed": 3, "tokens_before": 162_300, "tokens_after": 33_300,
                      "retrieval_rounds": 3, "p50_ms": 2.04, "p95_ms": 614.0, "max_ms": 614.0, "cold_starts": 1,
-                     "cold_max_ms": 900.0, "shaped": 1}  # fmt: skip
+                     "cold_max_ms": 900.0, "shaped": 1, "ttfb_count": 2, "ttfb_p50_ms": 2.604,
+                     "ttfb_p95_ms": 1400.0, "ttfb_max_ms": 1400.0}  # fmt: skip
     stats = run(store, "stats").stdout
     assert "4 seen, 2 compressed" in stats
     assert "4 through the proxy, 3 compressed; whole conversations 162,300 → 33,300 tokens" in stats
@@ -122,6 +131,7 @@ def test_stats_and_perf_read_the_proxys_requests(store: Path) -> None:
     assert "proxy requests" in perf
     assert "614.0 ms" in perf
     assert "900.0 ms" in perf
+    assert "time to first byte added: p50 2.6 ms, p95 1,400.0 ms, max 1,400.0 ms (2 requests)" in perf
     assert as_json(store, "stats", "--source", "library")["requests"] == NO_REQUESTS
 
 

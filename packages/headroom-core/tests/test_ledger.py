@@ -63,12 +63,13 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
         (3, "_m003_rollup"),
         (4, "_m004_busts"),
         (5, "_m005_tool"),
+        (6, "_m006_ttfb"),
     ]
     columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
     assert columns == ["id", "time", "event", "source", "outcome", "reason", "model", "kind", "compressor",
                        "tokens_before", "tokens_after", "ms", "ref", "has_query", "memo", "usage_uncached",
                        "usage_cache_read", "usage_write_5m", "usage_write_1h", "bust", "bust_tokens",
-                       "bust_part", "tool"]  # fmt: skip
+                       "bust_part", "tool", "ttfb_ms"]  # fmt: skip
     indexes = {row[1]: row[2] for row in db.execute("PRAGMA index_list(events)")}
     assert "events_time" in indexes
     assert [row[2] for row in db.execute("PRAGMA index_info(events_time)")] == ["time"]

@@ -215,7 +215,7 @@ def test_the_bucket_edges() -> None:
         assert bucket_ms(ms_bucket(ms) - 1) < ms <= bucket_ms(ms_bucket(ms)) * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("schema", [2, 4])
+@pytest.mark.parametrize("schema", [2, 4, 5])
 def test_a_ledger_of_an_earlier_schema_is_rolled_up_when_opened(tmp_path: Path, schema: int) -> None:
     """A file of an earlier schema (before the roll-ups, or before the tool column), with events, gets
     its roll-ups made by the migration, so its history does not start the day headroom was upgraded."""

@@ -328,7 +328,8 @@ def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:
                           bust=None if bust is None else bust.who,
                           bust_tokens=0 if bust is None else bust.tokens,
                           bust_part=None if bust is None else bust.part,
-                          bust_reason="" if bust is None else bust.named)  # fmt: skip
+                          bust_reason="" if bust is None else bust.named,
+                          ttfb_ms=exchange.ttfb_added_ms())  # fmt: skip
 
 
 def _bust(api: Api, exchange: Exchange, usage: Any) -> Bust | None:

@@ -103,10 +103,39 @@ class Exchange:
     reply: bytes | None = None  # a response relayed as it came: its usage is read after it has gone out
     client: dict[str, Any] | None = None  # the body as the client sent it (cache-bust attribution)
     sent: dict[str, Any] | None = None  # the body of the first round as it went upstream
+    # time to first byte (perf_counter): the first round sent upstream, its first byte back, and the
+    # client's first byte (a stream's first chunk; a whole response when not streamed)
+    sent_at: float | None = None
+    upstream_first: float | None = None
+    first_out: float | None = None
 
     @property
     def retrieval(self) -> bool:
         return bool(self.allowed)
+
+    def ttfb_added_ms(self) -> float | None:
+        """What the proxy added to the client's time to first byte: from the request's arrival to
+        the client's first byte, less the upstream's own time to first byte on the first round
+        (retrieval rounds run before the client's first byte count as added); None if not measured."""
+        if self.sent_at is None or self.upstream_first is None or self.first_out is None:
+            return None
+        added = (self.first_out - self.started) - (self.upstream_first - self.sent_at)
+        return max(added, 0.0) * 1000
+
+    def sending(self) -> None:
+        """The first round is about to go upstream."""
+        if self.sent_at is None:
+            self.sent_at = time.perf_counter()
+
+    def upstream_byte(self) -> None:
+        """A byte of the upstream's answer arrived (only the first round's first counts)."""
+        if self.upstream_first is None:
+            self.upstream_first = time.perf_counter()
+
+    def client_byte(self) -> None:
+        """A byte goes to the client (only the first counts)."""
+        if self.first_out is None:
+            self.first_out = time.perf_counter()
 
     def answer(self, call: Call) -> str:
         """The tool result for one of the model's retrieval calls."""
@@ -214,7 +243,9 @@ async def complete(exchange: Exchange) -> Response:
     first_id: str | None = None
     while True:
         raw = exchange.raw if body is exchange.body and exchange.raw is not None else dumps(body)
+        exchange.sending()
         reply = await exchange.upstream.post(exchange.url, raw, exchange.headers)
+        exchange.upstream_byte()
         untouched = exchange.rounds == 0 and TOOL_NAME.encode() not in reply.content
         if reply.status_code >= 400 and exchange.rounds:
             _rejected(exchange, reply.status_code)
@@ -222,6 +253,7 @@ async def complete(exchange: Exchange) -> Response:
             # no call of ours in a first answer: the upstream's bytes go back as they came
             exchange.reply = reply.content if reply.status_code < 400 else None
             headers = response_headers(reply.headers, exchange.headers_out())
+            exchange.client_byte()
             return Response(reply.content, reply.status_code, headers)
         try:
             data = orjson.loads(reply.content)
@@ -233,6 +265,7 @@ async def complete(exchange: Exchange) -> Response:
         except (orjson.JSONDecodeError, TypeError, AttributeError, ValueError, KeyError, IndexError):
             # a shape we do not understand (our tool's name in a malformed answer): forwarded as it came
             log.warning("headroom proxy: an upstream answer we cannot read; forwarding it unchanged")
+            exchange.client_byte()
             return Response(reply.content, reply.status_code, response_headers(reply.headers))
         if not calls:
             break
@@ -249,7 +282,9 @@ async def complete(exchange: Exchange) -> Response:
         data = api.as_first(api.with_usage(data, usage), first_id, exchange.thread)
     await exchange.keep()
     headers = response_headers(reply.headers, exchange.headers_out())
-    return Response(dumps(data), reply.status_code, headers, media_type="application/json")
+    content = dumps(data)
+    exchange.client_byte()
+    return Response(content, reply.status_code, headers, media_type="application/json")
 
 
 def _answers(exchange: Exchange, calls: list[Call]) -> list[str]:
@@ -271,10 +306,14 @@ def _rejected(exchange: Exchange, status: int) -> None:
 
 async def stream(exchange: Exchange) -> Response:
     """Relay the upstream stream; with a retrieval in it, hold back from the call and join the rounds."""
-    reply = await exchange.upstream.open(exchange.url, exchange.raw or dumps(exchange.body), exchange.headers)
+    raw = exchange.raw or dumps(exchange.body)
+    exchange.sending()
+    reply = await exchange.upstream.open(exchange.url, raw, exchange.headers)
     if reply.status_code >= 400:
         content = await reply.aread()
         await reply.aclose()
+        exchange.upstream_byte()
+        exchange.client_byte()
         return Response(content, reply.status_code, response_headers(reply.headers))
     headers = response_headers(reply.headers, exchange.headers_out())
     if not exchange.retrieval:
@@ -286,6 +325,8 @@ async def _relay(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[byt
     usage = _UsageLines(exchange) if not reply.headers.get("content-encoding") else None
     try:
         async for chunk in reply.aiter_raw():
+            exchange.upstream_byte()
+            exchange.client_byte()
             yield chunk
             if usage is not None:
                 usage.feed(chunk)
@@ -336,14 +377,21 @@ class _UsageLines:
                     self.exchange.usage = found
 
 
+async def _timed(exchange: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        exchange.upstream_byte()
+        yield chunk
+
+
 async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[bytes]:
     api, body = exchange.api, exchange.body
     state = api.stream_state(exchange.thread)
     try:
         while True:
             try:
-                async for item in events(reply.aiter_bytes()):
+                async for item in events(_timed(exchange, reply.aiter_bytes())):
                     for out in state.feed(item):
+                        exchange.client_byte()
                         yield out.encode()
             finally:
                 await reply.aclose()
@@ -356,6 +404,7 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
                 exchange.usage = state.usage
                 await exchange.keep()
                 for out in ending:
+                    exchange.client_byte()
                     yield out.encode()
                 return
             body = api.follow_up(body, state.response(), calls, answers)

@@ -37,6 +37,9 @@ class Metrics:
         self.seconds = Histogram("headroom_event_seconds", "Time an event took on the caller's thread (a"
                                  " request: the proxy's own time)", ("event", "source", "kind"),
                                  buckets=_BUCKETS, registry=self.registry)  # fmt: skip
+        self.first_byte = Histogram("headroom_ttfb_added_seconds", "Time a proxied request's proxy added"
+                                    " to its client's time to first byte", ("kind",), buckets=_BUCKETS,
+                                    registry=self.registry)  # fmt: skip
         self.billed = Counter("headroom_prompt_tokens_billed", "Prompt tokens of proxied requests as the"
                               " provider billed them, by part", ("model", "part"),
                               registry=self.registry)  # fmt: skip
@@ -56,6 +59,8 @@ class Metrics:
         self.tokens_before.labels(*labels).inc(max(event.tokens_before, 0))
         self.tokens_after.labels(*labels).inc(max(event.tokens_after, 0))
         self.seconds.labels(event.event, event.source, event.kind or "").observe(max(event.ms, 0.0) / 1000)
+        if event.ttfb_ms is not None:
+            self.first_byte.labels(event.kind or "").observe(max(event.ttfb_ms, 0.0) / 1000)
         parts = (("uncached", event.usage_uncached), ("cache_read", event.usage_cache_read),
                  ("cache_write_5m", event.usage_write_5m),
                  ("cache_write_1h", event.usage_write_1h))  # fmt: skip

@@ -196,6 +196,11 @@ def _print_perf(console: Console, p: Perf, path: Path, window: str) -> None:
                          f"{q.cold_starts:,}", f"{q.cold_max_ms:,.1f} ms", f"{q.retrieval_rounds:,}",
                          f"{q.shaped:,} requests" if q.shaped else "off")  # fmt: skip
         console.print(requests)
+        if q.ttfb_count:
+            # the proxy's own time, and the retrieval rounds it ran before the client's first byte
+            console.print(f"time to first byte added: p50 {q.ttfb_p50_ms:,.1f} ms, p95 "
+                          f"{q.ttfb_p95_ms:,.1f} ms, max {q.ttfb_max_ms:,.1f} ms "
+                          f"({q.ttfb_count:,} requests)")  # fmt: skip
     compressors = _table(
         "per compressor", "compressor", "uses", "kept", "avg reduction", "tokens saved", "avg ms"
     )

@@ -21,7 +21,7 @@ from .events import Event
 _COLUMNS = (
     "event, source, outcome, reason, model, kind, compressor, tokens_before, tokens_after, ms, ref,"
     " has_query, memo, time, usage_uncached, usage_cache_read, usage_write_5m, usage_write_1h, bust,"
-    " bust_tokens, bust_part, tool"
+    " bust_tokens, bust_part, tool, ttfb_ms"
 )
 _FIELDS = tuple(column.strip() for column in _COLUMNS.split(","))
 
@@ -45,7 +45,7 @@ def _m002_usage(db: sqlite3.Connection) -> None:
 # The roll-ups are made by this code's RAW_FACTS, which reads every column: only the newest migration
 # (re)builds them, once the events have every column; a roll-up change adds a migration that does.
 def _m003_rollup(db: sqlite3.Connection) -> None:
-    rollup.create_tables(db)  # filled by _m005
+    rollup.create_tables(db)  # filled by _m006
 
 
 def _m004_busts(db: sqlite3.Connection) -> None:
@@ -57,10 +57,14 @@ def _m004_busts(db: sqlite3.Connection) -> None:
 
 def _m005_tool(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE events ADD COLUMN tool TEXT")  # NULL: not a tool's result, or not known
-    rollup.rebuild(db)  # the roll-ups gain the bust and tool columns: made again from the events
 
 
-MIGRATIONS: list[Migration] = [_m001_events, _m002_usage, _m003_rollup, _m004_busts, _m005_tool]
+def _m006_ttfb(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE events ADD COLUMN ttfb_ms REAL")  # NULL: not measured
+    rollup.rebuild(db)  # the roll-ups gain the bust, tool and ttfb columns: made again from the events
+
+
+MIGRATIONS: list[Migration] = [_m001_events, _m002_usage, _m003_rollup, _m004_busts, _m005_tool, _m006_ttfb]
 
 BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
 
@@ -103,7 +107,7 @@ def _insert_sql(rows: int) -> str:
 def insert_events(db: sqlite3.Connection, batch: list[Event]) -> None:
     """Insert ``batch`` inside the caller's transaction, in order, and add it to the roll-ups."""
     after = rollup.last_id(db)
-    # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 1,024 or 32 rows of 22
+    # SQLite allows 32,766 parameters per statement since 3.32, 999 before: 1,024 or 32 rows of 23
     largest = 1024 if sqlite3.sqlite_version_info >= (3, 32) else 32
     start = 0
     for size in _insert_sizes(len(batch), largest):
@@ -124,7 +128,7 @@ def _row(e: Event) -> tuple[object, ...]:
     return (e.event, e.source, e.outcome, e.reason, e.model, e.kind, e.compressor, e.tokens_before,
             e.tokens_after, e.ms, e.ref, int(e.has_query), int(e.memo), e.time, e.usage_uncached,
             e.usage_cache_read, e.usage_write_5m, e.usage_write_1h, e.bust, e.bust_tokens,
-            e.bust_part, e.tool)  # fmt: skip
+            e.bust_part, e.tool, e.ttfb_ms)  # fmt: skip
 
 
 def where(since: float | None, source: str | None) -> tuple[str, dict[str, object]]:

@@ -89,6 +89,9 @@ class Event:
             previous request of its conversation had cached, with the prefix changed by us (``ours``)
             or by the client (``client``; ``reason`` names what changed): the tokens written again,
             and how they were billed (``write_5m``, ``write_1h``, or ``uncached`` without writes).
+        ttfb_ms: a proxied request's time to first byte added by the proxy: from its arrival to the
+            client's first byte, less the provider's own time to first byte on the first round
+            (retrieval rounds before the client's first byte count as added); None if not measured.
         tool: the tool whose result the block was (compress), or whose result the retrieved original
             was (retrieve: known when this process compressed it); None for other text.
     """
@@ -115,6 +118,7 @@ class Event:
     bust_tokens: int = 0
     bust_part: BillingPart | None = None
     tool: str | None = None
+    ttfb_ms: float | None = None
 
 
 def ledger_outcome(

@@ -153,23 +153,26 @@ def _percentiles(q: _Query, event: str, shares: tuple[float, ...], peak: float) 
 
 
 def _requests(q: _Query) -> Requests:
-    """The proxy's requests: counts, whole-conversation tokens, its own time (cold starts apart)."""
+    """The proxy's requests: counts, whole-conversation tokens, its own time and the time to first
+    byte it added (cold starts apart)."""
     rows = q.rows(
         "SELECT cold, SUM(n), SUM(CASE WHEN outcome = :ok THEN n ELSE 0 END), SUM(tokens_before),"
-        " SUM(tokens_after), SUM(shaped), SUM(rounds), MAX(ms_max) FROM ({f}) WHERE event = :request"
-        " GROUP BY cold",
+        " SUM(tokens_after), SUM(shaped), SUM(rounds), SUM(ttfb_n), MAX(ms_max), MAX(ttfb_max)"
+        " FROM ({f}) WHERE event = :request GROUP BY cold",
         request=REQUEST, ok=COMPRESSED,
     )  # fmt: skip
     by_cold = {_int(row[0]): row[1:] for row in rows}
-    warm, cold = by_cold.get(0, (0,) * 7), by_cold.get(1, (0,) * 7)
+    warm, cold = by_cold.get(0, (0,) * 9), by_cold.get(1, (0,) * 9)
     summed = (_int(w) + _int(c) for w, c in zip(warm[:6], cold[:6], strict=True))
     count, compressed, before, after, shaped, rounds = summed
-    peak = round(_float(warm[6]), 3)
+    peak, first_peak = round(_float(warm[7]), 3), round(_float(warm[8]), 3)
     p50, p95 = _percentiles(q, REQUEST, (0.5, 0.95), peak)
+    first50, first95 = _percentiles(q, rollup.TTFB, (0.5, 0.95), first_peak)
     return Requests(
         count=count, compressed=compressed, tokens_before=before, tokens_after=after,
         retrieval_rounds=rounds, p50_ms=p50, p95_ms=p95, max_ms=peak, cold_starts=_int(cold[0]),
-        cold_max_ms=round(_float(cold[6]), 3), shaped=shaped,
+        cold_max_ms=round(_float(cold[7]), 3), shaped=shaped, ttfb_count=_int(warm[6]),
+        ttfb_p50_ms=first50, ttfb_p95_ms=first95, ttfb_max_ms=first_peak,
     )  # fmt: skip
 
 

@@ -319,6 +319,7 @@ class Recorder:
         bust_tokens: int = 0,
         bust_part: BillingPart | None = None,
         bust_reason: str = "",
+        ttfb_ms: float | None = None,
     ) -> None:
         """One request through the proxy: ``ms`` is the proxy's own time, not the upstream's; ``api``
         is recorded as the event's kind. ``cold``: the first request its process compressed (it pays
@@ -326,7 +327,8 @@ class Recorder:
         ``usage``: the response's ``usage`` object as the provider sent it (any shape; read by
         ``money.usage_of``); ``bust``: the provider re-wrote ``bust_tokens`` of the cached prefix,
         billed as ``bust_part``, because we (``ours``) or the client (``client``: ``bust_reason``
-        names what changed) changed it."""
+        names what changed) changed it; ``ttfb_ms``: what the proxy added to the client's time to
+        first byte (None: not measured)."""
         billed = usage_of(usage)
         notes = [f"retrieval rounds: {rounds}", *(["cold start"] if cold else []),
                  *(["output shaper"] if shaped else []),
@@ -349,5 +351,6 @@ class Recorder:
                 bust=bust,
                 bust_tokens=bust_tokens if bust else 0,
                 bust_part=bust_part if bust else None,
+                ttfb_ms=ttfb_ms,
             )
         )

@@ -122,7 +122,9 @@ class Requests:
     """Requests through the proxy: whole conversations (their tokens are not the blocks' sum: a
     conversation's other messages count too), and the proxy's own time per request, before
     forwarding (``p50_ms``, ``p95_ms``, ``max_ms`` over warm requests; a process's first compressing
-    request, which loads what the rest reuse, is counted apart as a cold start)."""
+    request, which loads what the rest reuse, is counted apart as a cold start), and what it added to
+    the client's time to first byte (``ttfb_*`` over the ``ttfb_count`` warm requests that measured
+    it: its own time, plus any retrieval round run before the client's first byte)."""
 
     count: int = 0
     compressed: int = 0
@@ -135,6 +137,10 @@ class Requests:
     cold_starts: int = 0
     cold_max_ms: float = 0.0
     shaped: int = 0  # requests with the output shaper appended
+    ttfb_count: int = 0
+    ttfb_p50_ms: float = 0.0
+    ttfb_p95_ms: float = 0.0
+    ttfb_max_ms: float = 0.0
 
 
 @dataclass(frozen=True)

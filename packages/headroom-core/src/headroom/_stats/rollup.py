@@ -12,8 +12,8 @@ The writer adds every batch of events to three tables in the same transaction as
 - ``rollup_tool``: per UTC day and (event, source, outcome, tool), the blocks and tokens and the
   freshly compressed blocks: the split by tool, kept apart because a coding agent's dozens of tools
   would multiply the rows every other report reads;
-- ``rollup_ms``: the same days' latency histogram (requests and fresh compressions), in buckets 5%
-  wide, for the percentiles.
+- ``rollup_ms``: the same days' latency histogram (requests and fresh compressions, and the time to
+  first byte the proxy added, ``TTFB``), in buckets 5% wide, for the percentiles.
 
 One SQL definition of a row's facts (``RAW_FACTS``) feeds both the writer and the reports: a report
 over ``since`` reads the whole days after it from the roll-up and the partial first day from the
@@ -35,24 +35,28 @@ _SUMS = (
     "n", "tokens_before", "tokens_after", "ms", "has_query", "shaped", "rounds", "fresh_refs",
     "usage_n", "usage_uncached", "usage_cache_read", "usage_write_5m", "usage_write_1h",
     "removed_uncached", "removed_cache_read", "removed_write_5m", "removed_write_1h", "removed_listed",
-    "bust_write_5m", "bust_write_1h", "bust_uncached",
+    "bust_write_5m", "bust_write_1h", "bust_uncached", "ttfb_n",
 )  # fmt: skip
+_MAXES = ("ms_max", "ttfb_max")
 _KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold", "bust", "tool")
 
 
 class _Table:
-    """A roll-up table: its key columns, the sums it keeps of them, and whether it keeps ``ms_max``."""
+    """A roll-up table: its key columns, the sums it keeps of them, and the maxima."""
 
-    def __init__(self, name: str, key: tuple[str, ...], sums: tuple[str, ...], ms_max: bool) -> None:
-        self.name, self.key, self.sums, self.ms_max = name, key, sums, ms_max
-        self.columns = ", ".join([*key, *sums, *(["ms_max"] if ms_max else [])])
+    def __init__(
+        self, name: str, key: tuple[str, ...], sums: tuple[str, ...], maxes: tuple[str, ...]
+    ) -> None:
+        self.name, self.key, self.sums, self.maxes = name, key, sums, maxes
+        self.columns = ", ".join([*key, *sums, *maxes])
 
 
 # the roll-up of every figure, without the tool (tools multiply its rows), and the tool split's own
-ROLLUP = _Table("rollup", tuple(k for k in _KEY if k != "tool"), _SUMS, ms_max=True)
+ROLLUP = _Table("rollup", tuple(k for k in _KEY if k != "tool"), _SUMS, _MAXES)
 TOOLS = _Table("rollup_tool", ("day", "event", "source", "outcome", "tool"),
-               ("n", "tokens_before", "tokens_after", "fresh_refs"), ms_max=False)  # fmt: skip
-FACT_COLUMNS = ("start", *_KEY, *_SUMS, "ms_max")
+               ("n", "tokens_before", "tokens_after", "fresh_refs"), ())  # fmt: skip
+FACT_COLUMNS = ("start", *_KEY, *_SUMS, *_MAXES)
+TTFB = "ttfb"  # the latency histogram's series of the time to first byte the proxy added
 
 _PROMPT = (
     "(COALESCE(usage_uncached, 0) + COALESCE(usage_cache_read, 0) + COALESCE(usage_write_5m, 0)"
@@ -80,7 +84,8 @@ RAW_FACTS = (
         f"CASE WHEN event = '{REQUEST}' AND NOT {_PROMPT} > 0 THEN {_REMOVED} ELSE 0 END",
         *(f"CASE WHEN bust_part = '{part}' THEN bust_tokens ELSE 0 END"
           for part in ("write_5m", "write_1h", "uncached")),
-        "ms",
+        "(ttfb_ms IS NOT NULL)",
+        "ms", "COALESCE(ttfb_ms, 0)",
 )  # fmt: skip
 _RAW = ", ".join(f"{expr} AS {name}" for expr, name in zip(RAW_FACTS, FACT_COLUMNS, strict=True))
 
@@ -109,7 +114,7 @@ def create_tables(db: sqlite3.Connection) -> None:
                          for k in table.key)  # fmt: skip
         sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
                          for s in table.sums)  # fmt: skip
-        peak = ", ms_max REAL NOT NULL" if table.ms_max else ""
+        peak = "".join(f", {m} REAL NOT NULL" for m in table.maxes)
         db.execute(f"CREATE TABLE {table.name} ({keys}, {sums}{peak},"
                    f" PRIMARY KEY ({', '.join(table.key)})) WITHOUT ROWID")  # fmt: skip
     db.execute(
@@ -138,8 +143,8 @@ def add_batch(db: sqlite3.Connection, after_id: int) -> None:
     prepare(db)
     for table in (ROLLUP, TOOLS):
         keys = ", ".join(table.key)
-        sums = ", ".join(f"SUM({s})" for s in table.sums) + (", MAX(ms_max)" if table.ms_max else "")
-        peak = ["ms_max = MAX(ms_max, excluded.ms_max)"] if table.ms_max else []
+        sums = ", ".join([*(f"SUM({s})" for s in table.sums), *(f"MAX({m})" for m in table.maxes)])
+        peak = [f"{m} = MAX({m}, excluded.{m})" for m in table.maxes]
         updates = ", ".join([*(f"{s} = {s} + excluded.{s}" for s in table.sums), *peak])
         db.execute(
             f"INSERT INTO {table.name} ({table.columns}) SELECT {keys}, {sums}"
@@ -147,13 +152,22 @@ def add_batch(db: sqlite3.Connection, after_id: int) -> None:
             f" ON CONFLICT DO UPDATE SET {updates}",
             (after_id,),
         )
+    raw = f"SELECT {_RAW} FROM events WHERE id > ?"
     db.execute(
         "INSERT INTO rollup_ms (day, event, source, cold, bucket, n)"
-        f" SELECT day, event, source, cold, ms_bucket(ms), COUNT(*) FROM (SELECT {_RAW} FROM events"
-        f" WHERE id > ?) WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
+        f" SELECT day, event, source, cold, bucket, COUNT(*) FROM ({_latency_rows(raw)})"
         " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        (after_id,),
+        (after_id, after_id),
     )
+
+
+def _latency_rows(raw: str) -> str:
+    """The histogram's rows (day, event, source, cold, bucket) of the events ``raw`` selects: the
+    requests' and fresh compressions' own time, and the requests' time to first byte added (``TTFB``)."""
+    return (f"SELECT day, event, source, cold, ms_bucket(ms) AS bucket FROM ({raw})"
+            f" WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
+            f" UNION ALL SELECT day, '{TTFB}', source, cold, ms_bucket(ttfb_max) FROM ({raw})"
+            f" WHERE event = '{REQUEST}' AND ttfb_n = 1")  # fmt: skip
 
 
 def split(since: float | None) -> tuple[int, float | None]:
@@ -182,9 +196,8 @@ def facts(table: str, source_clause: str) -> str:
 
 def latency(source_clause: str) -> str:
     """A subquery (event, cold, bucket, n) of the window's latency histogram, as ``facts``."""
+    raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
     return (
         f"SELECT event, cold, bucket, n FROM rollup_ms WHERE day >= :f_day {source_clause}"
-        f" UNION ALL SELECT event, cold, ms_bucket(ms), 1 FROM (SELECT {_RAW} FROM events"
-        f" WHERE time >= :f_since AND time < :f_edge {source_clause})"
-        f" WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
+        f" UNION ALL SELECT event, cold, bucket, 1 FROM ({_latency_rows(raw)})"
     )

@@ -107,6 +107,7 @@ function headline(stats) {
   const r = stats.requests;
   set("overhead", r.count ? `${ms(r.p50_ms)} / ${ms(r.p95_ms)} / ${ms(r.max_ms)}` : "no requests");
   set("cold", `${int.format(r.count)} requests; ${int.format(r.cold_starts)} cold starts, max ${ms(r.cold_max_ms)}`);
+  set("ttfb", r.ttfb_count ? `first byte added ${ms(r.ttfb_p50_ms)} / ${ms(r.ttfb_p95_ms)} / ${ms(r.ttfb_max_ms)}` : "first byte added: not measured");
   const t = stats.panels.retrievals;
   set("retrievals", `${int.format(t.found)} of ${int.format(t.compressed_blocks)} blocks (${pct(t.rate_pct)})`);
   set("not-found", t.total ? `${pct((100 * t.not_found) / t.total)} not found of ${int.format(t.total)} asked` : "none asked");
