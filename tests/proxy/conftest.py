@@ -99,6 +99,7 @@ class Fake:
     fail_after: int | None = None  # break the connection after this many stream events
     cancelled: list[bool] = field(default_factory=list)  # per stream: did it end before its last event
     prompt_cache: bool = False  # Anthropic answers report a prompt cache's usage (``cache_usage``)
+    stream_prelude: list[tuple[str, Any]] = field(default_factory=list)  # events before every stream's own
     cached: list[str] = field(default_factory=list)  # that cache: the last prompt's parts
 
     def cache_usage(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +387,9 @@ def fake_upstream(fake: Fake) -> Starlette:
                 rendered["usage"] = fake.cache_usage(body)
         if not stream:
             return JSONResponse(rendered)
-        return StreamingResponse(_paced(fake, list(_sse(rendered))), media_type="text/event-stream")
+        return StreamingResponse(
+            _paced(fake, list(_sse([*fake.stream_prelude, *rendered]))), media_type="text/event-stream"
+        )
 
     async def models(request: Request) -> Response:
         fake.received.append((request.url.path, dict(request.headers), None))

@@ -131,3 +131,33 @@ def test_the_time_to_first_byte_added_is_ours_not_the_providers(kit: Any, stack:
     found = httpx.get(f"{stack.proxy.url}/stats").json()["requests"]
     assert found["ttfb_count"] == 1  # the first (cold) request is reported apart
     assert found["ttfb_max_ms"] == round(retrieved.ttfb_ms, 3)
+
+
+CODEX_LIMITS = {"type": "codex.rate_limits", "plan_type": "pro",
+                "rate_limits": {"allowed": True, "limit_reached": False,
+                                "primary": {"used_percent": 7, "window_minutes": 300, "reset_after_seconds": 13168},
+                                "secondary": {"used_percent": 29, "window_minutes": 10080, "reset_at": 1779820580}},
+                "code_review_rate_limits": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_codex_stream_rate_limit_events_are_read_as_they_pass(kit: Any, stack: Any, compressed: bool) -> None:
+    """Codex's ``codex.rate_limits`` stream event reaches the client and ``/stats``, whether the
+    stream is relayed as it comes (nothing compressed) or read event by event (a retrieval is possible)."""
+    stack.fake.stream_prelude = [("codex.rate_limits", CODEX_LIMITS)]
+    text = kit.app_log(seed=61) if compressed else "a short output"
+    body = {"model": "gpt-5-codex", "stream": True, "input": kit.responses_input(text)}
+    headers = {"authorization": "Bearer codex-token", "chatgpt-account-id": "acct-1"}
+    with httpx.stream(
+        "POST", f"{stack.openai_url}/responses", json=body, headers=headers, timeout=30
+    ) as reply:
+        streamed = b"".join(reply.iter_raw()).decode()
+    assert "codex.rate_limits" in streamed  # passed on to the client
+    assert ("x-headroom-tokens-before" in reply.headers) is compressed
+    kit.proxy_requests(stack, 1)
+    (entry,) = httpx.get(f"{stack.proxy.url}/stats").json()["rate_limits"]
+    assert entry["provider"] == "openai"
+    assert entry["windows"] == {
+        "primary": {"used-percent": "7", "window-minutes": "300", "reset-after-seconds": "13168"},
+        "secondary": {"used-percent": "29", "window-minutes": "10080", "reset-at": "1779820580"},
+    }

@@ -141,7 +141,7 @@ def create_app(
                 return _failed(api, request, 504, f"upstream timed out: {type(exc).__name__}")
             except httpx.HTTPError as exc:
                 return _failed(api, request, 502, f"upstream unreachable: {type(exc).__name__}: {exc}")
-            response.background = BackgroundTask(_record, engine, api, exchange)
+            response.background = BackgroundTask(_after, engine, api, exchange, limits, request.headers)
             limits.observe(_provider_of(api), request.headers, response.headers)
             return response
 
@@ -306,6 +306,13 @@ def _failed(api: Api, request: Request, status: int, message: str) -> Response:
 def _error(api: Api, status: int, message: str) -> Response:
     kind = "timeout_error" if status == 504 else "api_error"
     return JSONResponse(api.error(status, message, kind), status)
+
+
+def _after(engine: Headroom, api: Api, exchange: Exchange | None, limits: RateLimits, headers: Any) -> None:
+    """Once the response has gone out: its ledger event, and the rate limits its stream reported."""
+    if exchange is not None and exchange.stream_limits:
+        limits.keep(_provider_of(api), headers, exchange.stream_limits)
+    _record(engine, api, exchange)
 
 
 def _record(engine: Headroom, api: Api, exchange: Exchange | None) -> None:

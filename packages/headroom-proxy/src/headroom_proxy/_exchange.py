@@ -15,6 +15,7 @@ Written once against ``Api`` (``_apis``): nothing here asks which provider it se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ._apis import Api
+from ._ratelimits import stream_windows
 from ._settings import OUTPUT_SHAPER, ProxySettings
 from ._sse import events
 from ._state import State, Thread, credential
@@ -105,6 +107,7 @@ class Exchange:
     sent: dict[str, Any] | None = None  # the body of the first round as it went upstream
     # time to first byte (perf_counter): the first round sent upstream, its first byte back, and the
     # client's first byte (a stream's first chunk; a whole response when not streamed)
+    stream_limits: dict[str, dict[str, str]] = field(default_factory=dict)  # Codex's stream event
     sent_at: float | None = None
     upstream_first: float | None = None
     first_out: float | None = None
@@ -368,6 +371,9 @@ class _UsageLines:
         if len(self.tail) > self.MAX_LINE:
             self.tail = b""
         for line in lines:
+            if line.startswith(b"data:") and b"codex.rate_limits" in line:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    self.exchange.stream_limits.update(stream_windows(orjson.loads(line[5:])))
             if line.startswith(b"data:") and b'"usage"' in line:
                 try:
                     found = usage_in(orjson.loads(line[5:]))
@@ -390,6 +396,8 @@ async def _rounds(exchange: Exchange, reply: httpx.Response) -> AsyncIterator[by
         while True:
             try:
                 async for item in events(_timed(exchange, reply.aiter_bytes())):
+                    if "codex.rate_limits" in item.data[:80]:
+                        exchange.stream_limits.update(stream_windows(item.json()))
                     for out in state.feed(item):
                         exchange.client_byte()
                         yield out.encode()

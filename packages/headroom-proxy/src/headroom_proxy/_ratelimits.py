@@ -7,7 +7,9 @@ Only response headers are read: never a credential file, never a provider's acco
 - OpenAI: ``x-ratelimit-<limit|remaining|reset>-<window>`` (``requests``, ``tokens``; ``reset`` a
   duration such as ``6m0s``).
 - Codex (ChatGPT sign-in): ``x-codex-<primary|secondary>-<field>`` (``used-percent``,
-  ``window-minutes``, ``reset-after-seconds``...).
+  ``window-minutes``, ``reset-after-seconds``...), and in a Responses stream the event
+  ``codex.rate_limits`` (``rate_limits.primary.used_percent``...; ``stream_windows``), read as it
+  passes through with the same window and field names.
 
 ``RateLimits`` keeps the latest report per provider and credential, in this process's memory, keyed
 by the credential's digest so two API keys' windows never merge. Values are kept as sent (the
@@ -46,6 +48,30 @@ def windows(headers: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
+_STREAM_GROUPS = (("rate_limits", ""), ("code_review_rate_limits", "code-review-"))
+
+
+def stream_windows(data: Any) -> dict[str, dict[str, str]]:
+    """The windows of a Codex ``codex.rate_limits`` stream event (its parsed data), named as the
+    headers name them: ``primary`` -> ``used-percent``, ``window-minutes``, ``reset-after-seconds``,
+    ``reset-at``; a code-review group as ``code-review-primary``. Empty for any other event."""
+    if not isinstance(data, dict) or data.get("type") != "codex.rate_limits":
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for group, prefix in _STREAM_GROUPS:
+        limits = data.get(group)
+        if not isinstance(limits, dict):
+            continue
+        for window in ("primary", "secondary"):
+            fields = limits.get(window)
+            if isinstance(fields, dict):
+                values = {k.replace("_", "-"): str(v)[:200] for k, v in fields.items()
+                          if isinstance(k, str) and isinstance(v, (int, float, str))}  # fmt: skip
+                if values:
+                    found[f"{prefix}{window}"] = values
+    return found
+
+
 class RateLimits:
     """The latest rate-limit windows seen per (provider, credential digest); thread-safe."""
 
@@ -56,7 +82,10 @@ class RateLimits:
     def observe(self, provider: str, request_headers: Any, headers: Mapping[str, str]) -> None:
         """Keep the windows of one response (nothing when it carries none) under the digest of its
         request's credential headers (``_state.credential``)."""
-        found = windows(headers)
+        self.keep(provider, request_headers, windows(headers))
+
+    def keep(self, provider: str, request_headers: Any, found: dict[str, dict[str, str]]) -> None:
+        """Keep ``found`` windows (``windows``, ``stream_windows``; nothing when empty) as ``observe``."""
         if not found:
             return
         key = (provider, credential(request_headers)[:12])

@@ -164,7 +164,8 @@ function limits(list) {
     for (const [name, f] of Object.entries(entry.windows)) {
       const remaining = f.remaining ?? (f["used-percent"] !== undefined ? `${100 - Number(f["used-percent"])}% left` : "");
       const limit = f.limit ?? (f["window-minutes"] !== undefined ? `${f["window-minutes"]}-minute window` : "");
-      const reset = f.reset ?? (f["reset-after-seconds"] !== undefined ? `in ${f["reset-after-seconds"]} s` : "");
+      const at = f["reset-at"] !== undefined ? new Date(Number(f["reset-at"]) * 1000).toLocaleString() : "";
+      const reset = f.reset ?? (f["reset-after-seconds"] !== undefined ? `in ${f["reset-after-seconds"]} s` : at);
       out.push([entry.provider, entry.credential || "–", name, remaining, limit, reset]);
     }
   }
