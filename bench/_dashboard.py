@@ -77,12 +77,14 @@ def _write_ledger(store: str, count: int) -> None:
 
 def _plans(path: Path) -> list[str]:
     """The query plans of the shapes the reports run (``_stats.rollup.facts``): the whole days from
-    the roll-up, the partial first day from the events by their time index."""
+    the roll-up, the whole hours before them from the hourly one, the partial first hour from the
+    events by their time index."""
     db = sqlite3.connect(path)
     edge = "SELECT model, tokens_before FROM events WHERE time >= 1e9 AND time < 1.1e9"
     queries = {
         "per model": "SELECT model, SUM(tokens_before) FROM (SELECT model, tokens_before FROM rollup"
-        f" WHERE day >= 0 AND event = 'compress' UNION ALL {edge}) GROUP BY model",
+        f" WHERE day >= 0 AND event = 'compress' UNION ALL SELECT model, tokens_before FROM rollup_hour"
+        f" WHERE hour >= 0 AND hour < 24 AND event = 'compress' UNION ALL {edge}) GROUP BY model",
         "per tool": "SELECT tool, SUM(tokens_before) FROM rollup_tool WHERE day >= 0 AND event = 'compress'"
         " GROUP BY tool",
         "latency": "SELECT bucket, SUM(n) FROM rollup_ms WHERE day >= 20000 AND source = 'proxy'"

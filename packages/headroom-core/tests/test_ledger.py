@@ -64,6 +64,7 @@ def test_a_blank_database_migrates_to_the_latest_schema(tmp_path: Path) -> None:
         (4, "_m004_busts"),
         (5, "_m005_tool"),
         (6, "_m006_ttfb"),
+        (7, "_m007_hourly"),
     ]
     columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
     assert columns == ["id", "time", "event", "source", "outcome", "reason", "model", "kind", "compressor",

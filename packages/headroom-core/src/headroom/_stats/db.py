@@ -45,7 +45,7 @@ def _m002_usage(db: sqlite3.Connection) -> None:
 # The roll-ups are made by this code's RAW_FACTS, which reads every column: only the newest migration
 # (re)builds them, once the events have every column; a roll-up change adds a migration that does.
 def _m003_rollup(db: sqlite3.Connection) -> None:
-    rollup.create_tables(db)  # filled by _m006
+    rollup.create_tables(db)  # filled by _m007
 
 
 def _m004_busts(db: sqlite3.Connection) -> None:
@@ -61,10 +61,21 @@ def _m005_tool(db: sqlite3.Connection) -> None:
 
 def _m006_ttfb(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE events ADD COLUMN ttfb_ms REAL")  # NULL: not measured
-    rollup.rebuild(db)  # the roll-ups gain the bust, tool and ttfb columns: made again from the events
 
 
-MIGRATIONS: list[Migration] = [_m001_events, _m002_usage, _m003_rollup, _m004_busts, _m005_tool, _m006_ttfb]
+def _m007_hourly(db: sqlite3.Connection) -> None:
+    rollup.rebuild(db)  # the roll-ups gain the bust, tool and ttfb columns and hourly twins
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_events,
+    _m002_usage,
+    _m003_rollup,
+    _m004_busts,
+    _m005_tool,
+    _m006_ttfb,
+    _m007_hourly,
+]
 
 BUSY_MS = 10_000  # a writer waits this long for another process's transaction before giving up
 

@@ -59,12 +59,11 @@ class _Query:
                  *, hourly: bool = False) -> None:  # fmt: skip
         self.db = db
         self.condition, self.params = where(since, source)
-        first_day, edge = rollup.split(since)
         clause = "" if source is None else "AND source = :source"
         self.facts = rollup.facts("events" if hourly else rollup.ROLLUP.name, clause)
         self.tools = rollup.facts("events" if hourly else rollup.TOOLS.name, clause)
         self.latency = rollup.latency(clause)
-        self.params.update(f_day=first_day, f_since=since or 0.0, f_edge=edge or 0.0, source=source)
+        self.params.update(rollup.split(since), source=source)
 
     def rows(self, sql: str, **params: object) -> list[tuple[object, ...]]:
         """``sql`` with ``{w}``, ``{f}``, ``{t}`` and ``{l}`` filled in; ``params`` are its other named

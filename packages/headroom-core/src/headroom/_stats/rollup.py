@@ -28,6 +28,7 @@ import sqlite3
 from .events import COMPRESS, COMPRESSED, REQUEST
 
 DAY = 86_400
+HOUR = 3600
 MS_FLOOR = 0.01  # bucket 0 holds every time at or under 10 microseconds
 MS_RATIO = 1.05  # a bucket's upper edge is 5% above its lower one
 
@@ -42,20 +43,30 @@ _KEY = ("day", "event", "source", "outcome", "model", "kind", "memo", "cold", "b
 
 
 class _Table:
-    """A roll-up table: its key columns, the sums it keeps of them, and the maxima."""
+    """A roll-up table: its key columns (the first ``day``, or ``hour`` for the hourly twin), the sums
+    it keeps of them, and the maxima."""
 
     def __init__(
         self, name: str, key: tuple[str, ...], sums: tuple[str, ...], maxes: tuple[str, ...]
     ) -> None:
         self.name, self.key, self.sums, self.maxes = name, key, sums, maxes
         self.columns = ", ".join([*key, *sums, *maxes])
+        rest = ", ".join([*key[1:], *sums, *maxes])
+        # as the facts' columns: ``start``, ``day``, then the rest
+        unit = "day * 86400 AS start, day" if key[0] == "day" else "hour * 3600 AS start, hour / 24 AS day"
+        self.facts = f"{unit}, {rest}"
+
+    def hourly(self) -> _Table:
+        """The same roll-up per UTC hour (``<name>_hour``): a window's first partial day."""
+        return _Table(f"{self.name}_hour", ("hour", *self.key[1:]), self.sums, self.maxes)
 
 
 # the roll-up of every figure, without the tool (tools multiply its rows), and the tool split's own
 ROLLUP = _Table("rollup", tuple(k for k in _KEY if k != "tool"), _SUMS, _MAXES)
 TOOLS = _Table("rollup_tool", ("day", "event", "source", "outcome", "tool"),
                ("n", "tokens_before", "tokens_after", "fresh_refs"), ())  # fmt: skip
-FACT_COLUMNS = ("start", *_KEY, *_SUMS, *_MAXES)
+TABLES = (ROLLUP, TOOLS, ROLLUP.hourly(), TOOLS.hourly())
+FACT_COLUMNS = ("start", "hour", *_KEY, *_SUMS, *_MAXES)
 TTFB = "ttfb"  # the latency histogram's series of the time to first byte the proxy added
 
 _PROMPT = (
@@ -71,7 +82,8 @@ def _share(part: str) -> str:
 
 # one event row as the roll-up's columns (FACT_COLUMNS, in order); the event constants are literals
 RAW_FACTS = (
-        "time", f"CAST(time / {DAY} AS INTEGER)", "event", "source", "outcome", "COALESCE(model, '')",
+        "time", f"CAST(time / {HOUR} AS INTEGER)", f"CAST(time / {DAY} AS INTEGER)", "event", "source",
+        "outcome", "COALESCE(model, '')",
         "COALESCE(kind, '')", "memo", f"(event = '{REQUEST}' AND reason LIKE '%cold start%')",
         "COALESCE(bust, '')", "COALESCE(tool, '')",
         "1", "tokens_before", "tokens_after", "ms", "has_query", "(reason LIKE '%output shaper%')",
@@ -109,24 +121,25 @@ def prepare(db: sqlite3.Connection) -> None:
 
 def create_tables(db: sqlite3.Connection) -> None:
     """The roll-up tables, empty (a migration)."""
-    for table in (ROLLUP, TOOLS):
-        keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'memo', 'cold') else 'TEXT'} NOT NULL"
+    for table in TABLES:
+        keys = ", ".join(f"{k} {'INTEGER' if k in ('day', 'hour', 'memo', 'cold') else 'TEXT'} NOT NULL"
                          for k in table.key)  # fmt: skip
         sums = ", ".join(f"{s} {'REAL' if s == 'ms' or s.startswith('removed') else 'INTEGER'} NOT NULL"
                          for s in table.sums)  # fmt: skip
         peak = "".join(f", {m} REAL NOT NULL" for m in table.maxes)
         db.execute(f"CREATE TABLE {table.name} ({keys}, {sums}{peak},"
                    f" PRIMARY KEY ({', '.join(table.key)})) WITHOUT ROWID")  # fmt: skip
-    db.execute(
-        "CREATE TABLE rollup_ms (day INTEGER NOT NULL, event TEXT NOT NULL, source TEXT NOT NULL,"
-        " cold INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
-        " PRIMARY KEY (day, event, source, cold, bucket)) WITHOUT ROWID"
-    )
+    for name, unit in _HISTOGRAMS:
+        db.execute(
+            f"CREATE TABLE {name} ({unit} INTEGER NOT NULL, event TEXT NOT NULL, source TEXT NOT NULL,"
+            " cold INTEGER NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
+            f" PRIMARY KEY ({unit}, event, source, cold, bucket)) WITHOUT ROWID"
+        )
 
 
 def rebuild(db: sqlite3.Connection) -> None:
     """The roll-up tables made again, at this schema, from every event in the file (a migration)."""
-    for name in (ROLLUP.name, TOOLS.name, "rollup_ms"):
+    for name in [*(t.name for t in TABLES), *(name for name, _ in _HISTOGRAMS)]:
         db.execute(f"DROP TABLE IF EXISTS {name}")
     create_tables(db)
     add_batch(db, after_id=0)
@@ -141,7 +154,7 @@ def last_id(db: sqlite3.Connection) -> int:
 def add_batch(db: sqlite3.Connection, after_id: int) -> None:
     """Add the events with ids above ``after_id`` to the roll-ups (inside the caller's transaction)."""
     prepare(db)
-    for table in (ROLLUP, TOOLS):
+    for table in TABLES:
         keys = ", ".join(table.key)
         sums = ", ".join([*(f"SUM({s})" for s in table.sums), *(f"MAX({m})" for m in table.maxes)])
         peak = [f"{m} = MAX({m}, excluded.{m})" for m in table.maxes]
@@ -153,45 +166,52 @@ def add_batch(db: sqlite3.Connection, after_id: int) -> None:
             (after_id,),
         )
     raw = f"SELECT {_RAW} FROM events WHERE id > ?"
-    db.execute(
-        "INSERT INTO rollup_ms (day, event, source, cold, bucket, n)"
-        f" SELECT day, event, source, cold, bucket, COUNT(*) FROM ({_latency_rows(raw)})"
-        " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        (after_id, after_id),
-    )
+    for name, unit in _HISTOGRAMS:
+        db.execute(
+            f"INSERT INTO {name} ({unit}, event, source, cold, bucket, n)"
+            f" SELECT {unit}, event, source, cold, bucket, COUNT(*) FROM ({_latency_rows(raw, unit)})"
+            " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            (after_id, after_id),
+        )
 
 
-def _latency_rows(raw: str) -> str:
-    """The histogram's rows (day, event, source, cold, bucket) of the events ``raw`` selects: the
+_HISTOGRAMS = (("rollup_ms", "day"), ("rollup_ms_hour", "hour"))
+
+
+def _latency_rows(raw: str, unit: str = "day") -> str:
+    """The histogram's rows (``unit``, event, source, cold, bucket) of the events ``raw`` selects: the
     requests' and fresh compressions' own time, and the requests' time to first byte added (``TTFB``)."""
-    return (f"SELECT day, event, source, cold, ms_bucket(ms) AS bucket FROM ({raw})"
+    return (f"SELECT {unit}, event, source, cold, ms_bucket(ms) AS bucket FROM ({raw})"
             f" WHERE event = '{REQUEST}' OR (event = '{COMPRESS}' AND memo = 0)"
-            f" UNION ALL SELECT day, '{TTFB}', source, cold, ms_bucket(ttfb_max) FROM ({raw})"
+            f" UNION ALL SELECT {unit}, '{TTFB}', source, cold, ms_bucket(ttfb_max) FROM ({raw})"
             f" WHERE event = '{REQUEST}' AND ttfb_n = 1")  # fmt: skip
 
 
-def split(since: float | None) -> tuple[int, float | None]:
-    """The first whole day read from the roll-up for a report after ``since``, and the end of the
-    partial day before it read from the events (None: no partial day)."""
+def split(since: float | None) -> dict[str, float]:
+    """The window after ``since`` in three parts, as the facts' parameters: the whole days from
+    ``f_day`` on (the daily roll-ups), the whole hours from ``f_hour`` up to that day (the hourly
+    ones), and the events from ``f_since`` up to ``f_edge``, the first whole hour (the events)."""
     if since is None:
-        return 0, None
-    first = math.ceil(since / DAY)
-    return first, (first * DAY if first * DAY > since else None)
+        return {"f_day": 0, "f_hour": 0, "f_since": 0.0, "f_edge": 0.0}
+    hour = math.ceil(since / HOUR)
+    return {"f_day": math.ceil(since / DAY), "f_hour": hour, "f_since": since, "f_edge": float(hour * HOUR)}
 
 
 def facts(table: str, source_clause: str) -> str:
-    """A subquery over the window (``:f_day``, ``:f_since``, ``:f_edge``) of a roll-up's columns and
-    ``start``: the whole days of ``table`` (``rollup``, or ``rollup_tool`` for the split by tool) and
-    the events of the partial first day; or the events alone (``table`` ``events``: every event after
-    ``:since`` with every column of FACT_COLUMNS, for hourly buckets). ``source_clause``: ``AND source
-    = :source`` or empty."""
+    """A subquery of the facts' columns and ``start`` over the window (``split``'s parameters): the
+    whole days of ``table`` (``rollup``, or ``rollup_tool`` for the split by tool), the whole hours
+    before them from its hourly twin, and the events of the partial first hour; or the events alone
+    (``table`` ``events``: every event after ``:f_since``, for hourly buckets). ``source_clause``:
+    ``AND source = :source`` or empty."""
     if table == "events":
         return f"SELECT {_RAW} FROM events WHERE time >= :f_since {source_clause}"
-    rolled = ROLLUP if table == ROLLUP.name else TOOLS
-    columns = f"start, {rolled.columns}"
+    daily = ROLLUP if table == ROLLUP.name else TOOLS
+    hourly = daily.hourly()
     raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
-    return (f"SELECT day * 86400 AS start, {rolled.columns} FROM {rolled.name} WHERE day >= :f_day"
-            f" {source_clause} UNION ALL SELECT {columns} FROM ({raw})")  # fmt: skip
+    return (f"SELECT {daily.facts} FROM {daily.name} WHERE day >= :f_day {source_clause}"
+            f" UNION ALL SELECT {hourly.facts} FROM {hourly.name} WHERE hour >= :f_hour"
+            f" AND hour < :f_day * 24 {source_clause}"
+            f" UNION ALL SELECT start, {daily.columns} FROM ({raw})")  # fmt: skip
 
 
 def latency(source_clause: str) -> str:
@@ -199,5 +219,7 @@ def latency(source_clause: str) -> str:
     raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
     return (
         f"SELECT event, cold, bucket, n FROM rollup_ms WHERE day >= :f_day {source_clause}"
+        f" UNION ALL SELECT event, cold, bucket, n FROM rollup_ms_hour WHERE hour >= :f_hour"
+        f" AND hour < :f_day * 24 {source_clause}"
         f" UNION ALL SELECT event, cold, bucket, 1 FROM ({_latency_rows(raw)})"
     )
