@@ -1,0 +1,4 @@
+"""``headroom learn``: what keeps going wrong in past agent sessions (issue 21).
+
+- ``transcripts``: the agents' own transcript files, found where they keep them, read as tool calls.
+"""
