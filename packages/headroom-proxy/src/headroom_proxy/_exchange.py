@@ -15,7 +15,6 @@ Written once against ``Api`` (``_apis``): nothing here asks which provider it se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -105,9 +104,9 @@ class Exchange:
     reply: bytes | None = None  # a response relayed as it came: its usage is read after it has gone out
     client: dict[str, Any] | None = None  # the body as the client sent it (cache-bust attribution)
     sent: dict[str, Any] | None = None  # the body of the first round as it went upstream
+    stream_limits: dict[str, dict[str, str]] = field(default_factory=dict)  # Codex's stream event
     # time to first byte (perf_counter): the first round sent upstream, its first byte back, and the
     # client's first byte (a stream's first chunk; a whole response when not streamed)
-    stream_limits: dict[str, dict[str, str]] = field(default_factory=dict)  # Codex's stream event
     sent_at: float | None = None
     upstream_first: float | None = None
     first_out: float | None = None
@@ -371,16 +370,18 @@ class _UsageLines:
         if len(self.tail) > self.MAX_LINE:
             self.tail = b""
         for line in lines:
-            if line.startswith(b"data:") and b"codex.rate_limits" in line:
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    self.exchange.stream_limits.update(stream_windows(orjson.loads(line[5:])))
-            if line.startswith(b"data:") and b'"usage"' in line:
-                try:
-                    found = usage_in(orjson.loads(line[5:]))
-                except orjson.JSONDecodeError:
-                    continue
-                if found is not None:
-                    self.exchange.usage = found
+            limits, usage = b"codex.rate_limits" in line, b'"usage"' in line
+            if not line.startswith(b"data:") or not (limits or usage):
+                continue
+            try:
+                data = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+            if limits:
+                self.exchange.stream_limits.update(stream_windows(data))
+            found = usage_in(data) if usage else None
+            if found is not None:
+                self.exchange.usage = found
 
 
 async def _timed(exchange: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -1,6 +1,7 @@
 """The providers' rate-limit windows, as their response headers report them, for ``GET /stats``.
 
-Only response headers are read: never a credential file, never a provider's account API.
+Only what responses carry is read (headers, and Codex's stream event): never a credential file,
+never a provider's account API.
 
 - Anthropic: ``anthropic-ratelimit-<window>-<limit|remaining|reset>`` (windows ``requests``,
   ``tokens``, ``input-tokens``, ``output-tokens``; ``reset`` is an RFC 3339 time).

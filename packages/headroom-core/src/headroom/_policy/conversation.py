@@ -79,6 +79,11 @@ def worth_compressing(config: Config, messages: Sequence[Any], system: Any = Non
     return any(b.role in roles and len(b.text) >= config.min_tokens for b in read_blocks(messages, system))
 
 
+def _tool_of(block: Block) -> str | None:
+    """The tool whose result ``block`` is, for its ledger events (None for any other text)."""
+    return block.tool if block.role == "tool" else None
+
+
 class Conversations:
     """The conversation policy of one engine: its memos and prefix watch, shared by every call.
 
@@ -342,17 +347,16 @@ class _Run:
         for block in blocks:
             query = self.query or last_user
             reason = self.excluded(block)
-            tool = block.tool if block.role == "tool" else None
             if reason is not None:
                 tokens = self.count(block.text)
                 if block.role == "tool":
-                    with events.tool(tool):
+                    with events.tool(block.tool):
                         events.excluded(tokens, reason, self.model)
                 done = Done(
                     text=None, tokens_before=tokens, tokens_after=tokens, outcome="excluded", kind=None
                 )
             else:
-                with events.tool(tool), events.held() as kept:
+                with events.tool(_tool_of(block)), events.held() as kept:
                     done = self.compress_block(block, query)  # fresh or not: memoised for when it ages
                 held[len(dones)] = kept
             dones.append(done)
@@ -375,7 +379,7 @@ class _Run:
                 kept_whole.add(blocks[index].message)
                 # counted as sent (whole), not as compressed too; a store pause is still said
                 held[index] = [e for e in held.get(index, ()) if e.outcome == STORE_FAILED]
-                with events.tool(blocks[index].tool if blocks[index].role == "tool" else None):
+                with events.tool(_tool_of(blocks[index])):
                     events.excluded(done.tokens_before, "fresh: sent whole for now", self.model)
                 whole = done.tokens_before
                 dones[index] = Done(text=None, tokens_before=whole, tokens_after=whole, outcome="fresh",

@@ -1,23 +1,27 @@
-"""Daily roll-ups of the ledger, so a report over months reads a few thousand rows, not millions.
+"""Daily and hourly roll-ups of the ledger, so a report over months reads a few thousand rows, not
+millions.
 
-The writer adds every batch of events to three tables in the same transaction as the events
+The writer adds every batch of events to these tables in the same transaction as the events
 (``add_batch``), so they can never disagree:
 
 - ``rollup``: per UTC day and (event, source, outcome, model, kind, memo, cold start, bust), the
-  counts and sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped requests,
-  freshly compressed blocks, the billed usage, and the removed tokens of each request attributed to
-  the parts of its prompt (``removed * part / prompt``), which keeps money linear: a saving at the
-  cache mix is the sum of those times each part's rate, so a price override applies to the past;
-  and the tokens cache busts made the provider write again, by how they were billed;
+  counts and sums every report needs: tokens, milliseconds (sum and max), retrieval rounds, shaped
+  requests, freshly compressed blocks, the billed usage, and the removed tokens of each request
+  attributed to the parts of its prompt (``removed * part / prompt``), which keeps money linear: a
+  saving at the cache mix is the sum of those times each part's rate, so a price override applies to
+  the past; the tokens cache busts made the provider write again, by how they were billed; and the
+  time to first byte added (count and max);
 - ``rollup_tool``: per UTC day and (event, source, outcome, tool), the blocks and tokens and the
   freshly compressed blocks: the split by tool, kept apart because a coding agent's dozens of tools
   would multiply the rows every other report reads;
 - ``rollup_ms``: the same days' latency histogram (requests and fresh compressions, and the time to
-  first byte the proxy added, ``TTFB``), in buckets 5% wide, for the percentiles.
+  first byte the proxy added, ``TTFB``), in buckets 5% wide, for the percentiles;
+- each with an hourly twin (``<name>_hour``, keyed by ``hour``), for a window's partial first day.
 
 One SQL definition of a row's facts (``RAW_FACTS``) feeds both the writer and the reports: a report
-over ``since`` reads the whole days after it from the roll-up and the partial first day from the
-events (``facts``), by the ``events_time`` index.
+over ``since`` reads the whole days after it from the daily tables, the whole hours before them from
+the hourly ones and only the partial first hour from the events (``facts``, ``split``), by the
+``events_time`` index.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ class _Table:
 ROLLUP = _Table("rollup", tuple(k for k in _KEY if k != "tool"), _SUMS, _MAXES)
 TOOLS = _Table("rollup_tool", ("day", "event", "source", "outcome", "tool"),
                ("n", "tokens_before", "tokens_after", "fresh_refs"), ())  # fmt: skip
-TABLES = (ROLLUP, TOOLS, ROLLUP.hourly(), TOOLS.hourly())
+HOURLY = {ROLLUP.name: ROLLUP.hourly(), TOOLS.name: TOOLS.hourly()}
+TABLES = (ROLLUP, TOOLS, *HOURLY.values())
+_HISTOGRAMS = (("rollup_ms", "day"), ("rollup_ms_hour", "hour"))  # the latency histogram, daily and hourly
 FACT_COLUMNS = ("start", "hour", *_KEY, *_SUMS, *_MAXES)
 TTFB = "ttfb"  # the latency histogram's series of the time to first byte the proxy added
 
@@ -175,9 +181,6 @@ def add_batch(db: sqlite3.Connection, after_id: int) -> None:
         )
 
 
-_HISTOGRAMS = (("rollup_ms", "day"), ("rollup_ms_hour", "hour"))
-
-
 def _latency_rows(raw: str, unit: str = "day") -> str:
     """The histogram's rows (``unit``, event, source, cold, bucket) of the events ``raw`` selects: the
     requests' and fresh compressions' own time, and the requests' time to first byte added (``TTFB``)."""
@@ -206,7 +209,7 @@ def facts(table: str, source_clause: str) -> str:
     if table == "events":
         return f"SELECT {_RAW} FROM events WHERE time >= :f_since {source_clause}"
     daily = ROLLUP if table == ROLLUP.name else TOOLS
-    hourly = daily.hourly()
+    hourly = HOURLY[daily.name]
     raw = f"SELECT {_RAW} FROM events WHERE time >= :f_since AND time < :f_edge {source_clause}"
     return (f"SELECT {daily.facts} FROM {daily.name} WHERE day >= :f_day {source_clause}"
             f" UNION ALL SELECT {hourly.facts} FROM {hourly.name} WHERE hour >= :f_hour"
